@@ -1,0 +1,172 @@
+"""Vanilla recurrent cell: parameters, forward pass with a cache, ordinary BPTT.
+
+The math follows ``DESIGN.md`` (column-vector notation, min-char-rnn layout)::
+
+    z_t = W_xh x_t + W_hh h_{t-1} + b_h        h_t = act(z_t)
+    y_t = softmax(W_hy h_t + b_y)              L_t = -log y_t[target_t]
+
+Arrays are stored one time step per row: ``h[t]`` is the hidden state after step ``t``
+with ``h[0] = h0`` the state carried in from the previous chunk, so ``h`` has ``n + 1`` rows.
+Everything is float64.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+PARAM_NAMES = ("W_xh", "W_hh", "W_hy", "b_h", "b_y")
+ACTIVATIONS = ("tanh", "relu")
+
+Params = dict[str, np.ndarray]
+
+
+def check_activation(activation: str) -> str:
+    """Return ``activation`` if it is supported, else raise a ``ValueError`` naming the choices."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(
+            f"activation must be one of {ACTIVATIONS}, got {activation!r}; "
+            "use 'tanh' (the paper's cell) or 'relu'"
+        )
+    return activation
+
+
+def init_params(
+    vocab_size: int, hidden_size: int, rng: np.random.Generator, init_scale: float = 0.1
+) -> Params:
+    """Draw initial parameters.
+
+    ``W_xh`` and ``W_hy`` are N(0, 0.01^2) as in min-char-rnn; ``W_hh`` is
+    ``init_scale * N(0, 1 / H)``, so its spectral radius is close to ``init_scale``: below 1
+    the gradient vanishes back through time, above 1 it can explode. The default 0.1 equals
+    min-char-rnn's ``0.01 * randn`` at ``H = 100``.
+
+    Examples
+    --------
+    >>> p = init_params(5, 3, np.random.default_rng(0))
+    >>> p["W_hh"].shape, p["W_xh"].shape, p["W_hy"].shape
+    ((3, 3), (3, 5), (5, 3))
+    """
+    H, V = hidden_size, vocab_size
+    return {
+        "W_xh": rng.standard_normal((H, V)) * 0.01,
+        "W_hh": rng.standard_normal((H, H)) * (init_scale / np.sqrt(H)),
+        "W_hy": rng.standard_normal((V, H)) * 0.01,
+        "b_h": np.zeros(H),
+        "b_y": np.zeros(V),
+    }
+
+
+@dataclass
+class Cache:
+    """What the forward pass keeps for BPTT and for the itemized-gradient engine.
+
+    Attributes
+    ----------
+    inputs, targets : (n,) int arrays of vocabulary indices.
+    h : (n + 1, H) hidden states, ``h[0]`` is ``h0``.
+    dact : (n, H) derivative of the activation at ``z_t`` (``1 - h_t^2`` for tanh).
+    p : (n, V) softmax outputs ``y_t``.
+    losses : (n,) per-step cross-entropy ``L_t``.
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    h: np.ndarray
+    dact: np.ndarray
+    p: np.ndarray
+    losses: np.ndarray
+
+    @property
+    def h_prev(self) -> np.ndarray:
+        """(n, H): ``h_{t-1}`` for each step t, i.e. ``h[:-1]``."""
+        return self.h[:-1]
+
+    @property
+    def predictions(self) -> np.ndarray:
+        """(n,) argmax of ``y_t``."""
+        return self.p.argmax(axis=1)
+
+
+def forward(
+    params: Params,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    h0: np.ndarray,
+    activation: str = "tanh",
+) -> Cache:
+    """Run the cell over one chunk and return the cache.
+
+    Only the recurrence is a Python loop; the input projection, the output layer and the
+    softmax are batched over all time steps.
+    """
+    W_xh, W_hh, W_hy = params["W_xh"], params["W_hh"], params["W_hy"]
+    inputs = np.asarray(inputs)
+    targets = np.asarray(targets)
+    n = len(inputs)
+    H = W_hh.shape[0]
+    z = W_xh.T[inputs] + params["b_h"]  # (n, H): W_xh x_t + b_h for one-hot x_t
+    h = np.empty((n + 1, H))
+    h[0] = h0
+    W_hh_T = W_hh.T
+    if activation == "tanh":
+        for t in range(n):
+            z[t] += h[t] @ W_hh_T
+            np.tanh(z[t], out=h[t + 1])
+        dact = 1.0 - h[1:] * h[1:]
+    elif activation == "relu":
+        for t in range(n):
+            z[t] += h[t] @ W_hh_T
+            np.maximum(z[t], 0.0, out=h[t + 1])
+        dact = (z > 0).astype(np.float64)
+    else:
+        check_activation(activation)
+    logits = h[1:] @ W_hy.T + params["b_y"]
+    logits -= logits.max(axis=1, keepdims=True)
+    p = np.exp(logits)
+    p /= p.sum(axis=1, keepdims=True)
+    losses = -np.log(p[np.arange(n), targets])
+    return Cache(inputs=inputs, targets=targets, h=h, dact=dact, p=p, losses=losses)
+
+
+def output_error(cache: Cache) -> np.ndarray:
+    """(n, V): ``dL_t / d(logits_t) = y_t - onehot(target_t)``."""
+    dy = cache.p.copy()
+    dy[np.arange(len(cache.targets)), cache.targets] -= 1.0
+    return dy
+
+
+def local_messages(params: Params, cache: Cache) -> np.ndarray:
+    """(n, H): ``d_{t,t} = W_hy^T (y_t - onehot(target_t))``, loss t's message into ``h_t``."""
+    return output_error(cache) @ params["W_hy"]
+
+
+def backward(params: Params, cache: Cache) -> tuple[Params, np.ndarray]:
+    """Ordinary BPTT over the chunk.
+
+    Returns
+    -------
+    grads : dict with the same keys and shapes as ``params``: ``dL/dW`` for ``L = sum_t L_t``.
+    g : (n, H) ``dL/dz_t`` summed over all losses (the total message at each step).
+    """
+    W_hh = params["W_hh"]
+    dy = output_error(cache)
+    d_local = dy @ params["W_hy"]  # (n, H)
+    n, H = d_local.shape
+    g = np.empty((n, H))
+    d_next = np.zeros(H)
+    dact = cache.dact
+    for t in range(n - 1, -1, -1):
+        np.multiply(d_local[t] + d_next, dact[t], out=g[t])
+        d_next = g[t] @ W_hh
+    grads = {
+        "W_hh": g.T @ cache.h_prev,
+        "b_h": g.sum(axis=0),
+        "W_hy": dy.T @ cache.h[1:],
+        "b_y": dy.sum(axis=0),
+    }
+    dW_xh = np.zeros_like(params["W_xh"])
+    np.add.at(dW_xh.T, cache.inputs, g)
+    grads["W_xh"] = dW_xh
+    return grads, g
