@@ -1,0 +1,211 @@
+"""Summary numbers of one chunk's itemized gradient magnitudes.
+
+Every function takes ``m``, the ``(n, n)`` matrix of magnitudes of one recorded chunk:
+``m[t, j]`` is the size of the gradient that loss ``L_t`` sends back to time step ``j``
+(0-based, ``j <= t``). Entries above the diagonal (``j > t``) carry no gradient and are
+ignored. The distance ``t - j`` is how far back in time the gradient has travelled.
+
+These are pure functions; ``Recording.append`` stores their values per record, and the
+overview of the widget draws them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+__all__ = [
+    "effective_horizon",
+    "max_gradient",
+    "mean_gradient",
+    "reach",
+    "step_totals",
+    "summarize",
+]
+
+
+@lru_cache(maxsize=16)
+def _geometry(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Read-only helpers for size ``n``: lower-triangle mask as float64 and bool,
+    the distances ``t - j`` (flattened, float64, 0 above the diagonal) and ``arange(n)``."""
+    mask = np.tri(n, dtype=bool)
+    steps = np.arange(n)
+    distances = np.where(mask, steps[:, None] - steps[None, :], 0).astype(np.float64).ravel()
+    arrays = (mask.astype(np.float64), mask, distances, steps)
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
+
+
+def _lower_triangle(m: np.ndarray) -> np.ndarray:
+    """Validate ``m`` and return it as float64 with the entries above the diagonal zeroed."""
+    if not isinstance(m, np.ndarray):
+        m = np.asarray(m)
+    if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] == 0:
+        raise ValueError(
+            f"magnitudes must be a non-empty square (n, n) array, got shape {m.shape}; "
+            "pass the matrix m[t, j] of one chunk"
+        )
+    if m.dtype.kind not in "fiu":
+        raise TypeError(f"magnitudes must hold real numbers, got dtype {m.dtype}")
+    lower = m * _geometry(m.shape[0])[0]  # float64, upper triangle zeroed
+    smallest = lower.min()
+    if smallest < 0:
+        raise ValueError(f"magnitudes must be >= 0 (they are norms), got a minimum of {smallest:g}")
+    return lower
+
+
+def step_totals(m: np.ndarray) -> np.ndarray:
+    """Total gradient reaching each time step: the height of the stacked bar at step ``j``.
+
+    Parameters
+    ----------
+    m : numpy.ndarray
+        ``(n, n)`` non-negative magnitudes ``m[t, j]``; entries with ``j > t`` are ignored.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` float64, entry ``j`` is ``sum over t >= j of m[t, j]``.
+
+    Examples
+    --------
+    >>> step_totals(np.array([[1.0, 0.0], [0.5, 2.0]]))
+    array([1.5, 2. ])
+    """
+    return _lower_triangle(m).sum(axis=0)
+
+
+def max_gradient(m: np.ndarray) -> float:
+    """Tallest per-step bar, ``max(step_totals(m))`` (the paper's overview height).
+
+    Examples
+    --------
+    >>> max_gradient(np.array([[1.0, 0.0], [0.5, 2.0]]))
+    2.0
+    """
+    return float(step_totals(m).max())
+
+
+def mean_gradient(m: np.ndarray) -> float:
+    """Mean per-step bar, ``mean(step_totals(m))``.
+
+    Examples
+    --------
+    >>> mean_gradient(np.array([[1.0, 0.0], [0.5, 2.0]]))
+    1.75
+    """
+    return float(step_totals(m).mean())
+
+
+def effective_horizon(m: np.ndarray) -> float:
+    """Gradient-weighted mean distance ``t - j`` over all pairs ``j <= t``.
+
+    0 means all gradient is local (each loss only updates through its own step); larger
+    values mean more of the gradient mass travelled further back in time.
+
+    Parameters
+    ----------
+    m : numpy.ndarray
+        ``(n, n)`` non-negative magnitudes.
+
+    Returns
+    -------
+    float
+        ``sum m[t, j] (t - j) / sum m[t, j]``, or 0.0 when ``m`` holds no mass at all.
+
+    Examples
+    --------
+    >>> effective_horizon(np.array([[1.0, 0.0], [1.0, 2.0]]))  # (1*0 + 1*1 + 2*0) / 4
+    0.25
+    """
+    return _effective_horizon_of(_lower_triangle(m))
+
+
+def _effective_horizon_of(lower: np.ndarray) -> float:
+    total = lower.sum()
+    if total == 0:
+        return 0.0
+    return float(lower.ravel() @ _geometry(lower.shape[0])[2] / total)
+
+
+def reach(m: np.ndarray, fraction: float = 0.01) -> float:
+    """How far back a loss still sends a noticeable gradient, averaged over losses.
+
+    For each source loss ``t`` with a non-zero local term ``m[t, t]``, its reach is the
+    largest distance ``d <= t`` with ``m[t, t - d] >= fraction * m[t, t]``. The result is
+    the mean over those sources (sources whose local term is 0 are skipped; 0.0 if all are).
+
+    Parameters
+    ----------
+    m : numpy.ndarray
+        ``(n, n)`` non-negative magnitudes.
+    fraction : float, default 0.01
+        Threshold relative to the local term, in ``(0, 1]``.
+
+    Returns
+    -------
+    float
+        Mean reach in time steps.
+
+    Examples
+    --------
+    >>> m = np.array([[1.0, 0.0, 0.0], [0.5, 1.0, 0.0], [0.001, 0.1, 1.0]])
+    >>> reach(m)  # source 0 reaches 0, source 1 reaches 1, source 2 reaches 1
+    0.6666666666666666
+    """
+    _check_fraction(fraction)
+    return _reach_of(_lower_triangle(m), fraction)
+
+
+def _check_fraction(fraction: float) -> None:
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.floating)):
+        raise TypeError(f"fraction must be a number in (0, 1], got {type(fraction).__name__}")
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}; 0.01 means 1%")
+
+
+def _reach_of(lower: np.ndarray, fraction: float) -> float:
+    _, mask, _, steps = _geometry(lower.shape[0])
+    local = lower.diagonal()
+    sources = local > 0
+    if not sources.any():
+        return 0.0
+    strong = lower >= (fraction * local)[:, None]
+    strong &= mask
+    # The diagonal is always strong for a live source, so argmax finds the earliest strong j.
+    distances = steps - strong.argmax(axis=1)
+    return float(distances[sources].sum() / np.count_nonzero(sources))
+
+
+def summarize(m: np.ndarray, fraction: float = 0.01) -> dict[str, float]:
+    """All per-chunk summary numbers at once (validates and converts ``m`` only once).
+
+    Parameters
+    ----------
+    m : numpy.ndarray
+        ``(n, n)`` non-negative magnitudes.
+    fraction : float, default 0.01
+        Threshold passed to :func:`reach`.
+
+    Returns
+    -------
+    dict of str to float
+        Keys ``max_gradient``, ``mean_gradient``, ``effective_horizon``, ``reach``, equal to
+        the functions of the same names.
+
+    Examples
+    --------
+    >>> summarize(np.array([[1.0, 0.0], [1.0, 2.0]]))
+    {'max_gradient': 2.0, 'mean_gradient': 2.0, 'effective_horizon': 0.25, 'reach': 0.5}
+    """
+    _check_fraction(fraction)
+    lower = _lower_triangle(m)
+    totals = lower.sum(axis=0)
+    return {
+        "max_gradient": float(totals.max()),
+        "mean_gradient": float(totals.sum() / totals.size),
+        "effective_horizon": _effective_horizon_of(lower),
+        "reach": _reach_of(lower, fraction),
+    }
