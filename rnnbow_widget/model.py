@@ -32,6 +32,51 @@ def check_activation(activation: str) -> str:
     return activation
 
 
+def check_params(params: Params) -> tuple[int, int]:
+    """Check that ``params`` holds a consistent vanilla cell and return ``(H, V)``.
+
+    Raises
+    ------
+    TypeError
+        If ``params`` is not a mapping of arrays.
+    ValueError
+        If a key is missing or a shape disagrees with ``W_hh (H, H)``, ``W_xh (H, V)``,
+        ``W_hy (V, H)``, ``b_h (H,)``, ``b_y (V,)``.
+
+    Examples
+    --------
+    >>> check_params(init_params(5, 3, np.random.default_rng(0)))
+    (3, 5)
+    """
+    if not hasattr(params, "keys"):
+        raise TypeError(
+            f"params must be a dict of numpy arrays with keys {PARAM_NAMES}, "
+            f"got {type(params).__name__}"
+        )
+    missing = [name for name in PARAM_NAMES if name not in params]
+    if missing:
+        raise ValueError(
+            f"params is missing {missing}; expected the keys {PARAM_NAMES}, "
+            f"got {sorted(params.keys())}"
+        )
+    shapes = {name: np.shape(params[name]) for name in PARAM_NAMES}
+    W_hh_shape = shapes["W_hh"]
+    if len(W_hh_shape) != 2 or W_hh_shape[0] != W_hh_shape[1]:
+        raise ValueError(f"params['W_hh'] must be square (H, H), got shape {W_hh_shape}")
+    H = W_hh_shape[0]
+    W_xh_shape = shapes["W_xh"]
+    if len(W_xh_shape) != 2 or W_xh_shape[0] != H:
+        raise ValueError(f"params['W_xh'] must have shape (H, V) = ({H}, V), got {W_xh_shape}")
+    V = W_xh_shape[1]
+    expected = {"W_hy": (V, H), "b_h": (H,), "b_y": (V,)}
+    for name, shape in expected.items():
+        if shapes[name] != shape:
+            raise ValueError(
+                f"params[{name!r}] must have shape {shape} (H={H}, V={V}), got {shapes[name]}"
+            )
+    return H, V
+
+
 def init_params(
     vocab_size: int, hidden_size: int, rng: np.random.Generator, init_scale: float = 0.1
 ) -> Params:
@@ -132,7 +177,7 @@ def forward(
 
 def output_error(cache: Cache) -> np.ndarray:
     """(n, V): ``dL_t / d(logits_t) = y_t - onehot(target_t)``."""
-    dy = cache.p.copy()
+    dy = np.array(cache.p, dtype=np.float64)  # a copy, in float64 whatever the cache holds
     dy[np.arange(len(cache.targets)), cache.targets] -= 1.0
     return dy
 
@@ -152,21 +197,21 @@ def backward(params: Params, cache: Cache) -> tuple[Params, np.ndarray]:
     """
     W_hh = params["W_hh"]
     dy = output_error(cache)
-    d_local = dy @ params["W_hy"]  # (n, H)
-    n, H = d_local.shape
-    g = np.empty((n, H))
-    d_next = np.zeros(H)
+    d = dy @ params["W_hy"]  # (n, H): local messages d_{t,t}, then the total message into h_t
+    n, H = d.shape
     dact = cache.dact
-    for t in range(n - 1, -1, -1):
-        np.multiply(d_local[t] + d_next, dact[t], out=g[t])
-        d_next = g[t] @ W_hh
+    g = np.empty((n, H))
+    for t in range(n - 1, 0, -1):
+        np.multiply(d[t], dact[t], out=g[t])
+        d[t - 1] += g[t] @ W_hh  # d_{t-1} = d_local_{t-1} + W_hh^T g_t
+    np.multiply(d[0], dact[0], out=g[0])
+    x = np.zeros((n, params["W_xh"].shape[1]))  # one-hot inputs, (n, V)
+    x[np.arange(n), cache.inputs] = 1.0
     grads = {
+        "W_xh": g.T @ x,
         "W_hh": g.T @ cache.h_prev,
-        "b_h": g.sum(axis=0),
         "W_hy": dy.T @ cache.h[1:],
+        "b_h": g.sum(axis=0),
         "b_y": dy.sum(axis=0),
     }
-    dW_xh = np.zeros_like(params["W_xh"])
-    np.add.at(dW_xh.T, cache.inputs, g)
-    grads["W_xh"] = dW_xh
     return grads, g
