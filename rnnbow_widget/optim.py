@@ -1,0 +1,369 @@
+"""Optimizers and gradient clipping for the character-level trainer.
+
+Every optimizer updates a ``params`` dict of numpy arrays **in place** from a ``grads``
+dict with the same keys and shapes (the layout of ``rnnbow_widget.model``)::
+
+    Adagrad (default, as in min-char-rnn):  m += g * g;   p -= lr * g / sqrt(m + eps)
+    SGD:                                     v = mu * v + g;   p -= lr * v   (mu = 0: plain)
+    Adam:                                    m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g^2
+                                             p -= lr * m_hat / (sqrt(v_hat) + eps)
+
+Clipping happens on the gradient before the update: element-wise to ``[-clip, clip]``
+(min-char-rnn clips at 5) and, optionally, by global L2 norm. ``clip_gradients`` reports
+the global norm measured *before* clipping and whether clipping changed anything.
+
+Each optimizer lists the arrays it mutates in ``state_arrays`` and counts its updates in
+``updates``, so a caller can take an exact, allocation-free snapshot before an update and
+roll back if the update turns out to be non-finite (see ``CharRNNTrainer``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from numbers import Real
+from typing import ClassVar
+
+import numpy as np
+
+Arrays = Mapping[str, np.ndarray]
+
+OPTIMIZERS = ("adagrad", "sgd", "adam")
+
+
+def check_positive(name: str, value: object, allow_none: bool = False) -> float | None:
+    """Return ``value`` as a float if it is a finite number > 0 (or ``None`` when allowed).
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number (booleans are refused).
+    ValueError
+        If ``value`` is zero, negative, infinite or NaN.
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Real):
+        expected = "a positive number or None" if allow_none else "a positive number"
+        raise TypeError(f"{name} must be {expected}, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return value
+
+
+class Optimizer:
+    """Base class: in-place parameter updates from a gradient dict.
+
+    Parameters
+    ----------
+    params : Mapping[str, np.ndarray]
+        The parameters that will be updated; only their keys and shapes are read here, to
+        allocate the optimizer's state.
+    learning_rate : float
+        Step size, a finite number > 0. It may be changed between updates through the
+        ``learning_rate`` attribute.
+    """
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, params: Arrays, learning_rate: float) -> None:
+        self.learning_rate = check_positive("learning_rate", learning_rate)
+        self.updates = 0
+        # One scratch buffer per parameter, so updates allocate no temporaries.
+        self._scratch = {k: np.empty_like(p, dtype=np.float64) for k, p in params.items()}
+
+    @property
+    def state_arrays(self) -> list[np.ndarray]:
+        """The arrays that ``update`` mutates (besides the parameters), in a fixed order."""
+        return []
+
+    def update(self, params: Arrays, grads: Arrays) -> None:
+        """Apply one update to ``params`` in place; ``grads`` is left unchanged."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(learning_rate={self.learning_rate!r})"
+
+
+class Adagrad(Optimizer):
+    """Adagrad as in min-char-rnn: per-weight step ``lr * g / sqrt(sum of past g^2 + eps)``.
+
+    Parameters
+    ----------
+    params : Mapping[str, np.ndarray]
+        Parameters to be updated (keys and shapes).
+    learning_rate : float, default 0.1
+    eps : float, default 1e-8
+
+    Examples
+    --------
+    >>> p = {"w": np.array([1.0, 1.0])}
+    >>> opt = Adagrad(p, learning_rate=0.1)
+    >>> opt.update(p, {"w": np.array([2.0, -4.0])})
+    >>> np.round(p["w"], 6)
+    array([0.9, 1.1])
+    """
+
+    name = "adagrad"
+
+    def __init__(self, params: Arrays, learning_rate: float = 0.1, eps: float = 1e-8) -> None:
+        super().__init__(params, learning_rate)
+        self.eps = check_positive("eps", eps)
+        self.memory = {k: np.zeros_like(p, dtype=np.float64) for k, p in params.items()}
+
+    @property
+    def state_arrays(self) -> list[np.ndarray]:
+        return list(self.memory.values())
+
+    def update(self, params: Arrays, grads: Arrays) -> None:
+        lr, eps = self.learning_rate, self.eps
+        for key, p in params.items():
+            g, m, s = grads[key], self.memory[key], self._scratch[key]
+            np.multiply(g, g, out=s)
+            m += s
+            np.add(m, eps, out=s)
+            np.sqrt(s, out=s)
+            np.divide(g, s, out=s)
+            s *= lr
+            p -= s
+        self.updates += 1
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (heavy-ball) momentum.
+
+    Parameters
+    ----------
+    params : Mapping[str, np.ndarray]
+        Parameters to be updated (keys and shapes).
+    learning_rate : float
+    momentum : float, default 0.0
+        In ``[0, 1)``; 0 is plain ``p -= lr * g``.
+
+    Examples
+    --------
+    >>> p = {"w": np.array([1.0])}
+    >>> SGD(p, learning_rate=0.5).update(p, {"w": np.array([2.0])})
+    >>> p["w"]
+    array([0.])
+    """
+
+    name = "sgd"
+
+    def __init__(self, params: Arrays, learning_rate: float, momentum: float = 0.0) -> None:
+        super().__init__(params, learning_rate)
+        if isinstance(momentum, bool) or not isinstance(momentum, Real):
+            raise TypeError(f"momentum must be a number in [0, 1), got {momentum!r}")
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+        self.momentum = float(momentum)
+        self.velocity = (
+            {k: np.zeros_like(p, dtype=np.float64) for k, p in params.items()}
+            if self.momentum
+            else {}
+        )
+
+    @property
+    def state_arrays(self) -> list[np.ndarray]:
+        return list(self.velocity.values())
+
+    def update(self, params: Arrays, grads: Arrays) -> None:
+        lr, mu = self.learning_rate, self.momentum
+        for key, p in params.items():
+            s = self._scratch[key]
+            if mu:
+                v = self.velocity[key]
+                v *= mu
+                v += grads[key]
+                np.multiply(v, lr, out=s)
+            else:
+                np.multiply(grads[key], lr, out=s)
+            p -= s
+        self.updates += 1
+
+
+class Adam(Optimizer):
+    """Adam (Kingma and Ba) with bias-corrected first and second moments.
+
+    Parameters
+    ----------
+    params : Mapping[str, np.ndarray]
+        Parameters to be updated (keys and shapes).
+    learning_rate : float
+        Adam's usual range is 1e-3 to 1e-2; the trainer's default of 0.1 suits Adagrad.
+    beta1, beta2 : float, default 0.9, 0.999
+    eps : float, default 1e-8
+
+    Examples
+    --------
+    >>> p = {"w": np.array([1.0, 1.0])}
+    >>> Adam(p, learning_rate=0.01).update(p, {"w": np.array([3.0, -0.5])})
+    >>> np.round(p["w"], 6)  # the first step has size lr whatever the gradient's scale
+    array([0.99, 1.01])
+    """
+
+    name = "adam"
+
+    def __init__(
+        self,
+        params: Arrays,
+        learning_rate: float,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+    ) -> None:
+        super().__init__(params, learning_rate)
+        for label, beta in (("beta1", beta1), ("beta2", beta2)):
+            if isinstance(beta, bool) or not isinstance(beta, Real) or not 0.0 <= beta < 1.0:
+                raise ValueError(f"{label} must be a number in [0, 1), got {beta!r}")
+        self.beta1, self.beta2 = float(beta1), float(beta2)
+        self.eps = check_positive("eps", eps)
+        self.m = {k: np.zeros_like(p, dtype=np.float64) for k, p in params.items()}
+        self.v = {k: np.zeros_like(p, dtype=np.float64) for k, p in params.items()}
+
+    @property
+    def state_arrays(self) -> list[np.ndarray]:
+        return [*self.m.values(), *self.v.values()]
+
+    def update(self, params: Arrays, grads: Arrays) -> None:
+        b1, b2, eps = self.beta1, self.beta2, self.eps
+        t = self.updates + 1
+        # Fold both bias corrections into the step size and the epsilon.
+        c2 = math.sqrt(1.0 - b2**t)
+        step_size = self.learning_rate * c2 / (1.0 - b1**t)
+        eps_hat = eps * c2
+        for key, p in params.items():
+            g, m, v, s = grads[key], self.m[key], self.v[key], self._scratch[key]
+            m *= b1
+            np.multiply(g, 1.0 - b1, out=s)
+            m += s
+            v *= b2
+            np.multiply(g, g, out=s)
+            s *= 1.0 - b2
+            v += s
+            np.sqrt(v, out=s)
+            s += eps_hat
+            np.divide(m, s, out=s)
+            s *= step_size
+            p -= s
+        self.updates = t
+
+
+_OPTIMIZER_CLASSES: dict[str, type[Optimizer]] = {"adagrad": Adagrad, "sgd": SGD, "adam": Adam}
+
+
+def check_optimizer_name(name: object) -> str:
+    """Return ``name`` if it names a known optimizer, else raise naming the choices."""
+    if not isinstance(name, str):
+        raise TypeError(f"optimizer must be a str, one of {OPTIMIZERS}, got {name!r}")
+    if name not in _OPTIMIZER_CLASSES:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+    return name
+
+
+def make_optimizer(name: str, learning_rate: float, params: Arrays) -> Optimizer:
+    """Build an optimizer by name with its default hyper-parameters.
+
+    Parameters
+    ----------
+    name : str
+        One of ``"adagrad"``, ``"sgd"``, ``"adam"``.
+    learning_rate : float
+        Finite number > 0.
+    params : Mapping[str, np.ndarray]
+        The parameters it will update (state is allocated with their shapes).
+
+    Returns
+    -------
+    Optimizer
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the choices) or a bad learning rate.
+
+    Examples
+    --------
+    >>> make_optimizer("adagrad", 0.1, {"w": np.zeros(3)})
+    Adagrad(learning_rate=0.1)
+    """
+    return _OPTIMIZER_CLASSES[check_optimizer_name(name)](params, learning_rate)
+
+
+@dataclass(frozen=True)
+class ClipReport:
+    """What ``clip_gradients`` measured and did.
+
+    Attributes
+    ----------
+    grad_norm : float
+        Global L2 norm of all gradients together, before clipping.
+    clipped : bool
+        True if clipping changed at least one gradient entry.
+    """
+
+    grad_norm: float
+    clipped: bool
+
+
+def global_norm(grads: Arrays) -> float:
+    """Global L2 norm ``sqrt(sum_k ||grads[k]||^2)`` over every array in ``grads``.
+
+    Examples
+    --------
+    >>> global_norm({"a": np.array([3.0]), "b": np.array([[4.0]])})
+    5.0
+    """
+    total = 0.0
+    for g in grads.values():
+        total += float(np.vdot(g, g))
+    return math.sqrt(total)
+
+
+def clip_gradients(
+    grads: Arrays, clip: float | None = 5.0, clip_norm: float | None = None
+) -> ClipReport:
+    """Clip ``grads`` in place: element-wise to ``[-clip, clip]``, then by global norm.
+
+    Parameters
+    ----------
+    grads : Mapping[str, np.ndarray]
+        Gradients, modified in place.
+    clip : float or None, default 5.0
+        Element-wise bound (min-char-rnn's 5); ``None`` turns it off.
+    clip_norm : float or None, default None
+        If given, the gradients are rescaled so that their global L2 norm is at most this.
+
+    Returns
+    -------
+    ClipReport
+        The global norm before any clipping and whether anything changed.
+
+    Examples
+    --------
+    >>> g = {"w": np.array([6.0, -1.0])}
+    >>> clip_gradients(g, clip=5.0)
+    ClipReport(grad_norm=6.082762530298219, clipped=True)
+    >>> g["w"]
+    array([ 5., -1.])
+    """
+    clip = check_positive("clip", clip, allow_none=True)
+    clip_norm = check_positive("clip_norm", clip_norm, allow_none=True)
+    norm = global_norm(grads)
+    clipped = False
+    # |g_i| <= ||g||, so no entry can exceed `clip` while the global norm does not.
+    if clip is not None and norm > clip:
+        for g in grads.values():
+            if g.max() > clip or g.min() < -clip:
+                np.clip(g, -clip, clip, out=g)
+                clipped = True
+    if clip_norm is not None:
+        current = global_norm(grads) if clipped else norm
+        if current > clip_norm:
+            scale = clip_norm / current
+            for g in grads.values():
+                g *= scale
+            clipped = True
+    return ClipReport(grad_norm=norm, clipped=clipped)
