@@ -1,0 +1,339 @@
+"""The Jupyter widget: four linked views of a recording, live while a trainer runs.
+
+``RNNbow`` owns the synced traits of ``docs/data-contract.md`` and sends records to the
+browser as binary ``records`` messages. History is sent when a view asks for it
+(``request_records``); while a trainer runs, every new record is pushed as it is recorded,
+at most one message per ``PUSH_INTERVAL`` seconds, and whatever is left is flushed when
+``train()`` or ``step()`` returns. Only records the browser has not been sent are pushed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+import traitlets
+
+from rnnbow_widget import payload
+from rnnbow_widget.recording import Record, Recording
+
+if TYPE_CHECKING:
+    from rnnbow_widget.trainer import CharRNNTrainer
+
+METRICS = ("max", "mean", "horizon", "reach")
+"""Overview bar heights: max / mean per-step gradient, effective horizon, reach."""
+
+PUSH_INTERVAL = 0.4
+"""Seconds between two live pushes while a trainer runs."""
+
+_STATIC = Path(__file__).parent / "static"
+
+
+def _bundle(name: str) -> Path:
+    path = _STATIC / name
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"rnnbow_widget's front-end bundle {path} is missing. Reinstall the package with "
+            "`pip install .` (it builds the bundle), or run `npm install && npm run build` "
+            "in the source tree."
+        )
+    return path
+
+
+class RNNbow(anywidget.AnyWidget):
+    """Interactive RNNbow views of a recording: overview, labels, stacked bars, horizon.
+
+    Parameters
+    ----------
+    source : CharRNNTrainer, Recording, str or os.PathLike
+        A trainer (the views follow its recording live while it trains), a recording,
+        or the path of a recording saved with ``Recording.save`` (``.npz``).
+    horizon : int, optional
+        k, the number of source losses stacked per bar (paper: 5); clamped to 1..n.
+    metric : {"max", "mean", "horizon", "reach"}, optional
+        What the overview bars show.
+    log_scale : bool, optional
+        Log scale in the gradient-horizon panel.
+    global_scale : bool, optional
+        Scale the stacked bars across all chunks instead of per chunk.
+    show_help : bool, optional
+        Show the reading guidance.
+
+    Attributes
+    ----------
+    selected_batch : int
+        Index of the selected record, -1 for none. Synced with the browser; values out of
+        range are clamped to ``[-1, len(recording) - 1]``.
+
+    Examples
+    --------
+    >>> from rnnbow_widget import CharRNNTrainer, RNNbow, corpora
+    >>> trainer = CharRNNTrainer(corpora.c_code(50_000), hidden_size=32)  # doctest: +SKIP
+    >>> w = RNNbow(trainer, horizon=5)  # doctest: +SKIP
+    >>> w.display()  # doctest: +SKIP
+    >>> trainer.train(2000)  # the overview grows while this runs  # doctest: +SKIP
+    >>> w.selected_batch = 3; w.selected_record.inputs  # doctest: +SKIP
+    """
+
+    _esm = _bundle("widget.js")
+    _css = _bundle("widget.css")
+
+    selected_batch = traitlets.Int(-1).tag(sync=True)
+    horizon = traitlets.Int(5).tag(sync=True)
+    metric = traitlets.Unicode("max").tag(sync=True)
+    log_scale = traitlets.Bool(False).tag(sync=True)
+    global_scale = traitlets.Bool(False).tag(sync=True)
+    show_help = traitlets.Bool(False).tag(sync=True)
+    _meta = traitlets.Dict().tag(sync=True)
+    _record_count = traitlets.Int(0).tag(sync=True)
+
+    _OPTIONS = ("horizon", "metric", "log_scale", "global_scale", "show_help")
+
+    def __init__(
+        self,
+        source: CharRNNTrainer | Recording | str | os.PathLike[str],
+        **options: Any,
+    ) -> None:
+        unknown = sorted(set(options) - set(self._OPTIONS))
+        if unknown:
+            raise TypeError(
+                f"RNNbow() got unexpected keyword argument(s) {', '.join(unknown)}; "
+                f"accepted: {', '.join(self._OPTIONS)}"
+            )
+        recording, trainer = _resolve_source(source)
+        self._recording = recording
+        self._trainer = trainer
+        self._pushed = len(recording)
+        self._last_push = float("-inf")
+        self._unsubscribers: list[Callable[[], object]] = []
+        super().__init__(
+            _meta=payload.meta_of(recording),
+            _record_count=len(recording),
+            **{"horizon": 5, "metric": "max", **options},
+        )
+        self.on_msg(_on_browser_message)
+        if trainer is not None:
+            self._subscribe(trainer)
+
+    # ----------------------------------------------------------------- public API
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], **options: Any) -> RNNbow:
+        """Open a recording saved with ``Recording.save``.
+
+        Examples
+        --------
+        >>> w = RNNbow.from_file("run.npz")  # doctest: +SKIP
+        """
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+        return cls(path, **options)
+
+    @property
+    def recording(self) -> Recording:
+        """The recording the views show (the trainer's own, when built from a trainer)."""
+        return self._recording
+
+    @property
+    def trainer(self) -> CharRNNTrainer | None:
+        """The trainer being followed, or None."""
+        return self._trainer
+
+    @property
+    def selected_record(self) -> Record | None:
+        """The selected record, or None when nothing is selected (``selected_batch == -1``).
+
+        Examples
+        --------
+        >>> w.selected_batch = 0; w.selected_record.step  # doctest: +SKIP
+        0
+        """
+        if self.selected_batch < 0 or self.selected_batch >= len(self._recording):
+            return None
+        return self._recording[self.selected_batch]
+
+    def display(self) -> None:
+        """Show the widget in the notebook output (same as ending a cell with it)."""
+        from IPython.display import display
+
+        display(self)
+
+    def save_html(self, path: str | os.PathLike[str], *, title: str | None = None) -> Path:
+        """Write a self-contained HTML page of these views (works offline, from file://).
+
+        Examples
+        --------
+        >>> w.save_html("run.html")  # doctest: +SKIP
+        PosixPath('run.html')
+        """
+        from rnnbow_widget.export import save_html
+
+        return save_html(self, path, title=title)
+
+    def close(self) -> None:
+        """Stop following the trainer and close the widget."""
+        self._unsubscribe()
+        super().close()
+
+    # ------------------------------------------------------------ trait checks
+
+    @traitlets.validate("selected_batch")
+    def _clamp_selected_batch(self, proposal: dict[str, Any]) -> int:
+        value = _integer(proposal["value"], "selected_batch")
+        return max(-1, min(value, len(self._recording) - 1))
+
+    @traitlets.validate("horizon")
+    def _clamp_horizon(self, proposal: dict[str, Any]) -> int:
+        value = _integer(proposal["value"], "horizon")
+        return max(1, min(value, self._recording.seq_length))
+
+    @traitlets.validate("metric")
+    def _check_metric(self, proposal: dict[str, Any]) -> str:
+        if proposal["value"] not in METRICS:
+            raise traitlets.TraitError(
+                f"metric must be one of {', '.join(METRICS)}; got {proposal['value']!r}"
+            )
+        return proposal["value"]
+
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        """Apply a state update from the browser, repairing values instead of raising.
+
+        A wrong type or an unknown metric is dropped and the kernel's value is sent back,
+        so the browser returns to a valid state; numbers out of range are clamped by the
+        validators and the clamped value is echoed.
+        """
+        repaired = dict(sync_data)
+        rejected = []
+        for name, check in _BROWSER_CHECKS.items():
+            if name in repaired:
+                value = check(repaired[name])
+                if value is None:
+                    del repaired[name]
+                    rejected.append(name)
+                else:
+                    repaired[name] = value
+        super().set_state(repaired)
+        if rejected:
+            self.send_state(rejected)
+
+    # ------------------------------------------------------------ records out
+
+    def _send_records(self, start: int, stop: int | None = None) -> None:
+        blocks = payload.iter_blocks(self._recording, start, stop, payload.MAX_BLOCK_RECORDS)
+        for content, buffers in blocks:
+            self.send(content, buffers)
+
+    def _answer_request(self, content: dict[str, Any]) -> None:
+        start = content.get("start", 0)
+        if isinstance(start, bool) or not isinstance(start, int):
+            start = 0
+        count = len(self._recording)
+        self._send_records(max(0, min(start, count)))
+        self._pushed = max(self._pushed, count)
+        self._record_count = count
+
+    def _push_new_records(self, *, force: bool) -> None:
+        """Send records appended since the last push (throttled unless ``force``)."""
+        count = len(self._recording)
+        if count <= self._pushed:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_push < PUSH_INTERVAL:
+            return
+        self._send_records(self._pushed, count)
+        self._pushed = count
+        self._last_push = now
+        self._record_count = count
+
+    # --------------------------------------------------------- trainer links
+
+    def _subscribe(self, trainer: CharRNNTrainer) -> None:
+        # The trainer holds only weak references to the widget: a widget that is garbage
+        # collected stops being pushed to, and unsubscribes when it goes.
+        ref = weakref.ref(self)
+
+        def on_record(*_: object) -> None:
+            widget = ref()
+            if widget is not None:
+                widget._push_new_records(force=False)
+
+        def on_train_end(*_: object) -> None:
+            widget = ref()
+            if widget is not None:
+                widget._push_new_records(force=True)
+
+        self._unsubscribers = [trainer.on_record(on_record), trainer.on_train_end(on_train_end)]
+        self._finalizer = weakref.finalize(self, _call_all, list(self._unsubscribers))
+
+    def _unsubscribe(self) -> None:
+        finalizer = getattr(self, "_finalizer", None)
+        if finalizer is not None:
+            finalizer()
+        self._unsubscribers = []
+
+
+def _on_browser_message(widget: RNNbow, content: object, buffers: list[bytes]) -> None:
+    if isinstance(content, dict) and content.get("type") == "request_records":
+        widget._answer_request(content)
+
+
+def _call_all(callbacks: list[Callable[[], object]]) -> None:
+    for callback in callbacks:
+        callback()
+
+
+def _integer(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise traitlets.TraitError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _browser_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        return int(value)
+    return None
+
+
+def _browser_metric(value: object) -> str | None:
+    return value if value in METRICS else None
+
+
+def _browser_bool(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+_BROWSER_CHECKS: dict[str, Callable[[object], object]] = {
+    "selected_batch": _browser_int,
+    "horizon": _browser_int,
+    "metric": _browser_metric,
+    "log_scale": _browser_bool,
+    "global_scale": _browser_bool,
+    "show_help": _browser_bool,
+}
+
+
+def _resolve_source(source: object) -> tuple[Recording, CharRNNTrainer | None]:
+    from rnnbow_widget.trainer import CharRNNTrainer
+
+    if isinstance(source, CharRNNTrainer):
+        return source.recording, source
+    if isinstance(source, Recording):
+        return source, None
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"source: no saved recording at {str(path)!r}")
+        return Recording.load(path), None
+    raise TypeError(
+        "source must be a CharRNNTrainer, a Recording, or the path (str or Path) of a "
+        f"recording saved as .npz; got {type(source).__name__}"
+    )
