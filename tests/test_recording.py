@@ -1,0 +1,574 @@
+"""Recording: columnar storage, decoding, wire columns and the .npz file format."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from rnnbow_widget.recording import Record, Recording
+
+VOCAB = ("a", "b", "c", "\n")
+N = 3
+# Source t, step j. Row sums of the lower triangle: 1, 2.5, 3.75.
+MAGNITUDES = np.array(
+    [
+        [1.0, 9.0, 9.0],  # entries above the diagonal must be dropped
+        [0.5, 2.0, 9.0],
+        [0.25, 0.5, 3.0],
+    ]
+)
+
+
+def chunk(**changes):
+    """Keyword arguments of one valid ``append`` call, with ``changes`` applied."""
+    fields = dict(
+        step=7,
+        offset=42,
+        inputs=np.array([0, 1, 2]),
+        targets=np.array([1, 2, 3]),
+        predictions=np.array([1, 0, 3]),
+        losses=np.array([0.5, 1.0, 3.0]),
+        magnitudes=MAGNITUDES,
+        grad_norm=2.5,
+        clipped=True,
+        smooth_loss=1.25,
+    )
+    fields.update(changes)
+    return fields
+
+
+def filled(count: int, n: int = N, vocab=VOCAB, meta=None) -> Recording:
+    """A recording whose every record differs (values derived from the record number)."""
+    rec = Recording(n, vocab, meta)
+    rng = np.random.default_rng(count)
+    for i in range(count):
+        rec.append(
+            step=i * 10,
+            offset=i * n,
+            inputs=rng.integers(0, len(vocab), n),
+            targets=rng.integers(0, len(vocab), n),
+            predictions=rng.integers(0, len(vocab), n),
+            losses=rng.random(n) * 4,
+            magnitudes=np.tril(rng.random((n, n))) * 10.0 ** rng.integers(-30, 3),
+            grad_norm=float(rng.random()),
+            clipped=bool(i % 3 == 0),
+            smooth_loss=float(rng.random()),
+        )
+    return rec
+
+
+# ------------------------------------------------------------------ append / Record
+def test_append_returns_the_record_decoded_with_the_vocab():
+    rec = Recording(N, VOCAB)
+    record = rec.append(**chunk())
+    assert isinstance(record, Record)
+    assert (record.index, record.step, record.offset) == (0, 7, 42)
+    assert (record.inputs, record.targets, record.predictions) == ("abc", "bc\n", "ba\n")
+    assert record.clipped is True
+    assert record.grad_norm == 2.5
+    assert record.smooth_loss == 1.25
+
+
+def test_record_loss_is_the_mean_of_losses_and_accuracy_counts_hits():
+    record = Recording(N, VOCAB).append(**chunk())
+    assert record.loss == pytest.approx((0.5 + 1.0 + 3.0) / 3)
+    np.testing.assert_array_equal(record.losses, np.float32([0.5, 1.0, 3.0]))
+    assert record.accuracy == pytest.approx(2 / 3)  # b==b, a!=c, \n==\n
+
+
+def test_record_magnitudes_keep_the_lower_triangle_and_zero_the_rest():
+    record = Recording(N, VOCAB).append(**chunk())
+    expected = np.float32([[1.0, 0, 0], [0.5, 2.0, 0], [0.25, 0.5, 3.0]])
+    np.testing.assert_array_equal(record.magnitudes, expected)
+    assert record.magnitudes.dtype == np.float32
+
+
+def test_record_carries_the_gradient_metrics_of_its_magnitudes():
+    record = Recording(N, VOCAB).append(**chunk())
+    # Step totals: j=0: 1.75, j=1: 2.5, j=2: 3.0.
+    assert record.max_gradient == pytest.approx(3.0)
+    assert record.mean_gradient == pytest.approx(7.25 / 3)
+    # Distance 1: 0.5 + 0.5, distance 2: 0.25, total mass 7.25.
+    assert record.effective_horizon == pytest.approx((1.0 + 0.5) / 7.25)
+    # Every off-diagonal entry is >= 1% of its local term: reaches 0, 1, 2.
+    assert record.reach == pytest.approx(1.0)
+
+
+def test_record_arrays_are_read_only():
+    record = Recording(N, VOCAB).append(**chunk())
+    with pytest.raises(ValueError, match="read-only"):
+        record.losses[0] = 1.0
+    with pytest.raises(ValueError, match="read-only"):
+        record.magnitudes[0, 0] = 1.0
+
+
+def test_getitem_returns_the_same_values_as_append_did():
+    rec = Recording(N, VOCAB)
+    appended = rec.append(**chunk())
+    again = rec[0]
+    for field in ("index", "step", "offset", "inputs", "targets", "predictions", "loss"):
+        assert getattr(again, field) == getattr(appended, field)
+    np.testing.assert_array_equal(again.magnitudes, appended.magnitudes)
+
+
+def test_packed_magnitudes_follow_the_contract_index_t_t_plus_1_over_2_plus_j():
+    rec = Recording(N, VOCAB)
+    rec.append(**chunk())
+    packed = rec.column("magnitudes")[0]
+    assert packed.shape == (N * (N + 1) // 2,)
+    for t in range(N):
+        for j in range(t + 1):
+            assert packed[t * (t + 1) // 2 + j] == np.float32(MAGNITUDES[t, j])
+
+
+def test_growth_past_the_initial_capacity_keeps_every_record():
+    rec = Recording(2, "xy")
+    for i in range(300):
+        rec.append(
+            **chunk(
+                step=i,
+                offset=2 * i,
+                inputs=[i % 2, 1],
+                targets=[0, 1],
+                predictions=[1, 1],
+                losses=[i, 0.0],
+                magnitudes=np.eye(2) * i,
+            )
+        )
+    assert len(rec) == 300
+    np.testing.assert_array_equal(rec.column("step"), np.arange(300))
+    np.testing.assert_array_equal(rec.column("losses")[:, 0], np.arange(300))
+    assert rec[299].magnitudes[1, 1] == 299
+    assert rec[150].inputs == "xy"
+    assert rec[151].inputs == "yy"
+
+
+def test_negative_index_counts_from_the_end_and_out_of_range_raises():
+    rec = filled(5)
+    assert rec[-1].step == 40
+    assert rec[-5].step == 0
+    with pytest.raises(IndexError, match="record index 5 out of range for a recording of 5"):
+        rec[5]
+    with pytest.raises(IndexError, match="record index -6 out of range"):
+        rec[-6]
+
+
+def test_non_integer_index_raises_type_error():
+    with pytest.raises(TypeError, match="Recording index must be an int or a slice, got str"):
+        filled(2)["0"]
+
+
+def test_slice_returns_an_independent_recording_of_those_records():
+    rec = filled(10, meta={"title": "x"})
+    part = rec[2:8:3]
+    assert isinstance(part, Recording)
+    assert [r.step for r in part] == [20, 50]
+    assert part[0].index == 0
+    assert part.meta == {"title": "x"}
+    part.append(**chunk())  # growing the slice must not touch the original
+    assert len(part) == 3
+    assert len(rec) == 10
+
+
+def test_reversed_slice_reverses_the_records():
+    assert [r.step for r in filled(4)[::-1]] == [30, 20, 10, 0]
+
+
+def test_iteration_yields_every_record_in_order():
+    assert [r.index for r in filled(4)] == [0, 1, 2, 3]
+
+
+def test_column_is_a_read_only_view_of_the_filled_part():
+    rec = filled(3)
+    steps = rec.column("step")
+    np.testing.assert_array_equal(steps, [0, 10, 20])
+    with pytest.raises(ValueError, match="read-only"):
+        steps[0] = 5
+
+
+def test_unknown_column_name_raises_value_error_listing_the_names():
+    with pytest.raises(ValueError, match=r"unknown column 'lost'; expected one of \["):
+        filled(1).column("lost")
+
+
+# ------------------------------------------------------------------ wire columns
+CONTRACT_DTYPES = {  # docs/data-contract.md, with losses/magnitudes still float32
+    "step": np.int32,
+    "offset": np.int32,
+    "loss": np.float32,
+    "smooth_loss": np.float32,
+    "max_gradient": np.float32,
+    "mean_gradient": np.float32,
+    "grad_norm": np.float32,
+    "clipped": np.uint8,
+    "effective_horizon": np.float32,
+    "reach": np.float32,
+    "targets": np.uint16,
+    "predictions": np.uint16,
+    "losses": np.float32,
+    "magnitudes": np.float32,
+}
+
+
+def test_columns_are_exactly_the_wire_columns_with_contract_dtypes_and_shapes():
+    cols = filled(6, n=4).columns()
+    assert list(cols) == list(CONTRACT_DTYPES)
+    for name, dtype in CONTRACT_DTYPES.items():
+        assert cols[name].dtype == dtype, name
+    assert cols["step"].shape == (6,)
+    assert cols["targets"].shape == (6, 4)
+    assert cols["losses"].shape == (6, 4)
+    assert cols["magnitudes"].shape == (6, 10)
+
+
+def test_columns_start_stop_select_a_block_of_records():
+    rec = filled(6)
+    block = rec.columns(2, 5)
+    np.testing.assert_array_equal(block["step"], [20, 30, 40])
+    np.testing.assert_array_equal(rec.columns(4)["step"], [40, 50])
+    assert rec.columns(6)["magnitudes"].shape == (0, 6)
+
+
+def test_clipped_column_is_one_where_clipping_happened():
+    np.testing.assert_array_equal(filled(4).columns()["clipped"], [1, 0, 0, 1])
+
+
+@pytest.mark.parametrize(
+    "start, stop, error, message",
+    [
+        (-1, None, ValueError, r"start must be in \[0, 3\], got -1"),
+        (0, 4, ValueError, r"stop must be in \[0, 3\], got 4"),
+        (2, 1, ValueError, r"stop must be >= start, got start=2, stop=1"),
+        (0.5, None, TypeError, r"start must be an int, got float"),
+    ],
+)
+def test_columns_reject_a_bad_range(start, stop, error, message):
+    with pytest.raises(error, match=message):
+        filled(3).columns(start, stop)
+
+
+def test_a_vocabulary_above_65535_symbols_uses_int32_indices():
+    vocab = [chr(0x10000 + i) for i in range(65536)]  # 65536 distinct symbols
+    rec = Recording(2, vocab)
+    rec.append(
+        **chunk(
+            inputs=[0, 65535],
+            targets=[65535, 1],
+            predictions=[65535, 0],
+            losses=[1.0, 1.0],
+            magnitudes=np.eye(2),
+        )
+    )
+    assert rec.columns()["targets"].dtype == np.int32
+    assert rec[0].targets == vocab[65535] + vocab[1]
+
+
+# ------------------------------------------------------------------ validation
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("inputs", np.zeros(4, int), r"inputs must have shape \(3,\) \(seq_length\), got \(4,\)"),
+        ("targets", np.zeros((3, 1), int), r"targets must have shape \(3,\).*got \(3, 1\)"),
+        ("losses", np.zeros(2), r"losses must have shape \(3,\), got \(2,\)"),
+        ("magnitudes", np.zeros((3, 2)), r"magnitudes must have shape \(3, 3\), got \(3, 2\)"),
+        ("predictions", [0, 1, 4], r"predictions holds index 4, outside the vocabulary \[0, 3\]"),
+        ("inputs", [0, -1, 2], r"inputs holds index -1, outside the vocabulary \[0, 3\]"),
+        ("step", -1, r"step must be in \[0, 2147483647\], got -1"),
+        ("offset", 2**31, r"offset must be in \[0, 2147483647\], got 2147483648"),
+        ("magnitudes", -np.eye(3), r"magnitudes: magnitudes must be >= 0"),
+    ],
+)
+def test_append_rejects_bad_values_naming_the_field(field, value, message):
+    rec = Recording(N, VOCAB)
+    with pytest.raises(ValueError, match=message):
+        rec.append(**chunk(**{field: value}))
+    assert len(rec) == 0  # nothing half-written
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("inputs", [0.0, 1.0, 2.0], r"inputs must hold integer vocab indices, got dtype float64"),
+        ("losses", ["x", "y", "z"], r"losses must hold real numbers, got dtype <U1"),
+        ("clipped", 1, r"clipped must be a bool, got int 1"),
+        ("step", 1.0, r"step must be an int, got float 1.0"),
+        ("grad_norm", "big", r"grad_norm must be a float, got str 'big'"),
+        ("smooth_loss", None, r"smooth_loss must be a float, got NoneType None"),
+    ],
+)
+def test_append_rejects_wrong_types_naming_the_field(field, value, message):
+    with pytest.raises(TypeError, match=message):
+        Recording(N, VOCAB).append(**chunk(**{field: value}))
+
+
+def test_append_accepts_numpy_scalars_and_lists():
+    rec = Recording(N, VOCAB)
+    record = rec.append(
+        **chunk(
+            step=np.int64(3),
+            grad_norm=np.float32(0.5),
+            clipped=np.bool_(False),
+            inputs=[2, 2, 2],
+            magnitudes=MAGNITUDES.astype(np.float32).tolist(),
+        )
+    )
+    assert (record.step, record.grad_norm, record.clipped, record.inputs) == (3, 0.5, False, "ccc")
+
+
+@pytest.mark.parametrize(
+    "args, error, message",
+    [
+        ((0, VOCAB), ValueError, r"seq_length must be in \[1, 65535\], got 0"),
+        ((3, []), ValueError, "vocab must hold at least one symbol, got an empty sequence"),
+        ((3, ["a", "b", "a"]), ValueError, "vocab must not repeat symbols, got 'a' more than once"),
+        ((3, ["a", 1]), TypeError, r"vocab\[1\] must be a str, got int 1"),
+        ((3, 5), TypeError, "vocab must be a sequence of str, got int"),
+        ((3, VOCAB, ["x"]), TypeError, "meta must be a dict or None, got list"),
+        ((3, VOCAB, {"f": np.float32(1)}), ValueError, "meta must be JSON-serializable"),
+    ],
+)
+def test_constructor_rejects_bad_arguments_naming_them(args, error, message):
+    with pytest.raises(error, match=message):
+        Recording(*args)
+
+
+def test_a_string_vocab_means_one_symbol_per_character():
+    assert Recording(2, "ab\n").vocab == ("a", "b", "\n")
+
+
+def test_meta_is_copied_so_later_changes_to_the_callers_dict_do_not_leak_in():
+    meta = {"title": "run", "layers": [1]}
+    rec = Recording(2, "ab", meta)
+    meta["layers"].append(2)
+    assert rec.meta == {"title": "run", "layers": [1]}
+
+
+# ------------------------------------------------------------------ save / load
+def assert_same_recording(a: Recording, b: Recording) -> None:
+    assert (len(a), a.seq_length, a.vocab, a.meta) == (len(b), b.seq_length, b.vocab, b.meta)
+    names = [*CONTRACT_DTYPES, "inputs", "accuracy"]
+    for name in names:
+        x, y = a.column(name), b.column(name)
+        assert x.dtype == y.dtype and x.shape == y.shape, name
+        assert x.tobytes() == y.tobytes(), name  # bitwise, so NaN and -0.0 count too
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_save_then_load_round_trips_every_column_bitwise(tmp_path, compress):
+    rec = filled(70, n=5, vocab=("é", "→", "x", " ", "\t"), meta={"title": "ünï", "H": 8})
+    path = tmp_path / "run.npz"
+    rec.save(path, compress=compress)
+    assert_same_recording(rec, Recording.load(path))
+
+
+def test_round_trip_keeps_nan_and_infinite_values(tmp_path):
+    rec = Recording(N, VOCAB)
+    rec.append(**chunk(losses=[np.inf, np.nan, 1.0], grad_norm=np.nan, smooth_loss=np.inf))
+    rec.save(tmp_path / "nan.npz")
+    assert_same_recording(rec, Recording.load(tmp_path / "nan.npz"))
+
+
+def test_an_empty_recording_round_trips_and_can_grow_after_loading(tmp_path):
+    Recording(N, VOCAB, {"a": 1}).save(tmp_path / "empty.npz")
+    back = Recording.load(tmp_path / "empty.npz")
+    assert len(back) == 0 and back.meta == {"a": 1}
+    back.append(**chunk())
+    assert back[0].inputs == "abc"
+
+
+def test_a_loaded_recording_keeps_growing(tmp_path):
+    filled(3).save(tmp_path / "r.npz")
+    back = Recording.load(tmp_path / "r.npz")
+    for _ in range(100):
+        back.append(**chunk())
+    assert len(back) == 103
+    assert back[2].step == 20 and back[102].step == 7
+
+
+def test_save_uses_the_path_as_given_and_leaves_no_temporary_files(tmp_path):
+    filled(2).save(tmp_path / "run.rnnbow")
+    assert os.listdir(tmp_path) == ["run.rnnbow"]
+
+
+def test_save_replaces_an_existing_file(tmp_path):
+    path = tmp_path / "r.npz"
+    filled(2).save(path)
+    filled(5).save(path)
+    assert len(Recording.load(path)) == 5
+
+
+def test_a_failed_save_keeps_the_previous_file_and_cleans_up(tmp_path, monkeypatch):
+    path = tmp_path / "r.npz"
+    filled(2).save(path)
+    before = path.read_bytes()
+
+    def fail_halfway(file, **arrays):
+        file.write(b"PK\x03\x04partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez_compressed", fail_halfway)
+    with pytest.raises(OSError, match="disk full"):
+        filled(4).save(path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["r.npz"]
+
+
+def test_save_rejects_meta_that_became_unserializable(tmp_path):
+    rec = filled(1)
+    rec.meta["bad"] = {1, 2}
+    with pytest.raises(ValueError, match="meta must be JSON-serializable to save"):
+        rec.save(tmp_path / "r.npz")
+    assert not (tmp_path / "r.npz").exists()
+
+
+def test_load_of_a_missing_file_raises_file_not_found_with_the_path(tmp_path):
+    path = tmp_path / "nope.npz"
+    with pytest.raises(FileNotFoundError, match=r"nope\.npz"):
+        Recording.load(path)
+
+
+def test_load_of_a_truncated_file_raises_value_error_naming_the_file(tmp_path):
+    path = tmp_path / "r.npz"
+    filled(20).save(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(
+        ValueError, match=r"cannot load recording '.*r\.npz': the file is truncated"
+    ):
+        Recording.load(path)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "it is empty, not an .npz archive"),
+        (b"step,loss\n1,2\n", r"it starts with b'step', not an .npz archive"),
+    ],
+)
+def test_load_of_a_file_that_is_not_an_archive_says_so(tmp_path, content, message):
+    path = tmp_path / "r.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=message):
+        Recording.load(path)
+
+
+def test_load_of_a_foreign_npz_says_it_is_not_a_recording(tmp_path):
+    path = tmp_path / "other.npz"
+    np.savez(path, weights=np.zeros(3))
+    with pytest.raises(ValueError, match=r"other\.npz.*no 'header' entry.*not an rnnbow recording"):
+        Recording.load(path)
+
+
+def arrays_of(path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as archive:
+        return {name: archive[name] for name in archive.files}
+
+
+def header_of(arrays) -> dict:
+    return json.loads(arrays["header"].tobytes().decode("utf-8"))
+
+
+def with_header(arrays, header) -> dict:
+    text = json.dumps(header).encode("utf-8")
+    return {**arrays, "header": np.frombuffer(text, dtype=np.uint8)}
+
+
+def tamper(tmp_path, change) -> str:
+    """Save a good recording, apply ``change`` to its arrays, write it back; return the path."""
+    path = tmp_path / "r.npz"
+    filled(4).save(path)
+    arrays = change(arrays_of(path))
+    np.savez(path, **arrays)
+    return path
+
+
+TAMPERINGS = {
+    "bad json": (
+        lambda a: {**a, "header": np.frombuffer(b"{not json", dtype=np.uint8)},
+        "header is not valid UTF-8 JSON",
+    ),
+    "header as text": (
+        lambda a: {**a, "header": np.array("rnnbow")},
+        r"header must be a 1-d uint8 array, got <U6 \(\)",
+    ),
+    "no marker": (
+        lambda a: with_header(a, {**header_of(a), "format": "something else"}),
+        "header has no format marker 'rnnbow_widget.recording'",
+    ),
+    "newer version": (
+        lambda a: with_header(a, {**header_of(a), "version": 99}),
+        r"it was written by format version 99, newer than this package reads \(1\)",
+    ),
+    "count mismatch": (
+        lambda a: with_header(a, {**header_of(a), "count": 5}),
+        r"column 'step' is int32 \(4,\), expected int32 \(5,\)",
+    ),
+    "missing column": (
+        lambda a: {k: v for k, v in a.items() if k != "reach"},
+        r"columns do not match: missing \['reach'\], unexpected \[\]",
+    ),
+    "extra column": (
+        lambda a: {**a, "secret": np.zeros(1)},
+        r"columns do not match: missing \[\], unexpected \['secret'\]",
+    ),
+    "wrong dtype": (
+        lambda a: {**a, "magnitudes": a["magnitudes"].astype(np.float64)},
+        r"column 'magnitudes' is float64 \(4, 6\), expected float32 \(4, 6\)",
+    ),
+    "wrong shape": (
+        lambda a: {**a, "losses": a["losses"][:, :2]},
+        r"column 'losses' is float32 \(4, 2\), expected float32 \(4, 3\)",
+    ),
+    "index out of vocab": (
+        lambda a: {**a, "targets": np.full_like(a["targets"], 4)},
+        r"column 'targets' holds indices outside the vocabulary \[0, 3\]",
+    ),
+    "clipped not boolean": (
+        lambda a: {**a, "clipped": np.full_like(a["clipped"], 7)},
+        "column 'clipped' holds values other than 0 and 1",
+    ),
+    "duplicate vocab": (
+        lambda a: with_header(a, {**header_of(a), "vocab": ["a", "a", "b", "c"]}),
+        "header is inconsistent: vocab must not repeat symbols",
+    ),
+    "unknown header key": (
+        lambda a: with_header(a, {**header_of(a), "extra": 1}),
+        r"header keys are \[.*'extra'",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(TAMPERINGS))
+def test_load_of_a_tampered_file_raises_value_error_naming_file_and_problem(tmp_path, kind):
+    change, message = TAMPERINGS[kind]
+    path = tamper(tmp_path, change)
+    with pytest.raises(ValueError, match=r"cannot load recording '.*r\.npz': " + message):
+        Recording.load(path)
+
+
+def test_load_never_unpickles_an_object_array(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("load must never unpickle")
+
+    path = tamper(tmp_path, lambda a: {**a, "magnitudes": np.array([{"x": 1}], dtype=object)})
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    with pytest.raises(ValueError, match=r"r\.npz.*pickled Python objects, which are never loaded"):
+        Recording.load(path)
+
+
+def test_load_refuses_a_plain_pickle_file(tmp_path, monkeypatch):
+    path = tmp_path / "r.npz"
+    path.write_bytes(pickle.dumps({"step": [1, 2]}))
+    monkeypatch.setattr(pickle, "load", lambda *a, **k: pytest.fail("unpickled"))
+    with pytest.raises(ValueError, match=r"r\.npz.*not an .npz archive"):
+        Recording.load(path)
+
+
+def test_load_of_a_directory_raises_value_error(tmp_path):
+    with pytest.raises(ValueError, match=r"is a directory, expected a recording \.npz file"):
+        Recording.load(tmp_path)
