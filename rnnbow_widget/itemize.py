@@ -139,7 +139,7 @@ def lag_walk(
     d_local : np.ndarray
         (n, M) local messages ``d_{t,t}``.
     horizon : int
-        Number of lags to walk, 1..n.
+        Number of lags to walk (at least 1; more than n walks all n).
     out : np.ndarray, optional
         (pair_count(n, horizon), P) buffer to write into.
 
@@ -149,8 +149,20 @@ def lag_walk(
         (pair_count(n, horizon), P): the rows of lag 0 (``j = 0..n-1``), then lag 1
         (``j = 0..n-2``), and so on; the row for pair (t, j) is ``g_{t,j}``. The matching
         ``(t, j)`` come from :func:`pair_indices`.
+
+    Examples
+    --------
+    With ``W_hh = 2`` and ``act' = 1`` (H = 1) a message doubles at every step back:
+
+    >>> steps = VanillaBackwardSteps(W_hh=np.array([[2.0]]), dact=np.ones((3, 1)))
+    >>> g = lag_walk(steps, np.array([[1.0], [10.0], [100.0]]), horizon=2)
+    >>> g[:, 0].tolist()  # lag 0: j = 0, 1, 2; lag 1: (t, j) = (1, 0), (2, 1)
+    [1.0, 10.0, 100.0, 20.0, 200.0]
+    >>> [idx.tolist() for idx in pair_indices(3, 2)]
+    [[0, 1, 2, 1, 2], [0, 1, 2, 0, 1]]
     """
     n = d_local.shape[0]
+    horizon = _check_horizon(horizon, n)
     if out is None:
         out = np.empty((pair_count(n, horizon), steps.preactivation_size))
     d = d_local
@@ -184,9 +196,9 @@ def pair_indices(n: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _check_horizon(horizon: object, n: int) -> int:
