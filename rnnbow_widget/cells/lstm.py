@@ -1,0 +1,513 @@
+r"""LSTM cell: parameters, forward pass with a cache, BPTT, itemized gradients.
+
+The vanilla LSTM (forget gate, no peepholes), column vectors as in ``DESIGN.md``::
+
+    a_t = W_xh x_t + W_hh h_{t-1} + b_h            (4H,), gate blocks [i; f; g; o]
+    i_t = sigmoid(a_i)   f_t = sigmoid(a_f)   g_t = tanh(a_g)   o_t = sigmoid(a_o)
+    c_t = f_t * c_{t-1} + i_t * g_t
+    h_t = o_t * tanh(c_t)
+    y_t = softmax(W_hy h_t + b_y)                  L_t = -log y_t[target_t]
+
+Shapes: ``W_xh (4H, V)``, ``W_hh (4H, H)``, ``b_h (4H,)``, ``W_hy (V, H)``, ``b_y (V,)``; the gate
+order i, f, g, o is PyTorch's. The state carried between chunks is ``(h, c)``, stored as one
+``(2, H)`` array ``[h; c]``.
+
+Backward message (two parts, because the state has two parts). For loss t and step
+``j <= t`` let ``d_{t,j} = dL_t/dh_j`` and ``e_{t,j} = dL_t/dc_j`` (all paths)::
+
+    d_{t,t}   = W_hy^T (y_t - onehot(target_t))
+    e_{t,j}   = d_{t,j} * o_j * (1 - tanh(c_j)^2)  +  f_{j+1} * e_{t,j+1}   (no 2nd term at j = t)
+    g_{t,j}   = [ e_{t,j} * g_j * i_j (1 - i_j) ;          dL_t / da_i
+                  e_{t,j} * c_{j-1} * f_j (1 - f_j) ;      dL_t / da_f
+                  e_{t,j} * i_j * (1 - g_j^2) ;            dL_t / da_g
+                  d_{t,j} * tanh(c_j) * o_j (1 - o_j) ]    dL_t / da_o
+    d_{t,j-1} = W_hh^T g_{t,j}
+    f_j * e_{t,j}  is the part of e_{t,j-1} that skips the gates (the cell-state path).
+
+The **itemized gradient** of loss t through step j is ``outer(g_{t,j}, h_{j-1})`` for
+``W_hh`` (all four gate blocks at once, a ``(4H, H)`` matrix), ``outer(g_{t,j}, x_j)`` for
+``W_xh`` and ``g_{t,j}`` for ``b_h``; summed over ``j <= t`` and t it is BPTT's gradient.
+Its Frobenius norm is ``||g_{t,j}|| ||h_{j-1}||``. The lag walk (:mod:`.lagwalk`) carries the
+messages of one lag as an ``(n - L, 2H)`` pair ``(d, f * e)`` and moves them with one matmul.
+
+Sigmoids are evaluated as ``(1 + tanh(a / 2)) / 2`` so one ``tanh`` per step covers all gates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnbow_widget.cells import lagwalk
+from rnnbow_widget.cells.lagwalk import ItemizedGradients, Params, RecurrentBlock
+
+N_GATES = 4
+GATES = ("i", "f", "g", "o")
+ACTIVATIONS = ("tanh",)
+
+__all__ = [
+    "GATES",
+    "Cache",
+    "backward",
+    "forward",
+    "init_params",
+    "initial_state",
+    "itemized_gradients",
+    "itemized_magnitudes",
+    "local_messages",
+]
+
+
+def init_params(
+    vocab_size: int,
+    hidden_size: int,
+    rng: np.random.Generator,
+    init_scale: float = 0.1,
+    forget_bias: float = 1.0,
+) -> Params:
+    """Draw initial parameters.
+
+    ``W_xh`` and ``W_hy`` are N(0, 0.01^2) as for the vanilla cell; each gate's block of
+    ``W_hh`` is ``init_scale * N(0, 1 / H)``. The forget gate's bias starts at
+    ``forget_bias`` (1 by default, so ``f`` starts near 0.73 and the cell state is kept),
+    all other biases at 0.
+
+    Parameters
+    ----------
+    vocab_size : int
+        V.
+    hidden_size : int
+        H.
+    rng : np.random.Generator
+    init_scale : float
+        Scale of the recurrent weights.
+    forget_bias : float
+        Initial bias of the forget gate.
+
+    Returns
+    -------
+    dict of np.ndarray
+        ``W_xh (4H, V)``, ``W_hh (4H, H)``, ``W_hy (V, H)``, ``b_h (4H,)``, ``b_y (V,)``.
+
+    Examples
+    --------
+    >>> p = init_params(5, 3, np.random.default_rng(0))
+    >>> p["W_hh"].shape, p["W_xh"].shape, p["b_h"][3:6]
+    ((12, 3), (12, 5), array([1., 1., 1.]))
+    """
+    H, V = hidden_size, vocab_size
+    b_h = np.zeros(N_GATES * H)
+    b_h[H : 2 * H] = forget_bias
+    return {
+        "W_xh": rng.standard_normal((N_GATES * H, V)) * 0.01,
+        "W_hh": rng.standard_normal((N_GATES * H, H)) * (init_scale / np.sqrt(H)),
+        "W_hy": rng.standard_normal((V, H)) * 0.01,
+        "b_h": b_h,
+        "b_y": np.zeros(V),
+    }
+
+
+def initial_state(hidden_size: int) -> np.ndarray:
+    """(2, H) zeros: ``[h_0; c_0]`` at the start of the text."""
+    return np.zeros((2, hidden_size))
+
+
+@dataclass
+class Cache:
+    """What the forward pass keeps for BPTT and for the itemized gradients.
+
+    Attributes
+    ----------
+    inputs, targets : np.ndarray
+        (n,) int vocabulary indices.
+    h : np.ndarray
+        (n + 1, H) hidden states, ``h[0] = h_0``.
+    c : np.ndarray
+        (n + 1, H) cell states, ``c[0] = c_0``.
+    gates : np.ndarray
+        (n, 4H) gate activations ``[i_t, f_t, g_t, o_t]``.
+    tanh_c : np.ndarray
+        (n, H) ``tanh(c_t)`` for t = 1..n.
+    p : np.ndarray
+        (n, V) softmax outputs ``y_t``.
+    losses : np.ndarray
+        (n,) per-step cross-entropy ``L_t``.
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    h: np.ndarray
+    c: np.ndarray
+    gates: np.ndarray
+    tanh_c: np.ndarray
+    p: np.ndarray
+    losses: np.ndarray
+
+    @property
+    def h_prev(self) -> np.ndarray:
+        """(n, H): ``h_{t-1}`` for each step t."""
+        return self.h[:-1]
+
+    @property
+    def predictions(self) -> np.ndarray:
+        """(n,) argmax of ``y_t``."""
+        return self.p.argmax(axis=1)
+
+    @property
+    def final_state(self) -> np.ndarray:
+        """(2, H) ``[h_n; c_n]``, the state to carry into the next chunk."""
+        return np.stack([self.h[-1], self.c[-1]])
+
+
+def _check_activation(activation: str) -> None:
+    lagwalk.check_choice("activation", activation, ACTIVATIONS)
+
+
+def _split_state(state0: object, H: int) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(state0, tuple | list) and len(state0) == 2:
+        h0, c0 = (np.asarray(s, dtype=np.float64) for s in state0)
+    else:
+        state = np.asarray(state0, dtype=np.float64)
+        if state.shape != (2, H):
+            raise ValueError(
+                f"state0 must be (h0, c0) or a (2, H) = (2, {H}) array [h0; c0], "
+                f"got shape {state.shape}"
+            )
+        h0, c0 = state
+    if h0.shape != (H,) or c0.shape != (H,):
+        raise ValueError(
+            f"state0 must be (h0, c0) with h0 and c0 of shape (H,) = ({H},), "
+            f"got {h0.shape} and {c0.shape}"
+        )
+    return h0, c0
+
+
+def _gate_constants(H: int) -> tuple[np.ndarray, np.ndarray]:
+    """(4H,) ``scale`` and ``shift`` with ``act(a) = shift + scale * tanh(scale * a)``: the
+    sigmoid gates have scale = shift = 0.5, the g block (scale 1, shift 0) is a plain tanh."""
+    scale = np.full(N_GATES * H, 0.5)
+    scale[2 * H : 3 * H] = 1.0
+    shift = np.full(N_GATES * H, 0.5)
+    shift[2 * H : 3 * H] = 0.0
+    return scale, shift
+
+
+def forward(
+    params: Params,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    state0: object,
+    activation: str = "tanh",
+) -> Cache:
+    """Run the LSTM over one chunk and return the cache.
+
+    Only the recurrence is a Python loop; the input projection, the output layer and the
+    softmax are batched over all steps.
+
+    Parameters
+    ----------
+    params : dict of np.ndarray
+        From :func:`init_params`.
+    inputs, targets : np.ndarray
+        (n,) int vocabulary indices.
+    state0 : tuple of np.ndarray or np.ndarray
+        ``(h0, c0)``, each (H,), or a (2, H) array ``[h0; c0]``.
+    activation : {"tanh"}
+        Only ``"tanh"`` (kept for the same signature as the vanilla cell).
+
+    Returns
+    -------
+    Cache
+
+    Examples
+    --------
+    >>> params = init_params(4, 3, np.random.default_rng(0))
+    >>> cache = forward(params, np.array([0, 1, 2]), np.array([1, 2, 3]), initial_state(3))
+    >>> cache.h.shape, cache.gates.shape, cache.final_state.shape
+    ((4, 3), (3, 12), (2, 3))
+    """
+    _check_activation(activation)
+    W_xh, W_hh = params["W_xh"], params["W_hh"]
+    H = W_hh.shape[1]
+    h0, c0 = _split_state(state0, H)
+    inputs = np.asarray(inputs)
+    targets = np.asarray(targets)
+    n = len(inputs)
+    scale, shift = _gate_constants(H)
+    a = W_xh.T[inputs] + params["b_h"]  # (n, 4H): W_xh x_t + b_h for one-hot x_t
+    a *= scale
+    W_T = np.ascontiguousarray((W_hh * scale[:, None]).T)  # (H, 4H), pre-scaled for the tanh
+    gates = np.empty((n, N_GATES * H))
+    h = np.empty((n + 1, H))
+    c = np.empty((n + 1, H))
+    tanh_c = np.empty((n, H))
+    h[0] = h0
+    c[0] = c0
+    ig = np.empty(H)
+    for t in range(n):
+        s = gates[t]
+        np.dot(h[t], W_T, out=s)
+        s += a[t]
+        np.tanh(s, out=s)
+        s *= scale
+        s += shift
+        i, f, g, o = s.reshape(N_GATES, H)
+        np.multiply(f, c[t], out=c[t + 1])
+        np.multiply(i, g, out=ig)
+        c[t + 1] += ig
+        np.tanh(c[t + 1], out=tanh_c[t])
+        np.multiply(o, tanh_c[t], out=h[t + 1])
+    p, losses = lagwalk.softmax_losses(h[1:], params["W_hy"], params["b_y"], targets)
+    return Cache(
+        inputs=inputs, targets=targets, h=h, c=c, gates=gates, tanh_c=tanh_c, p=p, losses=losses
+    )
+
+
+def local_messages(params: Params, cache: Cache) -> np.ndarray:
+    """(n, H): ``d_{t,t} = W_hy^T (y_t - onehot(target_t))``, loss t's message into ``h_t``."""
+    return lagwalk.output_error(cache.p, cache.targets) @ params["W_hy"]
+
+
+@dataclass(frozen=True)
+class _Slopes:
+    """Per-step local derivatives (all (n, H) except ``to_ifg``), from the cache.
+
+    ``dc = d * h_to_c + e_in``; ``da_o = d * to_o``; ``[da_i; da_f; da_g] = dc * to_ifg``
+    with ``to_ifg`` (n, 3, H); ``e`` passed to step j-1 is ``dc * f``.
+    """
+
+    h_to_c: np.ndarray
+    to_o: np.ndarray
+    to_ifg: np.ndarray
+    f: np.ndarray
+
+
+def _slopes(cache: Cache) -> _Slopes:
+    n, H = cache.tanh_c.shape
+    i, f, g, o = cache.gates.reshape(n, N_GATES, H).transpose(1, 0, 2)
+    tanh_c = cache.tanh_c
+    to_ifg = np.empty((n, 3, H))
+    np.multiply(g, i * (1.0 - i), out=to_ifg[:, 0])
+    np.multiply(cache.c[:-1], f * (1.0 - f), out=to_ifg[:, 1])
+    np.multiply(i, 1.0 - g * g, out=to_ifg[:, 2])
+    return _Slopes(
+        h_to_c=o * (1.0 - tanh_c * tanh_c),
+        to_o=tanh_c * o * (1.0 - o),
+        to_ifg=to_ifg,
+        f=np.ascontiguousarray(f),
+    )
+
+
+def backward(params: Params, cache: Cache) -> tuple[Params, np.ndarray]:
+    """Ordinary BPTT over the chunk (the messages of all losses summed).
+
+    Returns
+    -------
+    grads : dict of np.ndarray
+        Same keys and shapes as ``params``: ``dL/dW`` for ``L = sum_t L_t``.
+    g : np.ndarray
+        (n, 4H) ``dL/da_t`` summed over all losses.
+
+    Examples
+    --------
+    >>> params = init_params(4, 3, np.random.default_rng(0))
+    >>> cache = forward(params, np.array([0, 1, 2]), np.array([1, 2, 3]), initial_state(3))
+    >>> grads, g = backward(params, cache)
+    >>> grads["W_hh"].shape, g.shape
+    ((12, 3), (3, 12))
+    """
+    W_hh = params["W_hh"]
+    dy = lagwalk.output_error(cache.p, cache.targets)
+    d = dy @ params["W_hy"]  # (n, H): local messages, then the total message into h_t
+    n, H = d.shape
+    s = _slopes(cache)
+    g = np.empty((n, N_GATES * H))
+    g_ifg = g[:, : 3 * H].reshape(n, 3, H)  # a view into g
+    dc = np.zeros(H)  # f_{t+1} * dL/dc_{t+1}: the cell-state path from step t + 1
+    for t in range(n - 1, -1, -1):
+        dc += d[t] * s.h_to_c[t]  # now dL/dc_t
+        np.multiply(d[t], s.to_o[t], out=g[t, 3 * H :])
+        np.multiply(s.to_ifg[t], dc, out=g_ifg[t])
+        if t:
+            d[t - 1] += g[t] @ W_hh
+            dc *= s.f[t]
+    grads = {
+        "W_xh": g.T @ lagwalk.one_hot(cache.inputs, params["W_xh"].shape[1]),
+        "W_hh": g.T @ cache.h_prev,
+        "W_hy": dy.T @ cache.h[1:],
+        "b_h": g.sum(axis=0),
+        "b_y": dy.sum(axis=0),
+    }
+    return grads, g
+
+
+def _walk(params: Params, cache: Cache, k: int) -> np.ndarray:
+    """Lag walk of the LSTM: (pair_count(n, k), 4H) itemized ``g_{t,j}``, lag-major."""
+    W_hh = params["W_hh"]
+    d_local = local_messages(params, cache)
+    n, H = d_local.shape
+    s = _slopes(cache)
+
+    def to_preactivation(message: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        d, e_in = message
+        m = d.shape[0]
+        dc = d * s.h_to_c[:m]
+        if e_in is not None:
+            dc += e_in
+        g = np.empty((m, N_GATES * H))
+        np.multiply(d, s.to_o[:m], out=g[:, 3 * H :])
+        np.multiply(s.to_ifg[:m], dc[:, None, :], out=g[:, : 3 * H].reshape(m, 3, H))
+        return g, dc
+
+    def to_previous(
+        message: tuple[np.ndarray, np.ndarray], g: np.ndarray, dc: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        m = g.shape[0]
+        return g[1:] @ W_hh, dc[1:] * s.f[1:m]
+
+    return lagwalk.lag_walk((d_local, None), n, k, N_GATES * H, to_preactivation, to_previous)
+
+
+def _check_cache(cache: object, H: int, V: int) -> Cache:
+    if not isinstance(cache, Cache):
+        raise TypeError(f"cache must be an lstm.Cache from lstm.forward, got {type(cache)!r}")
+    n = len(cache.inputs)
+    if cache.h.shape != (n + 1, H) or cache.gates.shape != (n, N_GATES * H):
+        raise ValueError(
+            f"cache does not match params: expected h ({n + 1}, {H}) and gates "
+            f"({n}, {N_GATES * H}), got {cache.h.shape} and {cache.gates.shape}"
+        )
+    if cache.p.shape != (n, V):
+        raise ValueError(f"cache.p must have shape ({n}, {V}) (V from params), got {cache.p.shape}")
+    return cache
+
+
+def _itemize(
+    params: Params,
+    cache: Cache,
+    wrt: str,
+    norm: str,
+    horizon: int | None,
+    full: bool,
+    with_gradient: bool,
+) -> ItemizedGradients:
+    wrt = lagwalk.check_choice("wrt", wrt, lagwalk.WRT_CHOICES)
+    norm = lagwalk.check_choice("norm", norm, lagwalk.NORM_CHOICES)
+    H, V = lagwalk.check_params(params, N_GATES, "LSTM")
+    _check_cache(cache, H, V)
+    n = len(cache.inputs)
+    k = lagwalk.check_horizon(horizon, n)
+    g = _walk(params, cache, k)
+    return lagwalk.itemize(
+        g,
+        n,
+        k,
+        wrt=wrt,
+        norm=norm,
+        blocks=[RecurrentBlock(slice(0, N_GATES * H), cache.h_prev)],
+        inputs=cache.inputs,
+        vocab_size=V,
+        horizon=horizon,
+        full=full,
+        with_gradient=with_gradient,
+    )
+
+
+def itemized_magnitudes(
+    params: Params,
+    cache: Cache,
+    wrt: str = "W_hh",
+    norm: str = "fro",
+    horizon: int | None = None,
+) -> np.ndarray:
+    """Norms of the itemized gradients of a chunk whose forward pass is already cached.
+
+    Parameters
+    ----------
+    params : dict of np.ndarray
+        The parameters the cache was computed with.
+    cache : Cache
+        From :func:`forward`.
+    wrt : {"W_hh", "W_xh", "b_h"}
+        The parameter (all four gate blocks together) whose gradient is itemized.
+    norm : {"fro", "mean_abs"}
+        Frobenius norm, or the mean absolute entry over the whole ``(4H, ...)`` array.
+    horizon : int or None
+        Keep only pairs with ``t - j < horizon`` (others are 0); None keeps all.
+
+    Returns
+    -------
+    np.ndarray
+        (n, n) float64, ``[t, j]`` = size of loss t's gradient through step j, 0 for j > t.
+
+    Examples
+    --------
+    >>> params = init_params(4, 3, np.random.default_rng(0))
+    >>> cache = forward(params, np.array([0, 1, 2]), np.array([1, 2, 3]), initial_state(3))
+    >>> m = itemized_magnitudes(params, cache, wrt="b_h", horizon=2)
+    >>> m.shape, bool(m[0, 1] == 0), bool(m[2, 0] == 0), bool(m[2, 1] > 0)
+    ((3, 3), True, True, True)
+    """
+    return _itemize(params, cache, wrt, norm, horizon, full=False, with_gradient=False).magnitudes
+
+
+def itemized_gradients(
+    params: Params,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    state0: object,
+    wrt: str = "W_hh",
+    norm: str = "fro",
+    horizon: int | None = None,
+    full: bool = False,
+) -> ItemizedGradients:
+    """Run the LSTM over one chunk and itemize the gradient of ``params[wrt]``.
+
+    Parameters
+    ----------
+    params : dict of np.ndarray
+        From :func:`init_params`.
+    inputs, targets : np.ndarray
+        (n,) int vocabulary indices.
+    state0 : tuple of np.ndarray or np.ndarray
+        ``(h0, c0)`` or a (2, H) array.
+    wrt : {"W_hh", "W_xh", "b_h"}
+    norm : {"fro", "mean_abs"}
+    horizon : int or None
+        Keep only pairs with ``t - j < horizon``; None keeps all.
+    full : bool
+        Also return every itemized gradient, ``(n, n, *params[wrt].shape)`` (small models).
+
+    Returns
+    -------
+    ItemizedGradients
+        ``.magnitudes`` (n, n), ``.gradient`` (summed; BPTT's when ``horizon=None``),
+        ``.full`` or None.
+
+    Examples
+    --------
+    >>> params = init_params(4, 3, np.random.default_rng(0))
+    >>> x, y, s0 = np.array([0, 1, 2]), np.array([1, 2, 3]), initial_state(3)
+    >>> result = itemized_gradients(params, x, y, s0, full=True)
+    >>> result.magnitudes.shape, result.full.shape
+    ((3, 3), (3, 3, 12, 3))
+    >>> grads, _ = backward(params, forward(params, x, y, s0))
+    >>> bool(np.allclose(result.gradient, grads["W_hh"], rtol=1e-12, atol=0))
+    True
+    """
+    if not isinstance(full, bool | np.bool_):
+        raise TypeError(f"full must be True or False, got {full!r}")
+    wrt = lagwalk.check_choice("wrt", wrt, lagwalk.WRT_CHOICES)
+    norm = lagwalk.check_choice("norm", norm, lagwalk.NORM_CHOICES)
+    _, V = lagwalk.check_params(params, N_GATES, "LSTM")
+    inputs = lagwalk.check_indices("inputs", inputs, V)
+    targets = lagwalk.check_indices("targets", targets, V)
+    if targets.shape != inputs.shape:
+        raise ValueError(
+            f"targets must have the same length as inputs ({len(inputs)}), got {len(targets)}"
+        )
+    lagwalk.check_horizon(horizon, len(inputs))
+    params = {name: np.asarray(params[name], dtype=np.float64) for name in lagwalk.PARAM_NAMES}
+    cache = forward(params, inputs, targets, state0)
+    return _itemize(params, cache, wrt, norm, horizon, full=full, with_gradient=True)
