@@ -1,0 +1,576 @@
+"""CharRNNTrainer: a character-level recurrent network, trained chunk by chunk and recorded.
+
+The loop is min-char-rnn's: the corpus is read in consecutive chunks of ``n = seq_length``
+characters (inputs ``text[p : p + n]``, targets ``text[p + 1 : p + n + 1]``), the hidden
+state is carried from one chunk to the next, and each chunk is one optimizer step on the
+BPTT gradient. When fewer than ``n + 1`` characters remain, the cursor wraps to 0 and the
+hidden state is reset to zeros.
+
+Every ``record_every`` chunks (and on every ``step()`` call) the same forward cache also
+goes to :func:`rnnbow_widget.itemize.magnitudes_from_cache`, and the chunk is appended to
+``trainer.recording``; record listeners (the widget) are then called with the new record.
+
+State changes only after a step has fully succeeded, so an interrupt (Ctrl-C, a kernel
+interrupt) or a diverging step never leaves the trainer half-updated.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rnnbow_widget import itemize, model
+from rnnbow_widget.optim import (
+    Optimizer,
+    check_optimizer_name,
+    check_positive,
+    clip_gradients,
+    make_optimizer,
+)
+from rnnbow_widget.recording import Record, Recording
+
+__all__ = ["CELLS", "CharRNNTrainer", "TrainingDivergedError"]
+
+Params = dict[str, np.ndarray]
+
+
+class TrainingDivergedError(RuntimeError):
+    """A training step produced a non-finite loss, gradient or parameter.
+
+    The trainer has been restored to its state before that step and can keep training
+    once a hyper-parameter is changed.
+
+    Attributes
+    ----------
+    step : int
+        Index of the chunk whose update diverged (it was not applied).
+    quantity : str
+        What became non-finite: ``"loss"``, ``"gradient"`` or ``"parameters"``.
+    """
+
+    def __init__(self, message: str, step: int, quantity: str) -> None:
+        super().__init__(message)
+        self.step = step
+        self.quantity = quantity
+
+
+# --------------------------------------------------------------------------- cells
+@dataclass(frozen=True)
+class _Cell:
+    """The functions a cell module provides; see ``rnnbow_widget.model`` for the contract."""
+
+    init_params: Callable[..., Params]
+    forward: Callable[..., model.Cache]
+    backward: Callable[..., tuple[Params, np.ndarray]]
+    magnitudes: Callable[..., np.ndarray]
+
+
+def _vanilla_magnitudes(params: Params, cache: model.Cache, **options: Any) -> np.ndarray:
+    return itemize.magnitudes_from_cache(params, cache, **options)
+
+
+# The one place where a cell name becomes code: LSTM / GRU modules plug in here.
+_CELLS: dict[str, _Cell] = {
+    "rnn": _Cell(model.init_params, model.forward, model.backward, _vanilla_magnitudes),
+}
+CELLS = tuple(_CELLS)
+
+
+# --------------------------------------------------------------------------- validation
+def _check_int(name: str, value: object, minimum: int, hint: str = "") -> int:
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}")
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be an int >= {minimum}, got {value!r} ({type(value).__name__})"
+        ) from None
+    if number < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {number}{hint}")
+    return number
+
+
+def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+def _encode(text: str) -> tuple[str, np.ndarray]:
+    """Sorted vocabulary string and the text as an array of vocabulary indices."""
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
+    symbols, data = np.unique(codes, return_inverse=True)
+    return "".join(map(chr, symbols.tolist())), data.astype(np.intp, copy=False)
+
+
+class _Snapshot:
+    """Preallocated copies of the parameters and optimizer state, for an exact rollback."""
+
+    def __init__(self, params: Params, optimizer: Optimizer) -> None:
+        self._live = [*params.values(), *optimizer.state_arrays]
+        self._saved = [np.empty_like(a) for a in self._live]
+        self._optimizer = optimizer
+        self._updates = optimizer.updates
+
+    def save(self) -> None:
+        for saved, live in zip(self._saved, self._live, strict=True):
+            np.copyto(saved, live)
+        self._updates = self._optimizer.updates
+
+    def restore(self) -> None:
+        for saved, live in zip(self._saved, self._live, strict=True):
+            np.copyto(live, saved)
+        self._optimizer.updates = self._updates
+
+
+def _all_finite(arrays: list[np.ndarray]) -> bool:
+    return all(np.isfinite(a).all() for a in arrays)
+
+
+# --------------------------------------------------------------------------- trainer
+class CharRNNTrainer:
+    """Train a character-level recurrent network and record its itemized gradients.
+
+    Parameters
+    ----------
+    text : str
+        Training corpus; needs at least ``seq_length + 1`` characters.
+    hidden_size : int, default 100
+        ``H``, the number of hidden units.
+    seq_length : int, default 25
+        ``n``, characters per chunk (the BPTT unroll length), at least 2.
+    learning_rate : float, default 0.1
+        Optimizer step size, finite and > 0 (0.1 suits Adagrad; use about 1e-3 with Adam).
+    seed : int or None, default 0
+        Seeds the parameter initialization and, separately, ``sample``.
+    record_every : int, default 100
+        Record chunk ``i`` when ``i % record_every == 0`` (the paper records every 100).
+    cell : str, default "rnn"
+        Recurrent cell; one of ``CELLS``.
+    activation : str, default "tanh"
+        ``"tanh"`` (the paper's cell) or ``"relu"``.
+    optimizer : str, default "adagrad"
+        ``"adagrad"``, ``"sgd"`` or ``"adam"``.
+    clip : float or None, default 5.0
+        Element-wise gradient clipping bound; ``None`` disables it.
+    clip_norm : float or None, default None
+        Global-norm gradient clipping bound; ``None`` disables it.
+    init_scale : float, default 0.1
+        Approximate spectral radius of the initial ``W_hh`` (see ``model.init_params``).
+    horizon : int or None, default None
+        If set, recorded magnitudes only cover pairs with ``t - j < horizon`` (cheaper;
+        values above ``seq_length`` mean every pair); ``None`` computes every pair.
+    wrt : str, default "W_hh"
+        Parameter whose itemized gradient is recorded.
+    norm : str, default "fro"
+        Magnitude of one itemized gradient: ``"fro"`` (Frobenius) or ``"mean_abs"``
+        (mean absolute entry, the paper's "averaged over hidden nodes").
+    name : str or None
+        Title of the run, stored in the recording's ``meta``.
+
+    Attributes
+    ----------
+    params : dict of numpy.ndarray
+        The live parameters (``W_xh, W_hh, W_hy, b_h, b_y``), updated in place.
+    vocab : str
+        The sorted distinct symbols of ``text``.
+    recording : Recording
+        Every recorded chunk so far.
+    optimizer : Optimizer
+        Its ``learning_rate`` may be changed between calls to ``train``.
+
+    Examples
+    --------
+    >>> trainer = CharRNNTrainer("hello world! " * 20, hidden_size=8, seq_length=5,
+    ...                          record_every=10)
+    >>> loss = trainer.train(40, progress=False)
+    >>> trainer.steps_done, len(trainer.recording), trainer.recording[1].step
+    (40, 4, 10)
+    >>> len(trainer.sample(12))
+    12
+    """
+
+    def __init__(
+        self,
+        text: str,
+        hidden_size: int = 100,
+        seq_length: int = 25,
+        learning_rate: float = 0.1,
+        seed: int | None = 0,
+        record_every: int = 100,
+        cell: str = "rnn",
+        activation: str = "tanh",
+        optimizer: str = "adagrad",
+        clip: float | None = 5.0,
+        clip_norm: float | None = None,
+        init_scale: float = 0.1,
+        horizon: int | None = None,
+        wrt: str = "W_hh",
+        norm: str = "fro",
+        name: str | None = None,
+    ) -> None:
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        if not text:
+            raise ValueError("text must not be empty: give the trainer a corpus to read")
+        self.seq_length = _check_int("seq_length", seq_length, 2)
+        if len(text) < self.seq_length + 1:
+            raise ValueError(
+                f"text must have at least seq_length + 1 = {self.seq_length + 1} characters "
+                f"(one chunk of inputs plus its next-character target), got {len(text)}"
+            )
+        self.hidden_size = _check_int("hidden_size", hidden_size, 1)
+        self.learning_rate = check_positive("learning_rate", learning_rate)
+        if seed is not None:
+            seed = _check_int("seed", seed, 0)
+        self.seed = seed
+        self.record_every = _check_int("record_every", record_every, 1)
+        self.cell = _check_choice("cell", cell, CELLS)
+        if not isinstance(activation, str):
+            raise TypeError(f"activation must be a str, got {activation!r}")
+        self.activation = model.check_activation(activation)
+        self.optimizer_name = check_optimizer_name(optimizer)
+        self.clip = check_positive("clip", clip, allow_none=True)
+        self.clip_norm = check_positive("clip_norm", clip_norm, allow_none=True)
+        self.init_scale = check_positive("init_scale", init_scale)
+        if horizon is not None:
+            horizon = _check_int("horizon", horizon, 1)
+        self.horizon = horizon
+        self.wrt = _check_choice("wrt", wrt, itemize.WRT_CHOICES)
+        self.norm = _check_choice("norm", norm, itemize.NORM_CHOICES)
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a str or None, got {type(name).__name__}")
+
+        self.vocab, self._data = _encode(text)
+        V, H = len(self.vocab), self.hidden_size
+        self._cell = _CELLS[self.cell]
+        init_seq, sample_seq = np.random.SeedSequence(seed).spawn(2)
+        self.params: Params = self._cell.init_params(
+            V, H, np.random.default_rng(init_seq), self.init_scale
+        )
+        self._sample_rng = np.random.default_rng(sample_seq)
+        self.optimizer: Optimizer = make_optimizer(
+            self.optimizer_name, self.learning_rate, self.params
+        )
+        self._snapshot = _Snapshot(self.params, self.optimizer)
+        self._param_list = list(self.params.values())
+        self._magnitude_options = {"wrt": self.wrt, "norm": self.norm, "horizon": self.horizon}
+
+        self._h = np.zeros(H)
+        self._position = 0
+        self._steps_done = 0
+        self._losses = np.empty(1024)
+        self.smooth_loss = math.log(V)
+        # Next-character distribution from the carried state (uniform at initialization).
+        self._next_probs = np.full(V, 1.0 / V)
+        self._record_listeners: list[Callable[[Record], Any]] = []
+        self._end_listeners: list[Callable[[], Any]] = []
+
+        title = name or (
+            f"{self.cell} ({self.activation}), H={H}, n={self.seq_length}, "
+            f"{self.optimizer_name} lr={self.learning_rate:g}"
+        )
+        self.recording = Recording(
+            self.seq_length,
+            self.vocab,
+            meta={
+                "title": title,
+                "hidden_size": H,
+                "cell": self.cell,
+                "activation": self.activation,
+                "record_every": self.record_every,
+                "corpus_length": len(text),
+                "learning_rate": self.learning_rate,
+                "seq_length": self.seq_length,
+                "init_scale": self.init_scale,
+                "optimizer": self.optimizer_name,
+                "horizon": self.horizon,
+            },
+        )
+
+    # ------------------------------------------------------------------ state
+    @property
+    def steps_done(self) -> int:
+        """Number of chunks trained on so far (optimizer updates applied)."""
+        return self._steps_done
+
+    @property
+    def position(self) -> int:
+        """Corpus index where the next chunk starts (before a possible wrap to 0)."""
+        return self._position
+
+    @property
+    def hidden_state(self) -> np.ndarray:
+        """Copy of the hidden state carried into the next chunk, shape ``(H,)``."""
+        return self._h.copy()
+
+    @property
+    def loss_history(self) -> np.ndarray:
+        """Mean per-character loss of every chunk trained on, shape ``(steps_done,)``."""
+        return self._losses[: self._steps_done].copy()
+
+    def __repr__(self) -> str:
+        return (
+            f"CharRNNTrainer(vocab={len(self.vocab)}, hidden_size={self.hidden_size}, "
+            f"seq_length={self.seq_length}, steps_done={self._steps_done}, "
+            f"records={len(self.recording)}, smooth_loss={self.smooth_loss:.4f})"
+        )
+
+    # ------------------------------------------------------------------ listeners
+    def on_record(self, callback: Callable[[Record], Any]) -> Callable[[], None]:
+        """Call ``callback(record)`` after each new record; returns a function that unsubscribes."""
+        if not callable(callback):
+            raise TypeError(f"callback must be callable, got {callback!r}")
+        self._record_listeners.append(callback)
+        return _unsubscriber(self._record_listeners, callback)
+
+    def on_train_end(self, callback: Callable[[], Any]) -> Callable[[], None]:
+        """Call ``callback()`` whenever ``train()``/``step()`` ends; returns an unsubscriber."""
+        if not callable(callback):
+            raise TypeError(f"callback must be callable, got {callback!r}")
+        self._end_listeners.append(callback)
+        return _unsubscriber(self._end_listeners, callback)
+
+    def _notify_end(self) -> None:
+        for callback in list(self._end_listeners):
+            callback()
+
+    # ------------------------------------------------------------------ training
+    def _diverged(self, step: int, quantity: str) -> TrainingDivergedError:
+        return TrainingDivergedError(
+            f"training diverged at step {step}: the {quantity} became non-finite (inf or "
+            f"NaN). The update of step {step} was not applied; parameters, optimizer state, "
+            "hidden state and data cursor are as they were before it. To continue, lower the "
+            "learning rate (trainer.optimizer.learning_rate, "
+            f"now {self.optimizer.learning_rate:g}), "
+            f"enable or lower gradient clipping (clip={self.clip}, clip_norm={self.clip_norm}), "
+            f"or start again with a smaller init_scale (now {self.init_scale:g}).",
+            step=step,
+            quantity=quantity,
+        )
+
+    def _advance(self, record: bool) -> Record | None:
+        """Train on one chunk; all state changes happen at the end, after every check."""
+        n = self.seq_length
+        step = self._steps_done
+        p, h = self._position, self._h
+        if p + n + 1 > len(self._data):
+            p, h = 0, np.zeros(self.hidden_size)
+        inputs, targets = self._data[p : p + n], self._data[p + 1 : p + n + 1]
+        params, cell = self.params, self._cell
+
+        cache = cell.forward(params, inputs, targets, h, self.activation)
+        loss = float(cache.losses.sum()) / n
+        if not math.isfinite(loss):
+            raise self._diverged(step, "loss")
+        grads, _ = cell.backward(params, cache)
+        magnitudes = cell.magnitudes(params, cache, **self._magnitude_options) if record else None
+        report = clip_gradients(grads, self.clip, self.clip_norm)
+        if not math.isfinite(report.grad_norm):
+            raise self._diverged(step, "gradient")
+        self._snapshot.save()
+        self.optimizer.update(params, grads)
+        if not _all_finite(self._param_list):
+            self._snapshot.restore()
+            raise self._diverged(step, "parameters")
+
+        # Commit.
+        self._h = cache.h[-1]
+        self._next_probs = cache.p[-1]
+        self._position = p + n
+        if step == len(self._losses):
+            self._losses = np.concatenate([self._losses, np.empty(len(self._losses))])
+        self._losses[step] = loss
+        self.smooth_loss = 0.999 * self.smooth_loss + 0.001 * loss
+        self._steps_done = step + 1
+        if not record:
+            return None
+        rec = self.recording.append(
+            step=step,
+            offset=p,
+            inputs=inputs,
+            targets=targets,
+            predictions=cache.predictions,
+            losses=cache.losses,
+            magnitudes=magnitudes,
+            grad_norm=report.grad_norm,
+            clipped=report.clipped,
+            smooth_loss=self.smooth_loss,
+        )
+        for callback in list(self._record_listeners):
+            callback(rec)
+        return rec
+
+    def step(self) -> Record:
+        """Train on one chunk and record it, whatever ``record_every`` says.
+
+        Returns
+        -------
+        Record
+            The new record (also ``trainer.recording[-1]``).
+
+        Raises
+        ------
+        TrainingDivergedError
+            If the step produced a non-finite loss, gradient or parameter (not applied).
+        """
+        try:
+            with _quiet_numerics():
+                rec = self._advance(record=True)
+        finally:
+            self._notify_end()
+        assert rec is not None
+        return rec
+
+    def train(self, steps: int, progress: bool = True) -> float:
+        """Train on ``steps`` consecutive chunks.
+
+        Parameters
+        ----------
+        steps : int
+            Number of chunks (optimizer updates), >= 0.
+        progress : bool, default True
+            Show a progress bar (a widget in notebooks, text in a terminal) with the
+            smoothed loss and the characters per second.
+
+        Returns
+        -------
+        float
+            Mean per-character loss over these chunks (NaN when ``steps == 0``).
+
+        Raises
+        ------
+        KeyboardInterrupt
+            On Ctrl-C / kernel interrupt, after the chunk in progress has been completed:
+            the next ``train`` continues from there.
+        TrainingDivergedError
+            If a step diverged; the chunks before it are kept, that step is not applied.
+        """
+        steps = _check_int("steps", steps, 0)
+        start = self._steps_done
+        interrupted = False
+
+        def request_stop(signum: int, frame: object) -> None:
+            nonlocal interrupted
+            interrupted = True
+
+        old_handler = bar = None
+        try:
+            if steps and threading.current_thread() is threading.main_thread():
+                old_handler = signal.signal(signal.SIGINT, request_stop)
+            if progress:
+                bar = _progress_bar(steps)
+            record_every = self.record_every
+            advance = self._advance
+            clock = time.perf_counter
+            began = last_shown = clock()
+            shown = 0
+            with _quiet_numerics():
+                for i in range(steps):
+                    if interrupted:
+                        break
+                    advance((start + i) % record_every == 0)
+                    if bar is not None and clock() - last_shown >= 0.2:
+                        last_shown = clock()
+                        shown = self._refresh_bar(bar, i + 1, shown, last_shown - began)
+            if bar is not None:
+                self._refresh_bar(bar, self._steps_done - start, shown, clock() - began)
+        finally:
+            if old_handler is not None:
+                signal.signal(signal.SIGINT, old_handler)
+            if bar is not None:
+                bar.close()
+            self._notify_end()
+        if interrupted:
+            raise KeyboardInterrupt(
+                f"training interrupted after {self._steps_done - start} of {steps} chunks "
+                f"(steps_done={self._steps_done}); call train() again to continue"
+            )
+        done = self._losses[start : self._steps_done]
+        return float(done.mean()) if len(done) else math.nan
+
+    def _refresh_bar(self, bar: Any, done: int, shown: int, elapsed: float) -> int:
+        bar.update(done - shown)
+        speed = done * self.seq_length / elapsed if elapsed > 0 else 0.0
+        bar.set_postfix_str(f"loss={self.smooth_loss:.3f}, {speed:,.0f} chars/s", refresh=False)
+        return done
+
+    # ------------------------------------------------------------------ sampling
+    def sample(self, n: int = 200, temperature: float = 1.0, prime: str = "") -> str:
+        """Generate text from the current model, continuing from the carried hidden state.
+
+        Parameters
+        ----------
+        n : int, default 200
+            Number of characters to generate.
+        temperature : float, default 1.0
+            > 0; below 1 sharpens the distribution, above 1 flattens it.
+        prime : str, default ""
+            Text fed through the network first (every symbol must be in ``vocab``).
+
+        Returns
+        -------
+        str
+            The ``n`` generated characters (without ``prime``). Sampling uses its own
+            random generator, so it does not change training.
+        """
+        n = _check_int("n", n, 0)
+        temperature = check_positive("temperature", temperature)
+        if not isinstance(prime, str):
+            raise TypeError(f"prime must be a str, got {type(prime).__name__}")
+        index = {symbol: i for i, symbol in enumerate(self.vocab)}
+        unknown = sorted({c for c in prime if c not in index})
+        if unknown:
+            raise ValueError(
+                f"prime holds symbols outside the vocabulary: {''.join(unknown)!r}; "
+                f"prime may only use the {len(self.vocab)} symbols of trainer.vocab"
+            )
+        h, probs = self._h, self._next_probs
+        forward, params, activation = self._cell.forward, self.params, self.activation
+        dummy_target = np.zeros(1, dtype=np.intp)
+
+        def feed(symbol: int) -> tuple[np.ndarray, np.ndarray]:
+            cache = forward(params, np.array([symbol]), dummy_target, h, activation)
+            return cache.h[-1], cache.p[-1]
+
+        for symbol in prime:
+            h, probs = feed(index[symbol])
+        out = []
+        rng = self._sample_rng
+        with np.errstate(divide="ignore"):
+            for _ in range(n):
+                logits = np.log(probs) / temperature
+                q = np.exp(logits - logits.max())
+                cdf = np.cumsum(q)
+                symbol = min(int(np.searchsorted(cdf, rng.random() * cdf[-1], "right")), len(q) - 1)
+                out.append(self.vocab[symbol])
+                h, probs = feed(symbol)
+        return "".join(out)
+
+
+def _unsubscriber(listeners: list, callback: Callable) -> Callable[[], None]:
+    def unsubscribe() -> None:
+        if callback in listeners:
+            listeners.remove(callback)
+
+    return unsubscribe
+
+
+def _quiet_numerics() -> Any:
+    # Overflow and NaN are reported as TrainingDivergedError, not as numpy warnings.
+    return np.errstate(over="ignore", divide="ignore", invalid="ignore")
+
+
+def _progress_bar(total: int) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="chunk", desc="training", mininterval=0.2)
