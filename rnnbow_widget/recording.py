@@ -489,7 +489,7 @@ class Recording:
         return {name: _read_only(self._data[name][start:stop]) for name in WIRE_COLUMNS}
 
     # ------------------------------------------------------------- save / load
-    def save(self, path: str | os.PathLike, *, compress: bool = True) -> None:
+    def save(self, path: str | os.PathLike, *, compress: bool = False) -> None:
         """Write the recording to ``path`` as an ``.npz`` file, atomically.
 
         The file holds one array per column plus a ``header`` (format marker, version,
@@ -502,8 +502,10 @@ class Recording:
         ----------
         path : str or os.PathLike
             Destination file.
-        compress : bool, default True
-            zlib-compress the columns (smaller; slower to write).
+        compress : bool, default False
+            zlib-compress the columns. The float32 magnitudes compress poorly, so this
+            saves only about a fifth of the size and makes saving about 8x slower
+            (``benchmarks/bench_recording.py``).
 
         Examples
         --------

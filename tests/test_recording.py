@@ -410,9 +410,11 @@ def test_a_failed_save_keeps_the_previous_file_and_cleans_up(tmp_path, monkeypat
         file.write(b"PK\x03\x04partial")
         raise OSError("disk full")
 
+    monkeypatch.setattr(np, "savez", fail_halfway)
     monkeypatch.setattr(np, "savez_compressed", fail_halfway)
-    with pytest.raises(OSError, match="disk full"):
-        filled(4).save(path)
+    for compress in (False, True):
+        with pytest.raises(OSError, match="disk full"):
+            filled(4).save(path, compress=compress)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["r.npz"]
 
