@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnbow_widget import itemize, model
+from rnnbow_widget import cells, itemize, model
 from rnnbow_widget.optim import (
     Optimizer,
     check_optimizer_name,
@@ -65,21 +65,45 @@ class TrainingDivergedError(RuntimeError):
 # --------------------------------------------------------------------------- cells
 @dataclass(frozen=True)
 class _Cell:
-    """The functions a cell module provides; see ``rnnbow_widget.model`` for the contract."""
+    """What the trainer needs from a cell (``rnnbow_widget.model`` or a ``cells`` module)."""
 
     init_params: Callable[..., Params]
-    forward: Callable[..., model.Cache]
+    initial_state: Callable[[int], np.ndarray]
+    forward: Callable[..., Any]
     backward: Callable[..., tuple[Params, np.ndarray]]
     magnitudes: Callable[..., np.ndarray]
+    final_state: Callable[[Any], np.ndarray]
+    activations: tuple[str, ...]
 
 
-def _vanilla_magnitudes(params: Params, cache: model.Cache, **options: Any) -> np.ndarray:
-    return itemize.magnitudes_from_cache(params, cache, **options)
+def _vanilla_cell() -> _Cell:
+    return _Cell(
+        init_params=model.init_params,
+        initial_state=np.zeros,
+        forward=model.forward,
+        backward=model.backward,
+        magnitudes=itemize.magnitudes_from_cache,
+        final_state=lambda cache: cache.h[-1],
+        activations=model.ACTIVATIONS,
+    )
 
 
-# The one place where a cell name becomes code: LSTM / GRU modules plug in here.
+def _gated_cell(module: Any) -> _Cell:
+    return _Cell(
+        init_params=module.init_params,
+        initial_state=module.initial_state,
+        forward=module.forward,
+        backward=module.backward,
+        magnitudes=module.itemized_magnitudes,
+        final_state=lambda cache: cache.final_state,
+        activations=module.ACTIVATIONS,
+    )
+
+
+# The one place where a cell name becomes code.
 _CELLS: dict[str, _Cell] = {
-    "rnn": _Cell(model.init_params, model.forward, model.backward, _vanilla_magnitudes),
+    "rnn": _vanilla_cell(),
+    **{name: _gated_cell(module) for name, module in cells.CELLS.items()},
 }
 CELLS = tuple(_CELLS)
 
@@ -155,9 +179,10 @@ class CharRNNTrainer:
     record_every : int, default 100
         Record chunk ``i`` when ``i % record_every == 0`` (the paper records every 100).
     cell : str, default "rnn"
-        Recurrent cell; one of ``CELLS``.
+        Recurrent cell, one of ``CELLS``: ``"rnn"`` (the paper's vanilla cell,
+        ``rnnbow_widget.model``), ``"lstm"`` or ``"gru"`` (``rnnbow_widget.cells``).
     activation : str, default "tanh"
-        ``"tanh"`` (the paper's cell) or ``"relu"``.
+        ``"tanh"`` (the paper's cell) or ``"relu"`` (vanilla cell only).
     optimizer : str, default "adagrad"
         ``"adagrad"``, ``"sgd"`` or ``"adam"``.
     clip : float or None, default 5.0
@@ -235,9 +260,13 @@ class CharRNNTrainer:
         self.seed = seed
         self.record_every = _check_int("record_every", record_every, 1)
         self.cell = _check_choice("cell", cell, CELLS)
-        if not isinstance(activation, str):
-            raise TypeError(f"activation must be a str, got {activation!r}")
-        self.activation = model.check_activation(activation)
+        self._cell = _CELLS[self.cell]
+        if not isinstance(activation, str) or activation not in self._cell.activations:
+            raise ValueError(
+                f"activation must be one of {self._cell.activations} for cell {self.cell!r}, "
+                f"got {activation!r}"
+            )
+        self.activation = activation
         self.optimizer_name = check_optimizer_name(optimizer)
         self.clip = check_positive("clip", clip, allow_none=True)
         self.clip_norm = check_positive("clip_norm", clip_norm, allow_none=True)
@@ -252,7 +281,6 @@ class CharRNNTrainer:
 
         self.vocab, self._data = _encode(text)
         V, H = len(self.vocab), self.hidden_size
-        self._cell = _CELLS[self.cell]
         init_seq, sample_seq = np.random.SeedSequence(seed).spawn(2)
         self.params: Params = self._cell.init_params(
             V, H, np.random.default_rng(init_seq), self.init_scale
@@ -265,7 +293,7 @@ class CharRNNTrainer:
         self._param_list = list(self.params.values())
         self._magnitude_options = {"wrt": self.wrt, "norm": self.norm, "horizon": self.horizon}
 
-        self._h = np.zeros(H)
+        self._h = self._cell.initial_state(H)
         self._position = 0
         self._steps_done = 0
         self._losses = np.empty(1024)
@@ -310,7 +338,7 @@ class CharRNNTrainer:
 
     @property
     def hidden_state(self) -> np.ndarray:
-        """Copy of the hidden state carried into the next chunk, shape ``(H,)``."""
+        """Copy of the state carried into the next chunk: (H,), or (2, H) ``[h; c]`` for LSTM."""
         return self._h.copy()
 
     @property
@@ -364,7 +392,7 @@ class CharRNNTrainer:
         step = self._steps_done
         p, h = self._position, self._h
         if p + n + 1 > len(self._data):
-            p, h = 0, np.zeros(self.hidden_size)
+            p, h = 0, self._cell.initial_state(self.hidden_size)
         inputs, targets = self._data[p : p + n], self._data[p + 1 : p + n + 1]
         params, cell = self.params, self._cell
 
@@ -384,7 +412,7 @@ class CharRNNTrainer:
             raise self._diverged(step, "parameters")
 
         # Commit.
-        self._h = cache.h[-1]
+        self._h = cell.final_state(cache)
         self._next_probs = cache.p[-1]
         self._position = p + n
         if step == len(self._losses):
@@ -535,12 +563,13 @@ class CharRNNTrainer:
                 f"prime may only use the {len(self.vocab)} symbols of trainer.vocab"
             )
         h, probs = self._h, self._next_probs
-        forward, params, activation = self._cell.forward, self.params, self.activation
+        forward, final_state = self._cell.forward, self._cell.final_state
+        params, activation = self.params, self.activation
         dummy_target = np.zeros(1, dtype=np.intp)
 
         def feed(symbol: int) -> tuple[np.ndarray, np.ndarray]:
             cache = forward(params, np.array([symbol]), dummy_target, h, activation)
-            return cache.h[-1], cache.p[-1]
+            return final_state(cache), cache.p[-1]
 
         for symbol in prime:
             h, probs = feed(index[symbol])

@@ -10,7 +10,7 @@ import signal
 import numpy as np
 import pytest
 
-from rnnbow_widget import itemize, model
+from rnnbow_widget import cells, itemize, model
 from rnnbow_widget.optim import global_norm
 from rnnbow_widget.trainer import CharRNNTrainer, TrainingDivergedError
 
@@ -389,6 +389,28 @@ def test_keyboard_interrupt_stops_between_steps_and_training_continues():
     _assert_same_recordings(interrupted.recording, reference.recording)
 
 
+# ------------------------------------------------------------------ gated cells
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_gated_cells_train_record_and_sample(cell):
+    module = cells.get_cell(cell)
+    trainer = CharRNNTrainer("abcabd" * 50, hidden_size=16, seq_length=10, cell=cell)
+    state0 = trainer.hidden_state
+    np.testing.assert_array_equal(state0, module.initial_state(16))
+    params = _copy(trainer.params)
+    rec = trainer.step()
+    inputs, targets = _indices(trainer, rec.inputs), _indices(trainer, rec.targets)
+    cache = module.forward(params, inputs, targets, state0)
+    np.testing.assert_allclose(rec.losses, cache.losses, rtol=1e-6)
+    np.testing.assert_allclose(
+        rec.magnitudes, module.itemized_magnitudes(params, cache), rtol=1e-6, atol=1e-30
+    )
+    np.testing.assert_array_equal(trainer.hidden_state, cache.final_state)
+    first = trainer.train(20, progress=False)
+    trainer.train(300, progress=False)
+    assert trainer.train(20, progress=False) < 0.6 * first
+    assert set(trainer.sample(30, prime="ab")) <= set("abcd")
+
+
 # ------------------------------------------------------------------ bad input
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
@@ -410,8 +432,21 @@ def test_keyboard_interrupt_stops_between_steps_and_training_continues():
             "learning_rate must be a finite number > 0, got nan",
         ),
         ({"record_every": 0}, ValueError, "record_every must be an int >= 1, got 0"),
-        ({"cell": "lstm"}, ValueError, "cell must be one of ('rnn',), got 'lstm'"),
-        ({"activation": "sigmoid"}, ValueError, "activation must be one of ('tanh', 'relu')"),
+        (
+            {"cell": "transformer"},
+            ValueError,
+            "cell must be one of ('rnn', 'lstm', 'gru'), got 'transformer'",
+        ),
+        (
+            {"activation": "sigmoid"},
+            ValueError,
+            "activation must be one of ('tanh', 'relu') for cell 'rnn', got 'sigmoid'",
+        ),
+        (
+            {"cell": "lstm", "activation": "relu"},
+            ValueError,
+            "activation must be one of ('tanh',) for cell 'lstm', got 'relu'",
+        ),
         (
             {"optimizer": "rmsprop"},
             ValueError,
