@@ -1,8 +1,8 @@
 """Standalone HTML export: one file that shows the views offline, straight from file://.
 
-The page inlines the front end's standalone bundle (``static/standalone.js``, the widget's
-own ``render`` behind an in-page model) and its CSS, plus the state and every record as
-JSON (columns as base64, the same bytes the widget sends). Nothing is fetched: a
+The page inlines the front end's standalone bundle (``static/standalone.js``: the widget's
+own ``render`` behind an in-page model; it injects its own stylesheet), plus the state and
+every record as JSON (columns as base64, the same bytes the widget sends). Nothing is fetched: a
 Content-Security-Policy forbids any network access. Text from the corpus only ever
 reaches the page inside that JSON, escaped so that it cannot close the script element,
 and the views set it with ``textContent``.
@@ -49,9 +49,6 @@ _PAGE = """<!DOCTYPE html>
 <title>{title}</title>
 <style>
 body {{ margin: 16px; font-family: system-ui, sans-serif; }}
-</style>
-<style>
-{css}
 </style>
 </head>
 <body>
@@ -122,7 +119,6 @@ def render_html(state: dict[str, Any], recording: Recording, title: str) -> str:
     return _PAGE.format(
         csp=_CSP,
         title=html.escape(title),
-        css=escape_for_style(_read_bundle("widget.css")),
         data=json_for_script(data),
         js=escape_for_script(_read_bundle("standalone.js")),
     )
@@ -162,11 +158,6 @@ def escape_for_script(source: str) -> str:
     """
     source = re.sub(r"</(script)", r"<\\/\1", source, flags=re.IGNORECASE)
     return source.replace("<!--", "<\\!--")
-
-
-def escape_for_style(source: str) -> str:
-    """Make CSS safe to inline in a ``<style>`` element (``</style`` cannot appear)."""
-    return re.sub(r"</(style)", r"<\\/\1", source, flags=re.IGNORECASE)
 
 
 def _state_and_recording(source: object) -> tuple[dict[str, Any], Recording]:

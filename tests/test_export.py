@@ -85,10 +85,6 @@ def test_escape_for_script_breaks_every_closing_tag_spelling():
     assert escaped.count("<\\/") == 3
 
 
-def test_escape_for_style_breaks_closing_style_tags():
-    assert "</style" not in export.escape_for_style("x::after { content: '</style>' }")
-
-
 # ------------------------------------------------------------------ page contents
 
 
