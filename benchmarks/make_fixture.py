@@ -1,0 +1,205 @@
+"""Synthetic RNNbow records in the kernel-to-browser wire format (docs/data-contract.md).
+
+The records look like a real run: gradients that decay going back in time (faster early in
+training), a loss that falls, predictions that get better, a few clipped chunks. The corpus
+mixes prose, code, whitespace and two HTML injection strings, so the views' escaping is tested.
+
+Usage::
+
+    python benchmarks/make_fixture.py --count 300 --seq-length 25 > fixture.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+
+import numpy as np
+
+INJECTIONS = ("</script><script>alert(1)</script>", "<img src=x onerror=alert(1)>")
+
+CORPUS = (
+    "int main(int argc, char **argv) {\n"
+    "\tfor (int i = 0; i < argc; i++) {\n"
+    '\t\tprintf("%s\\n", argv[i]);\n'
+    "\t}\n"
+    "\treturn 0;\n"
+    "}\n"
+    "The quick brown fox jumps over the lazy dog. " + INJECTIONS[0] + " Then the dog sleeps.\n"
+    "Caption: " + INJECTIONS[1] + "\r\n"
+    "Recurrent networks read text one character at a time, carrying a hidden state.\n"
+) * 3
+
+SCALAR_DTYPES = {
+    "step": "int32",
+    "offset": "int32",
+    "loss": "float32",
+    "smooth_loss": "float32",
+    "max_gradient": "float32",
+    "mean_gradient": "float32",
+    "grad_norm": "float32",
+    "clipped": "uint8",
+    "effective_horizon": "float32",
+    "reach": "float32",
+}
+
+
+def to_bfloat16(values: np.ndarray) -> np.ndarray:
+    """Round float32 values to bfloat16 (nearest even), returned as their uint16 bit patterns."""
+    bits = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+    return rounded.astype(np.uint16)
+
+
+def vocabulary(text: str = CORPUS) -> list[str]:
+    """Sorted distinct characters of the corpus."""
+    return sorted(set(text))
+
+
+def make_records(
+    count: int, seq_length: int = 25, seed: int = 0, record_every: int = 100, text: str = CORPUS
+) -> dict[str, np.ndarray]:
+    """Columns of ``count`` synthetic records (dtypes and shapes of the wire format).
+
+    Returns
+    -------
+    dict
+        Column name -> array; ``magnitudes`` and ``losses`` are bfloat16 bit patterns (uint16).
+    """
+    rng = np.random.default_rng(seed)
+    n = seq_length
+    vocab = vocabulary(text)
+    index_of = {ch: i for i, ch in enumerate(vocab)}
+    encoded = np.array([index_of[ch] for ch in text], dtype=np.int64)
+    progress = np.arange(count) / max(count - 1, 1)
+
+    offsets = (np.arange(count) * n) % (len(text) - n - 1)
+    targets = encoded[offsets[:, None] + 1 + np.arange(n)[None, :]]
+    wrong_rate = 0.85 - 0.6 * progress
+    wrong = rng.random((count, n)) < wrong_rate[:, None]
+    shift = rng.integers(1, len(vocab), size=(count, n))
+    predictions = np.where(wrong, (targets + shift) % len(vocab), targets)
+
+    step_losses = rng.gamma(2.0, 1.0, size=(count, n)) * np.where(wrong, 1.3, 0.25)
+    step_losses = step_losses.astype(np.float32)
+    t_idx, j_idx = np.tril_indices(n)
+    distance = (t_idx - j_idx).astype(np.float32)
+    decay = (0.25 + 0.45 * progress + rng.normal(0.0, 0.05, count)).clip(0.05, 0.95)
+
+    magnitudes = np.empty((count, len(t_idx)), dtype=np.float32)
+    max_gradient = np.empty(count, dtype=np.float32)
+    mean_gradient = np.empty(count, dtype=np.float32)
+    effective_horizon = np.empty(count, dtype=np.float32)
+    reach = np.empty(count, dtype=np.float32)
+    for lo in range(0, count, 5000):
+        hi = min(count, lo + 5000)
+        local = 0.02 * step_losses[lo:hi] * (1.0 + 3.0 * progress[lo:hi, None])
+        noise = rng.lognormal(0.0, 0.25, size=(hi - lo, len(t_idx))).astype(np.float32)
+        block = local[:, t_idx] * decay[lo:hi, None] ** distance[None, :] * noise
+        magnitudes[lo:hi] = block
+        full = np.zeros((hi - lo, n, n), dtype=np.float32)
+        full[:, t_idx, j_idx] = block
+        per_step = full.sum(axis=1)  # sum over sources t for each step j
+        max_gradient[lo:hi] = per_step.max(axis=1)
+        mean_gradient[lo:hi] = per_step.mean(axis=1)
+        effective_horizon[lo:hi] = (block * distance).sum(axis=1) / block.sum(axis=1)
+        diagonal = np.diagonal(full, axis1=1, axis2=2)  # G[t, t]
+        above = full >= 0.01 * diagonal[:, :, None]
+        back = np.arange(n)[None, :, None] - np.arange(n)[None, None, :]  # t - j
+        reached = np.where(np.tril(above), back, 0)
+        reach[lo:hi] = reached.max(axis=2).mean(axis=1)
+
+    loss = step_losses.mean(axis=1)
+    smooth = np.empty(count, dtype=np.float32)
+    running = float(np.log(len(vocab)))
+    for i in range(count):
+        running = 0.95 * running + 0.05 * float(loss[i])
+        smooth[i] = running
+    grad_norm = (max_gradient * rng.lognormal(1.5, 0.4, count)).astype(np.float32)
+    clipped = (rng.random(count) < 0.03).astype(np.uint8)
+
+    index_dtype = np.uint16 if len(vocab) <= 65535 else np.int32
+    return {
+        "step": (np.arange(count) * record_every).astype(np.int32),
+        "offset": offsets.astype(np.int32),
+        "loss": loss.astype(np.float32),
+        "smooth_loss": smooth,
+        "max_gradient": max_gradient,
+        "mean_gradient": mean_gradient,
+        "grad_norm": grad_norm,
+        "clipped": clipped,
+        "effective_horizon": effective_horizon,
+        "reach": reach,
+        "targets": targets.astype(index_dtype),
+        "predictions": predictions.astype(index_dtype),
+        "losses": to_bfloat16(step_losses),
+        "magnitudes": to_bfloat16(magnitudes),
+    }
+
+
+def column_spec(name: str, array: np.ndarray) -> dict:
+    """The wire description of one column (bfloat16 columns are tagged as such)."""
+    dtype = "bfloat16" if name in ("losses", "magnitudes") else str(array.dtype)
+    return {"name": name, "dtype": dtype, "shape": list(array.shape)}
+
+
+def to_blocks(columns: dict[str, np.ndarray], block_size: int = 4096) -> list[dict]:
+    """Split columns into standalone blocks: ``{start, count, columns: [{..., data_b64}]}``."""
+    total = len(columns["step"])
+    blocks = []
+    for start in range(0, total, block_size):
+        stop = min(total, start + block_size)
+        specs = []
+        for name, array in columns.items():
+            part = np.ascontiguousarray(array[start:stop])
+            spec = column_spec(name, part)
+            little_endian = part.astype(part.dtype.newbyteorder("<"))
+            spec["data_b64"] = base64.b64encode(little_endian.tobytes()).decode()
+            specs.append(spec)
+        blocks.append({"start": start, "count": stop - start, "columns": specs})
+    return blocks
+
+
+def make_state(count: int, seq_length: int = 25, text: str = CORPUS, **traits) -> dict:
+    """Trait values for the standalone mount (see the contract's trait table)."""
+    state = {
+        "selected_batch": -1,
+        "horizon": 5,
+        "metric": "max",
+        "log_scale": False,
+        "global_scale": False,
+        "show_help": False,
+        "_record_count": count,
+        "_meta": {
+            "seq_length": seq_length,
+            "vocab": vocabulary(text),
+            "title": "synthetic fixture",
+            "hidden_size": 100,
+            "cell": "rnn",
+            "record_every": 100,
+            "corpus_length": len(text),
+        },
+    }
+    state.update(traits)
+    return state
+
+
+def make_fixture(count: int = 300, seq_length: int = 25, seed: int = 0) -> dict:
+    """State and blocks for ``RNNbowStandalone.mount(element, state, blocks)``."""
+    columns = make_records(count, seq_length, seed)
+    return {"state": make_state(count, seq_length), "blocks": to_blocks(columns)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=300)
+    parser.add_argument("--seq-length", type=int, default=25)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    json.dump(make_fixture(args.count, args.seq_length, args.seed), sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

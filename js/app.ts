@@ -1,0 +1,345 @@
+// The widget's layout and wiring: toolbar, info line, the four views, keyboard, live updates.
+import type { AnyModel } from "@anywidget/types";
+import { BarsView } from "./bars";
+import { type Chunk, StackMaxCache, largestLossSource, readChunk } from "./chunk";
+import { columnGeometry } from "./columns";
+import { html, listen } from "./dom";
+import { downloadPng, downloadSvg } from "./export-image";
+import { HELP, type HelpTopic } from "./help";
+import { HorizonView } from "./horizon";
+import { type ShownBecause, infoText } from "./info";
+import { LabelsView } from "./labels";
+import { asMetric } from "./metrics";
+import { OverviewView } from "./overview";
+import { frameScheduler } from "./schedule";
+import { type ModelRecords, requestMissing } from "./sync";
+import { type Theme, readTheme } from "./theme";
+import { Toolbar } from "./toolbar";
+
+export const EMPTY_MESSAGE = "No recorded chunks yet: run trainer.train(...) or trainer.step() in the next cell";
+
+const TRAITS = ["selected_batch", "horizon", "metric", "log_scale", "global_scale", "show_help", "_meta", "_record_count"];
+
+interface Meta {
+  seq_length?: number;
+  vocab?: string[];
+  title?: string;
+}
+
+export class RnnbowApp {
+  readonly root: HTMLElement;
+  private readonly toolbar: Toolbar;
+  private readonly empty: HTMLElement;
+  private readonly main: HTMLElement;
+  private readonly info: HTMLElement;
+  private readonly overviewSection: HTMLElement;
+  private readonly overview: OverviewView;
+  private readonly detail: HTMLElement;
+  private readonly missing: HTMLElement;
+  private readonly labels: LabelsView;
+  private readonly bars: BarsView;
+  private readonly horizonView: HorizonView;
+  private readonly helpBlocks: HTMLElement[] = [];
+  private readonly removers: (() => void)[] = [];
+  private readonly redraw = frameScheduler(() => this.renderAll());
+  private readonly stackMax = new StackMaxCache();
+  private theme: Theme;
+  private hoveredRecord: number | null = null;
+  private hoveredSource: number | null = null;
+  private chunk: Chunk | null = null;
+  private width = 0;
+  /** Milliseconds the last hover-driven update of views 2-4 took. */
+  lastHoverMs = 0;
+
+  constructor(
+    private readonly model: AnyModel,
+    private readonly records: ModelRecords,
+    host: HTMLElement,
+  ) {
+    const store = records.store;
+    this.root = html("div", { class: "rnnbow-root", tabindex: 0, "data-selected": "-1" });
+    this.theme = readTheme(host);
+    this.toolbar = new Toolbar({
+      setMetric: (metric) => this.save("metric", metric),
+      setHorizon: (k) => this.save("horizon", k),
+      setLogScale: (on) => this.save("log_scale", on),
+      setGlobalScale: (on) => this.save("global_scale", on),
+      setShowHelp: (on) => this.save("show_help", on),
+    });
+    this.empty = html("div", { class: "rnnbow-empty" }, EMPTY_MESSAGE);
+    this.main = html("div", { class: "rnnbow-main" });
+    this.info = html("div", { class: "rnnbow-info", "aria-live": "polite" });
+
+    this.overview = new OverviewView(store, () => this.theme, {
+      onHover: (index) => this.previewRecord(index),
+      onSelect: (index) => this.select(index),
+    });
+    this.overviewSection = this.section("overview", "Overview: every recorded chunk", () => [this.overview.overlay, this.overview.canvas]);
+    this.overviewSection.append(this.info, this.overview.element);
+
+    this.labels = new LabelsView((t) => this.hoverSource(t));
+    this.bars = new BarsView((t) => this.hoverSource(t), () => this.theme);
+    this.horizonView = new HorizonView(() => this.theme);
+    this.missing = html("div", { class: "rnnbow-missing" });
+    const labelsSection = this.section("labels", "What came next, and what the network guessed", () => [this.labels.svg]);
+    labelsSection.appendChild(this.labels.svg);
+    const barsSection = this.section("bars", "Gradient at each step, split by the loss it comes from", () => [this.bars.svg]);
+    barsSection.append(this.bars.svg, this.bars.legend);
+    const horizonSection = this.section("horizon", "Gradient horizon of one loss", () => [this.horizonView.svg]);
+    horizonSection.append(this.horizonView.svg, this.horizonView.stats);
+    this.detail = html("div", { class: "rnnbow-detail" });
+    this.detail.append(labelsSection, barsSection, horizonSection);
+    this.main.append(this.overviewSection, this.missing, this.detail);
+    this.root.append(this.toolbar.element, this.empty, this.main);
+    host.appendChild(this.root);
+
+    const onTrait = () => this.redraw.request();
+    for (const name of TRAITS) {
+      if (name === "selected_batch" || name === "_record_count") continue;
+      model.on(`change:${name}`, onTrait);
+      this.removers.push(() => model.off(`change:${name}`, onTrait));
+    }
+    const onSelected = () => this.renderSelection();
+    model.on("change:selected_batch", onSelected);
+    this.removers.push(() => model.off("change:selected_batch", onSelected));
+    const onCount = (_: unknown, count: number) => this.countChanged(count);
+    model.on("change:_record_count", onCount);
+    this.removers.push(() => model.off("change:_record_count", onCount));
+    this.removers.push(store.onChange(() => this.redraw.request()));
+    this.removers.push(listen(this.root, "keydown", (event) => this.handleKey(event)));
+
+    if (typeof ResizeObserver === "function") {
+      const observer = new ResizeObserver(() => {
+        if (Math.abs(this.measureWidth() - this.width) >= 1) this.redraw.request();
+      });
+      observer.observe(this.root);
+      this.removers.push(() => observer.disconnect());
+    }
+    if (typeof MutationObserver === "function" && document.body) {
+      // JupyterLab switches light/dark by attributes on <body>: redraw with the new colours.
+      const observer = new MutationObserver(() => this.redraw.request());
+      observer.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-light", "data-jp-theme-name"] });
+      this.removers.push(() => observer.disconnect());
+    }
+    this.removers.push(() => this.redraw.cancel());
+
+    const count = this.recordCount();
+    store.reserve(count);
+    requestMissing(model, records, count);
+    this.renderAll();
+  }
+
+  destroy(): void {
+    for (const remove of this.removers.splice(0)) remove();
+    this.toolbar.destroy();
+    this.overview.destroy();
+    this.labels.destroy();
+    this.bars.destroy();
+    this.root.remove();
+  }
+
+  // ----- state -------------------------------------------------------------------------------
+
+  private get store() {
+    return this.records.store;
+  }
+
+  private meta(): Meta {
+    return (this.model.get("_meta") as Meta | undefined) ?? {};
+  }
+
+  private recordCount(): number {
+    return Number(this.model.get("_record_count") ?? 0) || 0;
+  }
+
+  private selected(): number {
+    const value = Number(this.model.get("selected_batch"));
+    return Number.isInteger(value) ? value : -1;
+  }
+
+  private horizonK(): number {
+    const n = this.store.n || this.meta().seq_length || 1;
+    const k = Math.round(Number(this.model.get("horizon")) || 5);
+    return Math.max(1, Math.min(n, k));
+  }
+
+  /** The record views 2-4 show, and why: the hovered one, else the selected one, else the latest. */
+  private shown(): { index: number; because: ShownBecause } {
+    if (this.hoveredRecord !== null && this.store.has(this.hoveredRecord)) return { index: this.hoveredRecord, because: "hovered" };
+    const selected = this.selected();
+    if (selected >= 0 && selected < Math.max(this.store.length, this.recordCount())) return { index: selected, because: "selected" };
+    let last = this.store.length - 1;
+    while (last >= 0 && !this.store.has(last)) last--;
+    return { index: last, because: "latest" };
+  }
+
+  private save(name: string, value: unknown): void {
+    this.model.set(name, value);
+    this.model.save_changes();
+  }
+
+  private select(index: number): void {
+    this.save("selected_batch", index);
+  }
+
+  // ----- events ------------------------------------------------------------------------------
+
+  private countChanged(count: number): void {
+    this.store.reserve(count);
+    // Records up to the previous count should already be here; a gap below it will not be
+    // filled by the kernel's pushes of new records, so ask for it.
+    const previous = (this.model as { previous?: (name: string) => unknown }).previous?.("_record_count");
+    const expected = typeof previous === "number" ? Math.min(previous, count) : count;
+    requestMissing(this.model, this.records, expected);
+    this.redraw.request();
+  }
+
+  private previewRecord(index: number | null): void {
+    if (index === this.hoveredRecord) return;
+    const started = performance.now();
+    this.hoveredRecord = index;
+    this.hoveredSource = null;
+    this.renderDetail();
+    this.overview.update(this.overviewState());
+    this.lastHoverMs = performance.now() - started;
+  }
+
+  private hoverSource(t: number | null): void {
+    if (t === this.hoveredSource) return;
+    const started = performance.now();
+    this.hoveredSource = t;
+    this.renderSource();
+    this.lastHoverMs = performance.now() - started;
+  }
+
+  private handleKey(event: KeyboardEvent): void {
+    if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+    if ((event.target as HTMLElement | null)?.tagName === "INPUT" || (event.target as HTMLElement | null)?.tagName === "SELECT") return;
+    const length = this.store.length;
+    if (length === 0) return;
+    event.preventDefault();
+    const current = this.selected() >= 0 ? this.selected() : this.shown().index;
+    const next = Math.max(0, Math.min(length - 1, current + (event.key === "ArrowLeft" ? -1 : 1)));
+    this.hoveredRecord = null;
+    if (next !== this.selected()) this.select(next);
+  }
+
+  // ----- drawing -----------------------------------------------------------------------------
+
+  private measureWidth(): number {
+    const width = this.root.clientWidth || this.root.getBoundingClientRect().width;
+    return width > 0 ? width : 860;
+  }
+
+  private overviewState() {
+    return { metric: asMetric(this.model.get("metric")), selected: this.selected(), hovered: this.hoveredRecord };
+  }
+
+  /** Everything: toolbar, help, overview (re-binned), the chunk views. */
+  renderAll(): void {
+    this.redraw.cancel();
+    this.theme = readTheme(this.root);
+    this.width = this.measureWidth();
+    const store = this.store;
+    const meta = this.meta();
+    const showHelp = Boolean(this.model.get("show_help"));
+    this.toolbar.update({
+      metric: asMetric(this.model.get("metric")),
+      horizon: this.horizonK(),
+      n: store.n || meta.seq_length || 1,
+      logScale: Boolean(this.model.get("log_scale")),
+      globalScale: Boolean(this.model.get("global_scale")),
+      showHelp,
+      title: meta.title ? `RNNbow · ${meta.title}` : "RNNbow",
+    });
+    for (const block of this.helpBlocks) block.hidden = !showHelp;
+    this.overviewSection.setAttribute("data-records", String(store.have));
+    const hasRecords = store.length > 0;
+    this.empty.hidden = hasRecords;
+    this.main.hidden = !hasRecords;
+    if (!hasRecords) {
+      this.root.setAttribute("data-selected", String(this.selected()));
+      return;
+    }
+    this.overview.draw(this.width - 2, this.overviewState());
+    this.chunk = null;
+    this.renderDetail();
+  }
+
+  private renderSelection(): void {
+    this.root.setAttribute("data-selected", String(this.selected()));
+    this.hoveredRecord = null;
+    this.hoveredSource = null;
+    this.overview.update(this.overviewState());
+    this.renderDetail();
+  }
+
+  /** Info line and views 2-4 for the shown record. */
+  private renderDetail(): void {
+    const store = this.store;
+    this.root.setAttribute("data-selected", String(this.selected()));
+    const { index, because } = this.shown();
+    this.info.textContent = index >= 0 ? infoText(store, index, because, Math.max(store.length, this.recordCount())) : "";
+    this.info.setAttribute("data-shown", String(index));
+    if (index < 0 || !store.has(index)) {
+      this.chunk = null;
+      this.detail.hidden = true;
+      this.missing.hidden = false;
+      this.missing.textContent = index >= 0 ? `Chunk ${index} is still on its way from the kernel…` : "";
+      return;
+    }
+    this.detail.hidden = false;
+    this.missing.hidden = true;
+    if (!this.chunk || this.chunk.index !== index) this.chunk = readChunk(store, index, this.meta().vocab ?? []);
+    const geometry = columnGeometry(this.width - 2, this.chunk.n);
+    const k = this.horizonK();
+    const globalScale = Boolean(this.model.get("global_scale"));
+    this.labels.render(this.chunk, geometry, this.theme, this.sourceShown());
+    this.bars.render(this.chunk, geometry, { k, globalScale, scaleMax: globalScale ? this.stackMax.get(store, k) : 0 });
+    this.renderSource();
+  }
+
+  private sourceShown(): number {
+    if (!this.chunk) return -1;
+    return this.hoveredSource ?? largestLossSource(this.chunk.losses);
+  }
+
+  /** The source-dependent parts: highlighted segments, shaded labels, the horizon panel. */
+  private renderSource(): void {
+    const chunk = this.chunk;
+    if (!chunk) return;
+    const t = this.sourceShown();
+    this.bars.highlight(t);
+    this.labels.setShade(t);
+    this.horizonView.render(chunk, columnGeometry(this.width - 2, chunk.n), t, {
+      k: this.horizonK(),
+      logScale: Boolean(this.model.get("log_scale")),
+      isDefault: this.hoveredSource === null,
+    });
+  }
+
+  /** A view's frame: heading, download buttons, reading guidance. */
+  private section(view: string, title: string, image: () => [SVGSVGElement, HTMLCanvasElement?] | SVGSVGElement[]): HTMLElement {
+    const section = html("section", { class: `rnnbow-view rnnbow-view-${view}`, "data-rnnbow-view": view });
+    const header = html("div", { class: "rnnbow-view-header" });
+    header.appendChild(html("span", { class: "rnnbow-view-title" }, title));
+    const name = () => `rnnbow-${view}${this.chunk ? `-chunk${this.chunk.index}` : ""}`;
+    for (const kind of ["SVG", "PNG"] as const) {
+      const button = html("button", { type: "button", class: "rnnbow-download", title: `download this view as ${kind}` }, kind);
+      this.removers.push(
+        listen(button, "click", () => {
+          const [svgElement, canvas] = image() as [SVGSVGElement, HTMLCanvasElement?];
+          if (kind === "SVG") downloadSvg(svgElement, name(), canvas);
+          else void downloadPng(svgElement, name(), canvas);
+        }),
+      );
+      header.appendChild(button);
+    }
+    section.appendChild(header);
+    const help = html("p", { class: "rnnbow-help" }, HELP[view as HelpTopic]);
+    help.hidden = true;
+    this.helpBlocks.push(help);
+    section.appendChild(help);
+    return section;
+  }
+}

@@ -1,0 +1,15 @@
+// The overview's metric choices: trait value -> column and axis title.
+import type { ScalarName } from "./store";
+
+export type Metric = "max" | "mean" | "horizon" | "reach";
+
+export const METRICS: Record<Metric, { column: ScalarName; title: string; option: string }> = {
+  max: { column: "max_gradient", title: "max gradient", option: "max gradient" },
+  mean: { column: "mean_gradient", title: "mean gradient", option: "mean gradient" },
+  horizon: { column: "effective_horizon", title: "effective horizon (steps)", option: "effective horizon" },
+  reach: { column: "reach", title: "reach (steps)", option: "reach (1% rule)" },
+};
+
+export function asMetric(value: unknown): Metric {
+  return typeof value === "string" && value in METRICS ? (value as Metric) : "max";
+}

@@ -1,0 +1,71 @@
+// A minimal in-page stand-in for an anywidget model (get / set / on / off / save_changes / send),
+// fed from saved trait values. Used by the standalone page and the exported HTML.
+
+type Handler = (...args: unknown[]) => void;
+
+export class PageModel {
+  private readonly values: Record<string, unknown>;
+  private readonly previousValues: Record<string, unknown> = {};
+  private readonly handlers = new Map<string, Set<Handler>>();
+  /** Messages the views sent to the (absent) kernel. */
+  readonly sent: unknown[] = [];
+  /** Called after save_changes with the trait values (hook for pages that want to persist them). */
+  onSave: ((values: Record<string, unknown>) => void) | null = null;
+  // Present for type compatibility with AnyModel; there is no widget manager on a static page.
+  readonly widget_manager = { get_model: () => Promise.reject(new Error("no widget manager on a static page")) };
+
+  constructor(state: Record<string, unknown>) {
+    this.values = { ...state };
+  }
+
+  get(name: string): any {
+    return this.values[name];
+  }
+
+  previous(name: string): unknown {
+    return this.previousValues[name];
+  }
+
+  set(name: string, value: unknown): void {
+    const old = this.values[name];
+    if (old === value) return;
+    this.previousValues[name] = old;
+    this.values[name] = value;
+    this.emit(`change:${name}`, this, value);
+  }
+
+  on(event: string, handler: Handler): void {
+    let set = this.handlers.get(event);
+    if (!set) this.handlers.set(event, (set = new Set()));
+    set.add(handler);
+  }
+
+  off(event?: string | null, handler?: Handler | null): void {
+    if (!event) {
+      this.handlers.clear();
+      return;
+    }
+    if (!handler) this.handlers.delete(event);
+    else this.handlers.get(event)?.delete(handler);
+  }
+
+  save_changes(): void {
+    this.onSave?.({ ...this.values });
+  }
+
+  send(content: unknown): void {
+    this.sent.push(content);
+  }
+
+  /** Deliver a custom message as the kernel would. */
+  emit(event: string, ...args: unknown[]): void {
+    for (const handler of [...(this.handlers.get(event) ?? [])]) handler(...args);
+  }
+
+  /** Number of handlers registered (tests check that views clean up after themselves). */
+  listenerCount(): number {
+    let total = 0;
+    for (const set of this.handlers.values()) total += set.size;
+    return total;
+  }
+}

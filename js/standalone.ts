@@ -1,0 +1,72 @@
+// IIFE entry for pages without Jupyter: window.RNNbowStandalone.mount(element, state, blocks).
+// The page needs this one script: the stylesheet is injected from the bundle.
+import type { AnyModel } from "@anywidget/types";
+import css from "./style.css";
+import { type Bytes, type ColumnSpec, base64ToBytes } from "./decode";
+import { PageModel } from "./page-model";
+import widget from "./widget";
+
+export interface StandaloneColumn extends ColumnSpec {
+  /** The column's little-endian bytes, base64-encoded (exported HTML) ... */
+  data_b64?: string;
+  /** ... or already as bytes (tests, benchmarks). */
+  data?: Bytes;
+}
+
+export interface StandaloneBlock {
+  start: number;
+  count: number;
+  columns: StandaloneColumn[];
+}
+
+function injectStyle(doc: Document): void {
+  if (doc.querySelector("style[data-rnnbow-style]")) return;
+  const style = doc.createElement("style");
+  style.setAttribute("data-rnnbow-style", "");
+  style.textContent = css;
+  doc.head.appendChild(style);
+}
+
+function deliver(model: PageModel, block: StandaloneBlock): void {
+  const columns = block.columns.map(({ name, dtype, shape }) => ({ name, dtype, shape }));
+  const buffers = block.columns.map((column) => column.data ?? base64ToBytes(column.data_b64 ?? ""));
+  model.emit("msg:custom", { type: "records", start: block.start, count: block.count, columns }, buffers);
+}
+
+export function mount(element: HTMLElement, state: Record<string, unknown>, blocks: StandaloneBlock[] = []) {
+  injectStyle(element.ownerDocument);
+  const model = new PageModel({
+    selected_batch: -1,
+    horizon: 5,
+    metric: "max",
+    log_scale: false,
+    global_scale: false,
+    show_help: false,
+    _meta: {},
+    ...state,
+    _record_count: Number(state._record_count ?? Math.max(0, ...blocks.map((b) => b.start + b.count))),
+  });
+  const anyModel = model as unknown as AnyModel;
+  const stopMessages = widget.initialize({ model: anyModel });
+  for (const block of blocks) deliver(model, block);
+  const cleanup = widget.render({ model: anyModel, el: element });
+  return {
+    model,
+    /** Append or overwrite records, as a kernel's `records` message would. */
+    addBlock(block: StandaloneBlock) {
+      deliver(model, block);
+    },
+    destroy() {
+      cleanup();
+      stopMessages();
+    },
+  };
+}
+
+declare global {
+  interface Window {
+    RNNbowStandalone: { mount: typeof mount };
+  }
+}
+
+window.RNNbowStandalone = { mount };

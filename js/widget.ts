@@ -1,0 +1,19 @@
+// anywidget entry point: one record store per model (initialize), one RnnbowApp per display (render).
+import type { AnyModel } from "@anywidget/types";
+import { RnnbowApp } from "./app";
+import { attachMessages } from "./sync";
+import "./style.css";
+
+function initialize({ model }: { model: AnyModel }) {
+  const records = attachMessages(model);
+  return () => records.detach?.();
+}
+
+function render({ model, el }: { model: AnyModel; el: HTMLElement }) {
+  const records = attachMessages(model);
+  const app = new RnnbowApp(model, records, el);
+  return () => app.destroy();
+}
+
+export default { initialize, render };
+export { RnnbowApp };

@@ -1,0 +1,10 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    environment: "jsdom",
+    include: ["js/**/*.test.ts"],
+    pool: "threads",
+    poolOptions: { threads: { maxThreads: 2, minThreads: 1 } },
+  },
+});
