@@ -136,11 +136,38 @@ def _encode(text: str) -> tuple[str, np.ndarray]:
     return "".join(map(chr, symbols.tolist())), data.astype(np.intp, copy=False)
 
 
+def _flatten(params: Params) -> tuple[np.ndarray, Params]:
+    """One float64 vector holding every parameter, and the parameters as views into it.
+
+    The optimizer, the clipping, the finiteness check and the rollback snapshot then work on
+    one long array each (a few ufunc calls per step instead of a few per parameter).
+    """
+    flat = np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in params.values()])
+    views: Params = {}
+    offset = 0
+    for key, array in params.items():
+        views[key] = flat[offset : offset + array.size].reshape(array.shape)
+        offset += array.size
+    return flat, _ParameterViews(views)
+
+
+class _ParameterViews(dict):
+    """The trainer's ``params``: a dict whose arrays may be changed in place, not rebound."""
+
+    def _refuse(self, *args: object, **kwargs: object) -> None:
+        raise TypeError(
+            "trainer.params holds views into the trainer's parameter vector: change an array "
+            "in place (trainer.params['W_hh'][...] = value) instead of replacing it"
+        )
+
+    __setitem__ = __delitem__ = update = pop = popitem = setdefault = clear = _refuse
+
+
 class _Snapshot:
     """Preallocated copies of the parameters and optimizer state, for an exact rollback."""
 
-    def __init__(self, params: Params, optimizer: Optimizer) -> None:
-        self._live = [*params.values(), *optimizer.state_arrays]
+    def __init__(self, theta: np.ndarray, optimizer: Optimizer) -> None:
+        self._live = [theta, *optimizer.state_arrays]
         self._saved = [np.empty_like(a) for a in self._live]
         self._optimizer = optimizer
         self._updates = optimizer.updates
@@ -154,10 +181,6 @@ class _Snapshot:
         for saved, live in zip(self._saved, self._live, strict=True):
             np.copyto(live, saved)
         self._optimizer.updates = self._updates
-
-
-def _all_finite(arrays: list[np.ndarray]) -> bool:
-    return all(np.isfinite(a).all() for a in arrays)
 
 
 # --------------------------------------------------------------------------- trainer
@@ -205,7 +228,8 @@ class CharRNNTrainer:
     Attributes
     ----------
     params : dict of numpy.ndarray
-        The live parameters (``W_xh, W_hh, W_hy, b_h, b_y``), updated in place.
+        The live parameters (``W_xh, W_hh, W_hy, b_h, b_y``), updated in place (they are
+        views into one vector: change them in place, ``params["W_hh"][:] = ...``).
     vocab : str
         The sorted distinct symbols of ``text``.
     recording : Recording
@@ -282,15 +306,16 @@ class CharRNNTrainer:
         self.vocab, self._data = _encode(text)
         V, H = len(self.vocab), self.hidden_size
         init_seq, sample_seq = np.random.SeedSequence(seed).spawn(2)
-        self.params: Params = self._cell.init_params(
-            V, H, np.random.default_rng(init_seq), self.init_scale
+        self._theta, self.params = _flatten(
+            self._cell.init_params(V, H, np.random.default_rng(init_seq), self.init_scale)
         )
         self._sample_rng = np.random.default_rng(sample_seq)
+        self._grad = np.empty_like(self._theta)
+        self._flat_params, self._flat_grads = {"theta": self._theta}, {"theta": self._grad}
         self.optimizer: Optimizer = make_optimizer(
-            self.optimizer_name, self.learning_rate, self.params
+            self.optimizer_name, self.learning_rate, self._flat_params
         )
-        self._snapshot = _Snapshot(self.params, self.optimizer)
-        self._param_list = list(self.params.values())
+        self._snapshot = _Snapshot(self._theta, self.optimizer)
         self._magnitude_options = {"wrt": self.wrt, "norm": self.norm, "horizon": self.horizon}
 
         self._h = self._cell.initial_state(H)
@@ -402,12 +427,13 @@ class CharRNNTrainer:
             raise self._diverged(step, "loss")
         grads, _ = cell.backward(params, cache)
         magnitudes = cell.magnitudes(params, cache, **self._magnitude_options) if record else None
-        report = clip_gradients(grads, self.clip, self.clip_norm)
+        np.concatenate([grads[key].ravel() for key in params], out=self._grad)
+        report = clip_gradients(self._flat_grads, self.clip, self.clip_norm)
         if not math.isfinite(report.grad_norm):
             raise self._diverged(step, "gradient")
         self._snapshot.save()
-        self.optimizer.update(params, grads)
-        if not _all_finite(self._param_list):
+        self.optimizer.update(self._flat_params, self._flat_grads)
+        if not np.isfinite(self._theta).all():
             self._snapshot.restore()
             raise self._diverged(step, "parameters")
 

@@ -411,6 +411,15 @@ def test_gated_cells_train_record_and_sample(cell):
     assert set(trainer.sample(30, prime="ab")) <= set("abcd")
 
 
+def test_params_can_be_changed_in_place_but_not_replaced():
+    trainer = _trainer()
+    trainer.params["b_y"][0] = 5.0  # one logit up: every loss changes
+    rec = trainer.step()
+    assert rec.losses.tolist() != _trainer().step().losses.tolist()
+    with pytest.raises(TypeError, match=re.escape("change an array in place")):
+        trainer.params["b_y"] = np.zeros(len(trainer.vocab))
+
+
 # ------------------------------------------------------------------ bad input
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
