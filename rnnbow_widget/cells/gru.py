@@ -189,9 +189,8 @@ def forward(
     n = len(inputs)
     H2 = 2 * H
     a = W_xh.T[inputs] + params["b_h"]  # (n, 3H): W_xh x_t + b_h for one-hot x_t
-    a[:, :H2] *= 0.5  # sigmoid(a) = (1 + tanh(a / 2)) / 2
-    W_rz_T = np.ascontiguousarray(0.5 * W_hh[:H2].T)  # (H, 2H)
-    W_n_T = np.ascontiguousarray(W_hh[H2:].T)  # (H, H)
+    W_rz = W_hh[:H2]  # (2H, H) views: no per-chunk copies
+    W_n = W_hh[H2:]  # (H, H)
     gates = np.empty((n, N_GATES * H))
     h = np.empty((n + 1, H))
     rh = np.empty((n, H))
@@ -199,14 +198,15 @@ def forward(
     for t in range(n):
         s = gates[t]
         rz = s[:H2]
-        np.dot(h[t], W_rz_T, out=rz)
+        np.dot(W_rz, h[t], out=rz)
         rz += a[t, :H2]
+        rz *= 0.5  # sigmoid(a) = (1 + tanh(a / 2)) / 2
         np.tanh(rz, out=rz)
         rz *= 0.5
         rz += 0.5
         np.multiply(s[:H], h[t], out=rh[t])
         c = s[H2:]
-        np.dot(rh[t], W_n_T, out=c)
+        np.dot(W_n, rh[t], out=c)
         c += a[t, H2:]
         np.tanh(c, out=c)
         np.subtract(h[t], c, out=h[t + 1])  # h_t = n_t + z_t (h_{t-1} - n_t)
@@ -274,16 +274,21 @@ def backward(params: Params, cache: Cache) -> tuple[Params, np.ndarray]:
     W_rz = W_hh[:H2]
     s = _slopes(cache)
     g = np.empty((n, N_GATES * H))
+    q = np.empty(H)
+    buffer = np.empty(H)
     for t in range(n - 1, -1, -1):
         g_n = np.multiply(d[t], s.to_n[t], out=g[t, H2:])
         np.multiply(d[t], s.to_z[t], out=g[t, H:H2])
-        q = g_n @ W_n
+        np.dot(g_n, W_n, out=q)  # W_hn^T g_n
         np.multiply(q, s.to_r[t], out=g[t, :H])
         if t:
             d_prev = d[t - 1]
-            d_prev += d[t] * s.z[t]
-            d_prev += q * s.r[t]
-            d_prev += g[t, :H2] @ W_rz
+            np.multiply(d[t], s.z[t], out=buffer)
+            d_prev += buffer
+            np.multiply(q, s.r[t], out=buffer)
+            d_prev += buffer
+            np.dot(g[t, :H2], W_rz, out=buffer)
+            d_prev += buffer
     grads = {
         "W_xh": g.T @ lagwalk.one_hot(cache.inputs, params["W_xh"].shape[1]),
         "W_hh": np.concatenate([g[:, :H2].T @ cache.h_prev, g[:, H2:].T @ cache.rh]),

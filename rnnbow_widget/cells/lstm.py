@@ -236,8 +236,6 @@ def forward(
     n = len(inputs)
     scale, shift = _gate_constants(H)
     a = W_xh.T[inputs] + params["b_h"]  # (n, 4H): W_xh x_t + b_h for one-hot x_t
-    a *= scale
-    W_T = np.ascontiguousarray((W_hh * scale[:, None]).T)  # (H, 4H), pre-scaled for the tanh
     gates = np.empty((n, N_GATES * H))
     h = np.empty((n + 1, H))
     c = np.empty((n + 1, H))
@@ -247,8 +245,9 @@ def forward(
     ig = np.empty(H)
     for t in range(n):
         s = gates[t]
-        np.dot(h[t], W_T, out=s)
+        np.dot(W_hh, h[t], out=s)  # no per-chunk copies of W_hh: they cost more than this
         s += a[t]
+        s *= scale
         np.tanh(s, out=s)
         s *= scale
         s += shift
@@ -325,12 +324,15 @@ def backward(params: Params, cache: Cache) -> tuple[Params, np.ndarray]:
     g = np.empty((n, N_GATES * H))
     g_ifg = g[:, : 3 * H].reshape(n, 3, H)  # a view into g
     dc = np.zeros(H)  # f_{t+1} * dL/dc_{t+1}: the cell-state path from step t + 1
+    buffer = np.empty(H)
     for t in range(n - 1, -1, -1):
-        dc += d[t] * s.h_to_c[t]  # now dL/dc_t
+        np.multiply(d[t], s.h_to_c[t], out=buffer)
+        dc += buffer  # now dL/dc_t
         np.multiply(d[t], s.to_o[t], out=g[t, 3 * H :])
         np.multiply(s.to_ifg[t], dc, out=g_ifg[t])
         if t:
-            d[t - 1] += g[t] @ W_hh
+            np.dot(g[t], W_hh, out=buffer)  # W_hh^T g_t
+            d[t - 1] += buffer
             dc *= s.f[t]
     grads = {
         "W_xh": g.T @ lagwalk.one_hot(cache.inputs, params["W_xh"].shape[1]),
