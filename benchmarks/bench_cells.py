@@ -7,7 +7,8 @@ n = 25, carrying the state between chunks. The corpus is Python's C headers
 
 Engines:
 
-- ``numpy lstm`` / ``numpy gru``: ``rnnbow_widget.cells`` (float64);
+- ``numpy lstm`` / ``numpy gru``: ``rnnbow_widget.cells`` (float64), gradients written into
+  preallocated arrays (``backward(..., out=...)``) as a trainer keeps them;
 - ``torch lstm`` / ``torch gru``: ``nn.LSTM`` / ``nn.GRU`` + ``nn.Linear``, one-hot inputs,
   ``CrossEntropyLoss(reduction="sum")``, ``clip_grad_value_(5)``, ``optim.Adagrad`` (float32,
   PyTorch's default; ``--torch-dtype float64`` for the same precision as numpy), when torch
@@ -83,6 +84,7 @@ def numpy_engine(cell_name: str, data: np.ndarray, V: int) -> Callable[[], float
     params = cell.init_params(V, HIDDEN, np.random.default_rng(0))
     memory = {k: np.zeros_like(v) for k, v in params.items()}
     scratch = {k: np.empty_like(v) for k, v in params.items()}
+    buffers = {k: np.empty_like(v) for k, v in params.items()}  # backward writes here
     cursor = Cursor(len(data))
     state = cell.initial_state(HIDDEN)
 
@@ -93,11 +95,12 @@ def numpy_engine(cell_name: str, data: np.ndarray, V: int) -> Callable[[], float
             state = cell.initial_state(HIDDEN)
         x, y = data[p : p + SEQ], data[p + 1 : p + SEQ + 1]
         cache = cell.forward(params, x, y, state)
-        grads, _ = cell.backward(params, cache)
-        for k, g in grads.items():
+        grads, _ = cell.backward(params, cache, out=buffers)
+        for k, g in grads.items():  # Adagrad as torch.optim.Adagrad: lr g / (sqrt(m) + eps)
             np.clip(g, -CLIP, CLIP, out=g)
-            memory[k] += g * g
             s = scratch[k]
+            np.multiply(g, g, out=s)
+            memory[k] += s
             np.sqrt(memory[k], out=s)
             s += 1e-10
             np.divide(g, s, out=s)

@@ -129,6 +129,23 @@ def test_bptt_matches_central_finite_differences_for_every_param(case):
         np.testing.assert_allclose(grads[name], numeric, rtol=1e-6, atol=1e-8, err_msg=name)
 
 
+def test_backward_writes_into_given_arrays_and_returns_them(case):
+    params, inputs, targets, state0 = case
+    cache = lstm.forward(params, inputs, targets, state0)
+    expected, g = lstm.backward(params, cache)
+    flat = np.full(sum(v.size for v in params.values()), np.nan)
+    out, offset = {}, 0
+    for name, value in params.items():  # views into one flat buffer, as a trainer keeps them
+        out[name] = flat[offset : offset + value.size].reshape(value.shape)
+        offset += value.size
+    grads, g_out = lstm.backward(params, cache, out=out)
+    assert all(grads[name] is out[name] for name in params)
+    for name in params:
+        np.testing.assert_array_equal(grads[name], expected[name], err_msg=name)
+    np.testing.assert_array_equal(g_out, g)
+    assert np.isfinite(flat).all()
+
+
 @pytest.mark.parametrize("wrt", WRTS)
 def test_itemized_sum_equals_bptt_gradient(case, wrt):
     params, inputs, targets, state0 = case

@@ -298,8 +298,18 @@ def _slopes(cache: Cache) -> _Slopes:
     )
 
 
-def backward(params: Params, cache: Cache) -> tuple[Params, np.ndarray]:
+def backward(params: Params, cache: Cache, out: Params | None = None) -> tuple[Params, np.ndarray]:
     """Ordinary BPTT over the chunk (the messages of all losses summed).
+
+    Parameters
+    ----------
+    params : dict of np.ndarray
+        The parameters the cache was computed with.
+    cache : Cache
+        From :func:`forward`.
+    out : dict of np.ndarray, optional
+        Float64 arrays shaped like ``params`` (e.g. views into one flat buffer) to write the
+        gradients into; saves allocating the large weight gradients on every chunk.
 
     Returns
     -------
@@ -334,14 +344,17 @@ def backward(params: Params, cache: Cache) -> tuple[Params, np.ndarray]:
             np.dot(g[t], W_hh, out=buffer)  # W_hh^T g_t
             d[t - 1] += buffer
             dc *= s.f[t]
-    grads = {
-        "W_xh": g.T @ lagwalk.one_hot(cache.inputs, params["W_xh"].shape[1]),
-        "W_hh": g.T @ cache.h_prev,
-        "W_hy": dy.T @ cache.h[1:],
-        "b_h": g.sum(axis=0),
-        "b_y": dy.sum(axis=0),
-    }
+    grads = _empty_like(params) if out is None else out
+    np.matmul(g.T, lagwalk.one_hot(cache.inputs, params["W_xh"].shape[1]), out=grads["W_xh"])
+    np.matmul(g.T, cache.h_prev, out=grads["W_hh"])
+    np.matmul(dy.T, cache.h[1:], out=grads["W_hy"])
+    np.sum(g, axis=0, out=grads["b_h"])
+    np.sum(dy, axis=0, out=grads["b_y"])
     return grads, g
+
+
+def _empty_like(params: Params) -> Params:
+    return {name: np.empty(np.shape(params[name])) for name in lagwalk.PARAM_NAMES}
 
 
 def _walk(params: Params, cache: Cache, k: int) -> np.ndarray:
