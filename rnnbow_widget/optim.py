@@ -308,6 +308,11 @@ class ClipReport:
     clipped: bool
 
 
+# OpenBLAS splits a dot product of more than 10,000 entries across threads; on a busy
+# machine waking those threads costs milliseconds, so long vectors are summed in blocks.
+_DOT_BLOCK = 8192
+
+
 def global_norm(grads: Arrays) -> float:
     """Global L2 norm ``sqrt(sum_k ||grads[k]||^2)`` over every array in ``grads``.
 
@@ -318,7 +323,10 @@ def global_norm(grads: Arrays) -> float:
     """
     total = 0.0
     for g in grads.values():
-        total += float(np.vdot(g, g))
+        flat = np.ravel(g)
+        for start in range(0, flat.size, _DOT_BLOCK):
+            block = flat[start : start + _DOT_BLOCK]
+            total += float(np.dot(block, block))
     return math.sqrt(total)
 
 

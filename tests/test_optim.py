@@ -135,6 +135,12 @@ def test_global_norm_is_the_norm_of_all_entries_together():
     assert global_norm(grads) == 13.0
 
 
+def test_global_norm_of_a_long_vector_sums_every_block():
+    values = np.arange(1, 30_001, dtype=np.float64)  # longer than one block of 8192
+    expected = math.sqrt(30_000 * 30_001 * 60_001 / 6)  # sum of squares 1..N
+    assert global_norm({"theta": values}) == pytest.approx(expected, rel=1e-14)
+
+
 def test_elementwise_clipping_bounds_entries_and_reports_norm_before():
     grads = {"a": np.array([6.0, -8.0]), "b": np.array([1.0])}
     report = clip_gradients(grads, clip=5.0)
