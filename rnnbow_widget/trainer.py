@@ -477,11 +477,17 @@ class CharRNNTrainer:
         TrainingDivergedError
             If the step produced a non-finite loss, gradient or parameter (not applied).
         """
+        stop = _DeferredInterrupt()
         try:
-            with _quiet_numerics():
+            with stop, _quiet_numerics():
                 rec = self._advance(record=True)
         finally:
             self._notify_end()
+        if stop.requested:
+            raise KeyboardInterrupt(
+                f"interrupted after completing step {self._steps_done - 1} "
+                "(it is trainer.recording[-1])"
+            )
         assert rec is not None
         return rec
 
@@ -511,40 +517,31 @@ class CharRNNTrainer:
         """
         steps = _check_int("steps", steps, 0)
         start = self._steps_done
-        interrupted = False
-
-        def request_stop(signum: int, frame: object) -> None:
-            nonlocal interrupted
-            interrupted = True
-
-        old_handler = bar = None
+        bar = None
+        stop = _DeferredInterrupt()
         try:
-            if steps and threading.current_thread() is threading.main_thread():
-                old_handler = signal.signal(signal.SIGINT, request_stop)
-            if progress:
-                bar = _progress_bar(steps)
-            record_every = self.record_every
-            advance = self._advance
-            clock = time.perf_counter
-            began = last_shown = clock()
-            shown = 0
-            with _quiet_numerics():
+            with stop, _quiet_numerics():
+                if progress:
+                    bar = _progress_bar(steps)
+                record_every = self.record_every
+                advance = self._advance
+                clock = time.perf_counter
+                began = last_shown = clock()
+                shown = 0
                 for i in range(steps):
-                    if interrupted:
+                    if stop.requested:
                         break
                     advance((start + i) % record_every == 0)
                     if bar is not None and clock() - last_shown >= 0.2:
                         last_shown = clock()
                         shown = self._refresh_bar(bar, i + 1, shown, last_shown - began)
-            if bar is not None:
-                self._refresh_bar(bar, self._steps_done - start, shown, clock() - began)
+                if bar is not None:
+                    self._refresh_bar(bar, self._steps_done - start, shown, clock() - began)
         finally:
-            if old_handler is not None:
-                signal.signal(signal.SIGINT, old_handler)
             if bar is not None:
                 bar.close()
             self._notify_end()
-        if interrupted:
+        if stop.requested:
             raise KeyboardInterrupt(
                 f"training interrupted after {self._steps_done - start} of {steps} chunks "
                 f"(steps_done={self._steps_done}); call train() again to continue"
@@ -610,6 +607,38 @@ class CharRNNTrainer:
                 out.append(self.vocab[symbol])
                 h, probs = feed(symbol)
         return "".join(out)
+
+
+class _DeferredInterrupt:
+    """Context in which Ctrl-C (SIGINT) only sets ``requested`` instead of raising mid-step.
+
+    Only the main thread can install signal handlers (and only it receives SIGINT); in other
+    threads this does nothing. The previous handler is restored on exit.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+        self._installed = False
+
+    def _request(self, signum: int, frame: object) -> None:
+        self.requested = True
+
+    def __enter__(self) -> _DeferredInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._request)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._installed:
+            # None means the previous handler was not installed from Python: fall back to
+            # Python's default, which raises KeyboardInterrupt.
+            previous = self._previous
+            signal.signal(
+                signal.SIGINT, signal.default_int_handler if previous is None else previous
+            )
+            self._installed = False
 
 
 def _unsubscriber(listeners: list, callback: Callable) -> Callable[[], None]:

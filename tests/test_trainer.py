@@ -420,6 +420,16 @@ def test_params_can_be_changed_in_place_but_not_replaced():
         trainer.params["b_y"] = np.zeros(len(trainer.vocab))
 
 
+def test_keyboard_interrupt_during_step_completes_the_step_first():
+    trainer = _trainer()
+    trainer.on_record(lambda rec: os.kill(os.getpid(), signal.SIGINT))
+    with pytest.raises(KeyboardInterrupt, match="interrupted after completing step 0"):
+        trainer.step()
+    assert trainer.steps_done == 1
+    assert len(trainer.recording) == 1
+    assert trainer.position == SMALL["seq_length"]
+
+
 # ------------------------------------------------------------------ bad input
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
