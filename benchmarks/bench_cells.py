@@ -7,8 +7,8 @@ n = 25, carrying the state between chunks. The corpus is Python's C headers
 
 Engines:
 
-- ``numpy lstm`` / ``numpy gru``: ``rnnbow_widget.cells`` (float64), gradients written into
-  preallocated arrays (``backward(..., out=...)``) as a trainer keeps them;
+- ``numpy lstm`` / ``numpy gru``: ``rnnbow_widget.cells`` (float64); parameters and gradients
+  are views into flat buffers (``backward(..., out=...)``), as ``CharRNNTrainer`` keeps them;
 - ``torch lstm`` / ``torch gru``: ``nn.LSTM`` / ``nn.GRU`` + ``nn.Linear``, one-hot inputs,
   ``CrossEntropyLoss(reduction="sum")``, ``clip_grad_value_(5)``, ``optim.Adagrad`` (float32,
   PyTorch's default; ``--torch-dtype float64`` for the same precision as numpy), when torch
@@ -16,7 +16,8 @@ Engines:
 
 Both sides are pinned to one thread (``torch.set_num_threads(1)``, ``OPENBLAS_NUM_THREADS=1``
 etc. before numpy loads). The engines take turns (``--rounds`` rounds of ``--chunks`` chunks
-each, after a warm-up); the figure is the median over rounds of chars/s. The script also times
+each, after a warm-up); the figures are medians over rounds of chars/s by the wall clock and
+by the process's CPU time (the steadier figure on a shared machine). The script also times
 one chunk's itemized magnitudes (``wrt="W_hh"``, full horizon and k = 5) for each numpy cell.
 
 Run from the repository root::
@@ -79,12 +80,25 @@ class Cursor:
         return start
 
 
+def flat_views(arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """One flat float64 buffer holding copies of ``arrays``, and views into it by name."""
+    flat = np.empty(sum(a.size for a in arrays.values()))
+    views, offset = {}, 0
+    for name, a in arrays.items():
+        views[name] = flat[offset : offset + a.size].reshape(a.shape)
+        views[name][...] = a
+        offset += a.size
+    return flat, views
+
+
 def numpy_engine(cell_name: str, data: np.ndarray, V: int) -> Callable[[], float]:
     cell = get_cell(cell_name)
-    params = cell.init_params(V, HIDDEN, np.random.default_rng(0))
-    memory = {k: np.zeros_like(v) for k, v in params.items()}
-    scratch = {k: np.empty_like(v) for k, v in params.items()}
-    buffers = {k: np.empty_like(v) for k, v in params.items()}  # backward writes here
+    # Parameters and gradients live in flat buffers (as CharRNNTrainer keeps them), so the
+    # update is a few whole-buffer operations and backward writes the gradients in place.
+    theta, params = flat_views(cell.init_params(V, HIDDEN, np.random.default_rng(0)))
+    grad, grads = flat_views(params)
+    memory = np.zeros_like(theta)
+    scratch = np.empty_like(theta)
     cursor = Cursor(len(data))
     state = cell.initial_state(HIDDEN)
 
@@ -95,17 +109,16 @@ def numpy_engine(cell_name: str, data: np.ndarray, V: int) -> Callable[[], float
             state = cell.initial_state(HIDDEN)
         x, y = data[p : p + SEQ], data[p + 1 : p + SEQ + 1]
         cache = cell.forward(params, x, y, state)
-        grads, _ = cell.backward(params, cache, out=buffers)
-        for k, g in grads.items():  # Adagrad as torch.optim.Adagrad: lr g / (sqrt(m) + eps)
-            np.clip(g, -CLIP, CLIP, out=g)
-            s = scratch[k]
-            np.multiply(g, g, out=s)
-            memory[k] += s
-            np.sqrt(memory[k], out=s)
-            s += 1e-10
-            np.divide(g, s, out=s)
-            s *= LEARNING_RATE
-            params[k] -= s
+        cell.backward(params, cache, out=grads)
+        # Adagrad as torch.optim.Adagrad: theta -= lr g / (sqrt(m) + eps), m += g^2
+        np.clip(grad, -CLIP, CLIP, out=grad)
+        np.multiply(grad, grad, out=scratch)
+        np.add(memory, scratch, out=memory)
+        np.sqrt(memory, out=scratch)
+        np.add(scratch, 1e-10, out=scratch)
+        np.divide(grad, scratch, out=scratch)
+        np.multiply(scratch, LEARNING_RATE, out=scratch)
+        np.subtract(theta, scratch, out=theta)
         state = cache.final_state
         return float(cache.losses.sum())
 
@@ -150,11 +163,13 @@ def torch_engine(cell_name: str, data: np.ndarray, V: int, dtype: str) -> Callab
     return step
 
 
-def chars_per_second(step: Callable[[], float], chunks: int) -> float:
-    start = time.perf_counter()
+def chars_per_second(step: Callable[[], float], chunks: int) -> tuple[float, float]:
+    """(wall-clock, CPU-time) chars/s of ``chunks`` training steps."""
+    wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(chunks):
         step()
-    return chunks * SEQ / (time.perf_counter() - start)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return chunks * SEQ / wall, chunks * SEQ / cpu
 
 
 def itemize_ms(cell_name: str, V: int, horizon: int | None, repeats: int = 50) -> float:
@@ -174,8 +189,8 @@ def itemize_ms(cell_name: str, V: int, horizon: int | None, repeats: int = 50) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chunks", type=int, default=200, help="chunks per engine per round")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--chunks", type=int, default=100, help="chunks per engine per round")
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--chars", type=int, default=300_000, help="corpus size")
     parser.add_argument("--torch-dtype", default="float32", choices=("float32", "float64"))
     parser.add_argument("--no-torch", action="store_true")
@@ -211,19 +226,25 @@ def main() -> None:
     for step in engines.values():  # warm-up
         for _ in range(20):
             step()
-    rates: dict[str, list[float]] = {name: [] for name in engines}
+    rates: dict[str, list[tuple[float, float]]] = {name: [] for name in engines}
     for _ in range(args.rounds):
         for name, step in engines.items():
             rates[name].append(chars_per_second(step, args.chunks))
-    print(f"\ntraining, median of {args.rounds} rounds x {args.chunks} chunks:")
-    median = {name: float(np.median(r)) for name, r in rates.items()}
-    for name, value in median.items():
-        spread = f"{min(rates[name]):,.0f}..{max(rates[name]):,.0f}"
-        print(f"  {name:<11} {value:>9,.0f} chars/s   ({1e3 * SEQ / value:.2f} ms/chunk; {spread})")
+    print(f"\ntraining chars/s, median of {args.rounds} rounds x {args.chunks} chunks per engine:")
+    print(f"  {'engine':<11} {'wall':>9} {'CPU time':>9}   ms/chunk (wall, CPU)")
+    median = {}
+    for name, r in rates.items():
+        wall, cpu = (float(np.median([x[i] for x in r])) for i in (0, 1))
+        median[name] = (wall, cpu)
+        ms = f"{1e3 * SEQ / wall:.2f}, {1e3 * SEQ / cpu:.2f}"
+        print(f"  {name:<11} {wall:>9,.0f} {cpu:>9,.0f}   {ms}")
     for cell_name in ("lstm", "gru"):
         if f"torch {cell_name}" in median:
-            ratio = median[f"numpy {cell_name}"] / median[f"torch {cell_name}"]
-            print(f"  numpy / torch {cell_name}: {ratio:.2f}x")
+            ours, theirs = median[f"numpy {cell_name}"], median[f"torch {cell_name}"]
+            print(
+                f"  numpy / torch {cell_name}: {ours[0] / theirs[0]:.2f}x wall, "
+                f"{ours[1] / theirs[1]:.2f}x CPU time"
+            )
     print("\nitemized magnitudes of one chunk (wrt W_hh, fro), median ms:")
     for cell_name in ("lstm", "gru"):
         full = itemize_ms(cell_name, V, None)

@@ -286,18 +286,21 @@ def backward(params: Params, cache: Cache, out: Params | None = None) -> tuple[P
     g = np.empty((n, N_GATES * H))
     q = np.empty(H)
     buffer = np.empty(H)
+    g_r, g_z, g_n = g[:, :H], g[:, H:H2], g[:, H2:]
+    to_n, to_z, to_r, r, z = s.to_n, s.to_z, s.to_r, s.r, s.z
     for t in range(n - 1, -1, -1):
-        g_n = np.multiply(d[t], s.to_n[t], out=g[t, H2:])
-        np.multiply(d[t], s.to_z[t], out=g[t, H:H2])
-        np.dot(g_n, W_n, out=q)  # W_hn^T g_n
-        np.multiply(q, s.to_r[t], out=g[t, :H])
+        d_t = d[t]
+        np.multiply(d_t, to_n[t], out=g_n[t])
+        np.multiply(d_t, to_z[t], out=g_z[t])
+        np.dot(g_n[t], W_n, out=q)  # W_hn^T g_n
+        np.multiply(q, to_r[t], out=g_r[t])
         if t:
             d_prev = d[t - 1]
-            np.multiply(d[t], s.z[t], out=buffer)
+            np.multiply(d_t, z[t], out=buffer)
             d_prev += buffer
-            np.multiply(q, s.r[t], out=buffer)
+            np.multiply(q, r[t], out=buffer)
             d_prev += buffer
-            np.dot(g[t, :H2], W_rz, out=buffer)
+            np.dot(g[t, :H2], W_rz, out=buffer)  # W_hr^T g_r + W_hz^T g_z
             d_prev += buffer
     grads = _empty_like(params) if out is None else out
     np.matmul(g.T, lagwalk.one_hot(cache.inputs, params["W_xh"].shape[1]), out=grads["W_xh"])

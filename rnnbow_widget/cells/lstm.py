@@ -36,6 +36,7 @@ Sigmoids are evaluated as ``(1 + tanh(a / 2)) / 2`` so one ``tanh`` per step cov
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -157,7 +158,10 @@ class Cache:
     @property
     def final_state(self) -> np.ndarray:
         """(2, H) ``[h_n; c_n]``, the state to carry into the next chunk."""
-        return np.stack([self.h[-1], self.c[-1]])
+        state = np.empty((2, self.h.shape[1]))
+        state[0] = self.h[-1]
+        state[1] = self.c[-1]
+        return state
 
 
 def _check_activation(activation: str) -> None:
@@ -183,13 +187,17 @@ def _split_state(state0: object, H: int) -> tuple[np.ndarray, np.ndarray]:
     return h0, c0
 
 
+@lru_cache(maxsize=8)
 def _gate_constants(H: int) -> tuple[np.ndarray, np.ndarray]:
     """(4H,) ``scale`` and ``shift`` with ``act(a) = shift + scale * tanh(scale * a)``: the
-    sigmoid gates have scale = shift = 0.5, the g block (scale 1, shift 0) is a plain tanh."""
+    sigmoid gates have scale = shift = 0.5, the g block (scale 1, shift 0) is a plain tanh.
+    Read-only, cached per H."""
     scale = np.full(N_GATES * H, 0.5)
     scale[2 * H : 3 * H] = 1.0
     shift = np.full(N_GATES * H, 0.5)
     shift[2 * H : 3 * H] = 0.0
+    scale.flags.writeable = False
+    shift.flags.writeable = False
     return scale, shift
 
 
@@ -236,7 +244,9 @@ def forward(
     n = len(inputs)
     scale, shift = _gate_constants(H)
     a = W_xh.T[inputs] + params["b_h"]  # (n, 4H): W_xh x_t + b_h for one-hot x_t
+    a *= scale
     gates = np.empty((n, N_GATES * H))
+    ifgo = gates.reshape(n, N_GATES, H)  # view: ifgo[t] = [i_t; f_t; g_t; o_t]
     h = np.empty((n + 1, H))
     c = np.empty((n + 1, H))
     tanh_c = np.empty((n, H))
@@ -246,12 +256,12 @@ def forward(
     for t in range(n):
         s = gates[t]
         np.dot(W_hh, h[t], out=s)  # no per-chunk copies of W_hh: they cost more than this
-        s += a[t]
         s *= scale
+        s += a[t]
         np.tanh(s, out=s)
         s *= scale
         s += shift
-        i, f, g, o = s.reshape(N_GATES, H)
+        i, f, g, o = ifgo[t]
         np.multiply(f, c[t], out=c[t + 1])
         np.multiply(i, g, out=ig)
         c[t + 1] += ig
@@ -284,18 +294,23 @@ class _Slopes:
 
 def _slopes(cache: Cache) -> _Slopes:
     n, H = cache.tanh_c.shape
-    i, f, g, o = cache.gates.reshape(n, N_GATES, H).transpose(1, 0, 2)
+    gates = cache.gates.reshape(n, N_GATES, H)
+    i, f, g, o = gates.transpose(1, 0, 2)
+    # sigmoid' = s (1 - s) for the i, f, o blocks (the g block's entry is overwritten below)
+    to_ifg = gates[:, :3] * (1.0 - gates[:, :3])  # (n, 3, H)
+    to_ifg[:, 0] *= g  # da_i = dc * g * i (1 - i)
+    to_ifg[:, 1] *= cache.c[:-1]  # da_f = dc * c_{j-1} * f (1 - f)
+    np.multiply(g, g, out=to_ifg[:, 2])
+    np.subtract(1.0, to_ifg[:, 2], out=to_ifg[:, 2])
+    to_ifg[:, 2] *= i  # da_g = dc * i (1 - g^2)
     tanh_c = cache.tanh_c
-    to_ifg = np.empty((n, 3, H))
-    np.multiply(g, i * (1.0 - i), out=to_ifg[:, 0])
-    np.multiply(cache.c[:-1], f * (1.0 - f), out=to_ifg[:, 1])
-    np.multiply(i, 1.0 - g * g, out=to_ifg[:, 2])
-    return _Slopes(
-        h_to_c=o * (1.0 - tanh_c * tanh_c),
-        to_o=tanh_c * o * (1.0 - o),
-        to_ifg=to_ifg,
-        f=np.ascontiguousarray(f),
-    )
+    h_to_c = tanh_c * tanh_c
+    np.subtract(1.0, h_to_c, out=h_to_c)
+    h_to_c *= o
+    to_o = 1.0 - o
+    to_o *= o
+    to_o *= tanh_c
+    return _Slopes(h_to_c=h_to_c, to_o=to_o, to_ifg=to_ifg, f=np.ascontiguousarray(f))
 
 
 def backward(params: Params, cache: Cache, out: Params | None = None) -> tuple[Params, np.ndarray]:
@@ -333,17 +348,20 @@ def backward(params: Params, cache: Cache, out: Params | None = None) -> tuple[P
     s = _slopes(cache)
     g = np.empty((n, N_GATES * H))
     g_ifg = g[:, : 3 * H].reshape(n, 3, H)  # a view into g
+    g_o = g[:, 3 * H :]
+    h_to_c, to_o, to_ifg, f = s.h_to_c, s.to_o, s.to_ifg, s.f
     dc = np.zeros(H)  # f_{t+1} * dL/dc_{t+1}: the cell-state path from step t + 1
     buffer = np.empty(H)
     for t in range(n - 1, -1, -1):
-        np.multiply(d[t], s.h_to_c[t], out=buffer)
+        d_t = d[t]
+        np.multiply(d_t, h_to_c[t], out=buffer)
         dc += buffer  # now dL/dc_t
-        np.multiply(d[t], s.to_o[t], out=g[t, 3 * H :])
-        np.multiply(s.to_ifg[t], dc, out=g_ifg[t])
+        np.multiply(d_t, to_o[t], out=g_o[t])
+        np.multiply(to_ifg[t], dc, out=g_ifg[t])
         if t:
             np.dot(g[t], W_hh, out=buffer)  # W_hh^T g_t
             d[t - 1] += buffer
-            dc *= s.f[t]
+            dc *= f[t]
     grads = _empty_like(params) if out is None else out
     np.matmul(g.T, lagwalk.one_hot(cache.inputs, params["W_xh"].shape[1]), out=grads["W_xh"])
     np.matmul(g.T, cache.h_prev, out=grads["W_hh"])
