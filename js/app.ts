@@ -14,6 +14,7 @@ import { OverviewView } from "./overview";
 import { frameScheduler } from "./schedule";
 import { type ModelRecords, requestMissing } from "./sync";
 import { type Theme, readTheme } from "./theme";
+import { measureSince } from "./timing";
 import { Toolbar } from "./toolbar";
 
 export const EMPTY_MESSAGE = "No recorded chunks yet: run trainer.train(...) or trainer.step() in the next cell";
@@ -123,9 +124,7 @@ export class RnnbowApp {
     }
     this.removers.push(() => this.redraw.cancel());
 
-    const count = this.recordCount();
-    store.reserve(count);
-    requestMissing(model, records, count);
+    requestMissing(model, records, this.recordCount());
     this.renderAll();
   }
 
@@ -185,7 +184,6 @@ export class RnnbowApp {
   // ----- events ------------------------------------------------------------------------------
 
   private countChanged(count: number): void {
-    this.store.reserve(count);
     // Records up to the previous count should already be here; a gap below it will not be
     // filled by the kernel's pushes of new records, so ask for it.
     const previous = (this.model as { previous?: (name: string) => unknown }).previous?.("_record_count");
@@ -201,7 +199,7 @@ export class RnnbowApp {
     this.hoveredSource = null;
     this.renderDetail();
     this.overview.update(this.overviewState());
-    this.lastHoverMs = performance.now() - started;
+    this.lastHoverMs = measureSince("rnnbow:hover-record", started);
   }
 
   private hoverSource(t: number | null): void {
@@ -209,7 +207,7 @@ export class RnnbowApp {
     const started = performance.now();
     this.hoveredSource = t;
     this.renderSource();
-    this.lastHoverMs = performance.now() - started;
+    this.lastHoverMs = measureSince("rnnbow:hover-source", started);
   }
 
   private handleKey(event: KeyboardEvent): void {
@@ -237,6 +235,7 @@ export class RnnbowApp {
 
   /** Everything: toolbar, help, overview (re-binned), the chunk views. */
   renderAll(): void {
+    const started = performance.now();
     this.redraw.cancel();
     this.theme = readTheme(this.root);
     this.width = this.measureWidth();
@@ -264,6 +263,7 @@ export class RnnbowApp {
     this.overview.draw(this.width - 2, this.overviewState());
     this.chunk = null;
     this.renderDetail();
+    measureSince("rnnbow:render-all", started);
   }
 
   private renderSelection(): void {

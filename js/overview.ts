@@ -10,6 +10,7 @@ import { type Metric, METRICS } from "./metrics";
 import { type Bins, binRecords, brushRange, columnCount, columnOfRecord, finiteMax } from "./overview-bins";
 import type { RecordStore } from "./store";
 import type { Theme } from "./theme";
+import { measureSince } from "./timing";
 
 const LEFT = 76;
 const RIGHT = 64;
@@ -98,7 +99,7 @@ export class OverviewView {
     this.yMax = finiteMax(this.bins.max) || 1;
     this.paint();
     this.drawOverlay();
-    this.lastDrawMs = performance.now() - started;
+    this.lastDrawMs = measureSince("rnnbow:overview-draw", started);
   }
 
   /** Selection or hover changed: repaint the bars (bins kept) and the marks. */

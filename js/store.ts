@@ -172,9 +172,11 @@ export class RecordStore {
 
   /** Exactly the announced count when it covers `end`, else geometric growth (amortised appends). */
   private grownCapacity(end: number): number {
-    const geometric = Math.ceil(this.capacity * 1.25);
-    if (this.reserved >= end) return Math.max(this.reserved, geometric);
-    return Math.max(end, Math.ceil(this.capacity * 1.5));
+    // Grow by an eighth (at least 1024 records): appends stay amortised O(1) and a large
+    // store carries at most 12.5% slack.
+    const geometric = this.capacity + Math.max(1024, this.capacity >> 3);
+    if (this.reserved >= end) return this.capacity === 0 ? this.reserved : Math.max(this.reserved, geometric);
+    return Math.max(end, geometric);
   }
 
   private allColumns(): Column[] {

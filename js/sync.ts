@@ -33,7 +33,7 @@ function isRecordsMessage(message: unknown): message is RecordsMessage {
   return typeof message === "object" && message !== null && (message as { type?: unknown }).type === "records";
 }
 
-/** Listen for `records` messages on the model (once per model). */
+/** Listen for `records` messages (and the record count) on the model, once per model. */
 export function attachMessages(model: AnyModel): ModelRecords {
   const records = recordsFor(model);
   if (records.detach) return records;
@@ -41,9 +41,14 @@ export function attachMessages(model: AnyModel): ModelRecords {
     if (!isRecordsMessage(message)) return;
     records.store.writeWire(message.start, message.count, message.columns, buffers);
   };
+  // Knowing the kernel's count before the blocks arrive lets the store size itself exactly.
+  const reserve = () => records.store.reserve(Number(model.get("_record_count")) || 0);
+  reserve();
   model.on("msg:custom", handler);
+  model.on("change:_record_count", reserve);
   records.detach = () => {
     model.off("msg:custom", handler);
+    model.off("change:_record_count", reserve);
     records.detach = null;
   };
   return records;

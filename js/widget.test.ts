@@ -244,7 +244,7 @@ describe("safety and isolation", () => {
 
   it("cleanup removes every listener it added to the model", () => {
     const { model, cleanup, stopInit, el } = setup(5);
-    const afterInit = 1; // initialize's msg:custom listener
+    const afterInit = 2; // initialize's msg:custom and change:_record_count listeners
     expect(model.listenerCount()).toBeGreaterThan(afterInit);
     cleanup();
     expect(model.listenerCount()).toBe(afterInit);

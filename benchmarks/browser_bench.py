@@ -1,0 +1,179 @@
+"""Front-end figures in headless Chromium, with the standalone bundle and synthetic records.
+
+Measures, for ``--count`` records (default 100,000) at n = ``--seq-length`` (default 25):
+
+* the first overview draw (binning + canvas painting), and the whole first render;
+* hover latency: views 2-4 updated after the mouse moves to another overview bar, and after
+  it moves to another segment of the stacked bars (``performance.now()`` around the handler);
+* redraw after one live record arrives;
+* JS heap after mounting, with the input blocks released and garbage collected.
+
+Targets: overview draw <= 100 ms, hover <= 16 ms, heap <= 100 MB. Run::
+
+    .venv/bin/python benchmarks/browser_bench.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import make_fixture  # noqa: E402
+
+BUNDLE = ROOT / "rnnbow_widget" / "static" / "standalone.js"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+# Turns a block whose columns carry base64 into one whose columns carry ArrayBuffers, so the
+# page holds binary data (as a kernel message would) rather than base64 text.
+STASH_BLOCK = """(block) => {
+  const decode = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0)).buffer;
+  block.columns = block.columns.map(({ data_b64, ...spec }) => ({
+    ...spec,
+    data: decode(data_b64),
+  }));
+  (window.__blocks = window.__blocks || []).push(block);
+}"""
+
+MOUNT = """(state) => {
+  const started = performance.now();
+  window.rnnbow = RNNbowStandalone.mount(document.getElementById('host'), state, window.__blocks);
+  const total = performance.now() - started;
+  const draws = performance.getEntriesByName('rnnbow:overview-draw');
+  const renders = performance.getEntriesByName('rnnbow:render-all');
+  return { mount: total, overview: draws[0].duration, render: renders[0].duration };
+}"""
+
+
+def summary(values: list[float]) -> str:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    return (
+        f"median {statistics.median(ordered):.2f} ms, p95 {p95:.2f} ms, max {ordered[-1]:.2f} ms "
+        f"({len(ordered)} samples)"
+    )
+
+
+def heap_mb(cdp) -> tuple[float, float]:
+    """JS heap objects and ArrayBuffer backing stores (typed arrays live there), in MB."""
+    cdp.send("HeapProfiler.collectGarbage")
+    usage = cdp.send("Runtime.getHeapUsage")
+    return usage["usedSize"] / 1e6, usage.get("backingStorageSize", 0) / 1e6
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--seq-length", type=int, default=25)
+    parser.add_argument("--hovers", type=int, default=200)
+    args = parser.parse_args(argv)
+
+    if not BUNDLE.exists():
+        subprocess.run(["npm", "run", "build"], cwd=ROOT, check=True)
+    from playwright.sync_api import sync_playwright
+
+    started = time.perf_counter()
+    columns = make_fixture.make_records(args.count, args.seq_length, seed=1)
+    blocks = make_fixture.to_blocks(columns, block_size=4096)
+    state = make_fixture.make_state(args.count, args.seq_length)
+    print(
+        f"fixture: {args.count:,} records at n={args.seq_length} "
+        f"({time.perf_counter() - started:.1f} s to generate)"
+    )
+
+    with tempfile.TemporaryDirectory() as tmp:
+        page_path = Path(tmp) / "bench.html"
+        page_path.write_text(
+            "<!doctype html><html><head><meta charset='utf-8'></head>"
+            "<body style='margin:16px'><div id='host' style='width:1100px'></div>"
+            f"<script>{BUNDLE.read_text(encoding='utf-8')}</script></body></html>",
+            encoding="utf-8",
+        )
+        with sync_playwright() as playwright:
+            context = playwright.chromium.launch_persistent_context(
+                str(Path(tmp) / "profile"),
+                executable_path=CHROMIUM,
+                headless=True,
+                args=CHROMIUM_ARGS,
+                viewport={"width": 1160, "height": 1000},
+            )
+            page = context.new_page()
+            cdp = context.new_cdp_session(page)
+            page.goto(page_path.as_uri())
+            baseline = heap_mb(cdp)
+            for block in blocks:
+                page.evaluate(STASH_BLOCK, block)
+            timings = page.evaluate(MOUNT, state)
+            page.evaluate("() => { delete window.__blocks; }")
+            heap = heap_mb(cdp)
+            print(
+                f"first render: mount {timings['mount']:.1f} ms (writing records + render), "
+                f"render {timings['render']:.1f} ms, overview draw {timings['overview']:.1f} ms "
+                "(target <= 100 ms)"
+            )
+            objects, buffers = heap
+            print(
+                f"JS heap: {objects + buffers:.1f} MB after mount and GC = "
+                f"{objects:.1f} MB objects "
+                f"+ {buffers:.1f} MB array buffers (page before mount "
+                f"{sum(baseline):.1f} MB; target <= 100 MB)"
+            )
+
+            overlay = page.locator(".rnnbow-overview-overlay").bounding_box()
+            left, width = overlay["x"] + 76, overlay["width"] - 76 - 64
+            y = overlay["y"] + 100
+            for i in range(args.hovers):
+                page.mouse.move(left + (i * 7919 % 1000) / 1000 * width, y)
+            records = page.evaluate(
+                "() => performance.getEntriesByName('rnnbow:hover-record').map(e => e.duration)"
+            )
+            print(f"hover overview bar -> views 2-4: {summary(records)} (target <= 16 ms)")
+
+            page.mouse.move(5, 5)
+            segments = page.locator("[data-rnnbow-view=bars] rect[data-source]")
+            count = segments.count()
+            for i in range(min(args.hovers, count)):
+                box = segments.nth(i * 37 % count).bounding_box()
+                if box and box["height"] >= 1:
+                    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            sources = page.evaluate(
+                "() => performance.getEntriesByName('rnnbow:hover-source').map(e => e.duration)"
+            )
+            print(f"hover bar segment -> views 2 and 4: {summary(sources)} (target <= 16 ms)")
+
+            live = make_fixture.to_blocks(
+                make_fixture.make_records(1, args.seq_length, seed=2), block_size=1
+            )[0]
+            live["start"] = args.count
+            page.evaluate(STASH_BLOCK, live)
+            appended = page.evaluate(
+                """async () => {
+                  performance.clearMeasures('rnnbow:render-all');
+                  window.rnnbow.model.set('_record_count', window.__blocks[0].start + 1);
+                  window.rnnbow.addBlock(window.__blocks[0]);
+                  await new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)));
+                  return performance.getEntriesByName('rnnbow:render-all').map(e => e.duration);
+                }"""
+            )
+            print(f"one live record appended -> full redraw: {summary(appended)}")
+            context.close()
+
+
+if __name__ == "__main__":
+    main()
