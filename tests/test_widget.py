@@ -160,6 +160,16 @@ def test_browser_selection_out_of_range_is_clamped_not_raised():
     assert w.selected_record.index == 2
 
 
+def test_clamped_and_reverted_browser_writes_are_sent_back_to_the_browser():
+    w = RNNbow(make_recording(5))
+    updates = []
+    w._send = lambda message, buffers=None: updates.append(message)
+    w.set_state({"selected_batch": 10**6})
+    w.set_state({"metric": "zzz"})
+    sent = [m["state"] for m in updates if m["method"] == "update"]
+    assert sent == [{"selected_batch": 4}, {"metric": "max"}]
+
+
 def test_browser_selection_of_wrong_type_is_ignored(monkeypatch):
     w = RNNbow(make_recording(5))
     w.selected_batch = 1

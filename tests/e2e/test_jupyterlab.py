@@ -113,3 +113,25 @@ def test_training_in_a_later_cell_grows_the_overview_while_it_runs(lab, artifact
     total = int(lab.output_of(index, r"TRAINED \d+", timeout=120_000).split()[1])
     assert total == before + 16000 // 5
     page.wait_for_selector(f"[data-rnnbow-view=overview][data-records='{total}']")
+
+
+def test_after_training_a_late_chunk_can_be_inspected(lab, artifacts, hover_segment):
+    page = lab.page
+    index = int(
+        lab.run(
+            "w.selected_batch = len(trainer.recording) - 30; print('LATE', w.selected_batch)",
+            r"LATE \d+",
+        ).split()[1]
+    )
+    page.wait_for_selector(f".rnnbow-info[data-shown='{index}']")
+    root = page.locator(".rnnbow-root")
+    page.set_viewport_size({"width": 1400, "height": 1500})
+    root.scroll_into_view_if_needed()
+    source = 14
+    hover_segment(page, source)
+    page.wait_for_selector(f"[data-rnnbow-view=horizon] svg[data-source='{source}']")
+    # Clip the page rather than shooting the element: that would scroll, and the mouse
+    # would leave the segment. The README's screenshot (docs/screenshot.png) is this one.
+    page.screenshot(path=artifacts / "lab-after-training.png", clip=root.bounding_box())
+    title = page.locator("[data-rnnbow-view=horizon] .rnnbow-horizon-title").text_content()
+    assert title.startswith(f"Loss at step {source} ")
