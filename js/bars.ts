@@ -152,7 +152,7 @@ export class BarsView {
     const item = html("span", { class: "rnnbow-legend-item" });
     const swatch = html("span", { class: "rnnbow-swatch" });
     swatch.style.background = theme.highlight;
-    item.append(swatch, html("span", {}, "the loss under the mouse"));
+    item.append(swatch, html("span", {}, "the loss shown in the horizon below"));
     this.legend.appendChild(item);
   }
 
