@@ -234,8 +234,10 @@ class CharRNNTrainer:
         The sorted distinct symbols of ``text``.
     recording : Recording
         Every recorded chunk so far.
+    learning_rate : float
+        The optimizer's step size; assign to change it between calls to ``train``.
     optimizer : Optimizer
-        Its ``learning_rate`` may be changed between calls to ``train``.
+        The optimizer (its state covers all parameters as one vector).
 
     Examples
     --------
@@ -278,7 +280,7 @@ class CharRNNTrainer:
                 f"(one chunk of inputs plus its next-character target), got {len(text)}"
             )
         self.hidden_size = _check_int("hidden_size", hidden_size, 1)
-        self.learning_rate = check_positive("learning_rate", learning_rate)
+        learning_rate = check_positive("learning_rate", learning_rate)
         if seed is not None:
             seed = _check_int("seed", seed, 0)
         self.seed = seed
@@ -313,7 +315,7 @@ class CharRNNTrainer:
         self._grad = np.empty_like(self._theta)
         self._flat_params, self._flat_grads = {"theta": self._theta}, {"theta": self._grad}
         self.optimizer: Optimizer = make_optimizer(
-            self.optimizer_name, self.learning_rate, self._flat_params
+            self.optimizer_name, learning_rate, self._flat_params
         )
         self._snapshot = _Snapshot(self._theta, self.optimizer)
         self._magnitude_options = {"wrt": self.wrt, "norm": self.norm, "horizon": self.horizon}
@@ -351,6 +353,15 @@ class CharRNNTrainer:
         )
 
     # ------------------------------------------------------------------ state
+    @property
+    def learning_rate(self) -> float:
+        """The optimizer's step size; may be changed between calls to ``train``."""
+        return self.optimizer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        self.optimizer.learning_rate = check_positive("learning_rate", value)
+
     @property
     def steps_done(self) -> int:
         """Number of chunks trained on so far (optimizer updates applied)."""
@@ -403,8 +414,7 @@ class CharRNNTrainer:
             f"training diverged at step {step}: the {quantity} became non-finite (inf or "
             f"NaN). The update of step {step} was not applied; parameters, optimizer state, "
             "hidden state and data cursor are as they were before it. To continue, lower the "
-            "learning rate (trainer.optimizer.learning_rate, "
-            f"now {self.optimizer.learning_rate:g}), "
+            f"learning rate (trainer.learning_rate, now {self.learning_rate:g}), "
             f"enable or lower gradient clipping (clip={self.clip}, clip_norm={self.clip_norm}), "
             f"or start again with a smaller init_scale (now {self.init_scale:g}).",
             step=step,

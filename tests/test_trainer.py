@@ -331,7 +331,8 @@ def test_diverging_update_is_rolled_back_and_training_can_resume():
     assert (trainer.steps_done, trainer.position, len(trainer.recording)) == (0, position, 0)
     assert trainer.optimizer.updates == 0
     assert ended == [True]
-    trainer.optimizer.learning_rate = 0.01
+    trainer.learning_rate = 0.01
+    assert trainer.optimizer.learning_rate == 0.01
     trainer.train(3, progress=False)
     assert trainer.steps_done == 3
     assert all(np.isfinite(p).all() for p in trainer.params.values())
@@ -485,6 +486,15 @@ def test_constructor_rejects_bad_arguments_with_a_clear_message(kwargs, error, m
     kwargs = {"text": TEXT, **SMALL, **kwargs}
     with pytest.raises(error, match=re.escape(message)):
         CharRNNTrainer(**kwargs)
+
+
+def test_learning_rate_can_be_changed_but_not_to_a_bad_value():
+    trainer = _trainer()
+    with pytest.raises(
+        ValueError, match=re.escape("learning_rate must be a finite number > 0, got -0.5")
+    ):
+        trainer.learning_rate = -0.5
+    assert trainer.learning_rate == 0.1
 
 
 @pytest.mark.parametrize(
