@@ -97,12 +97,17 @@ class RNNbow(anywidget.AnyWidget):
     def __init__(
         self,
         source: CharRNNTrainer | Recording | str | os.PathLike[str],
-        **options: Any,
+        *,
+        horizon: int = 5,
+        metric: str = "max",
+        log_scale: bool = False,
+        global_scale: bool = False,
+        show_help: bool = False,
+        **unknown: Any,
     ) -> None:
-        unknown = sorted(set(options) - set(self._OPTIONS))
         if unknown:
             raise TypeError(
-                f"RNNbow() got unexpected keyword argument(s) {', '.join(unknown)}; "
+                f"RNNbow() got unexpected keyword argument(s) {', '.join(sorted(unknown))}; "
                 f"accepted: {', '.join(self._OPTIONS)}"
             )
         recording, trainer = _resolve_source(source)
@@ -114,7 +119,11 @@ class RNNbow(anywidget.AnyWidget):
         super().__init__(
             _meta=payload.meta_of(recording),
             _record_count=len(recording),
-            **{"horizon": 5, "metric": "max", **options},
+            horizon=horizon,
+            metric=metric,
+            log_scale=log_scale,
+            global_scale=global_scale,
+            show_help=show_help,
         )
         self.on_msg(_on_browser_message)
         if trainer is not None:
