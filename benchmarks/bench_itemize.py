@@ -6,8 +6,9 @@ For each (n, H) the script times, on the same random chunk:
 - ``itemize full``: ``itemize.magnitudes_from_cache`` over all (t, j) pairs;
 - ``itemize k=5``: the same with ``horizon=5`` (the paper's default).
 
-Each figure is the median of ``--repeats`` timings (``time.perf_counter``), each timing the
-mean of ``--inner`` back-to-back calls. The ratios are itemize time / (forward + BPTT) time.
+Each time is the median of ``--repeats`` timings (``time.perf_counter``), each timing the
+mean of ``--inner`` back-to-back calls; the three calls take turns within every repeat. The
+ratios are the medians of the per-repeat ratios itemize time / (forward + BPTT) time.
 
 Run from the repository root::
 
@@ -33,19 +34,28 @@ SIZES = ((25, 100), (100, 256))
 VOCAB_SIZE = 65
 
 
-def median_seconds(call: Callable[[], object], repeats: int, inner: int) -> float:
-    """Median over ``repeats`` of the mean time of ``inner`` consecutive calls."""
-    call()  # warm-up: first-call allocations, BLAS thread start
-    timings = []
+def interleaved_timings(
+    calls: dict[str, Callable[[], object]], repeats: int, inner: int
+) -> dict[str, np.ndarray]:
+    """``repeats`` timings of each call (mean of ``inner`` consecutive calls), interleaved.
+
+    The calls take turns within every repeat, so a burst of load from other processes hits
+    all of them alike and the per-repeat ratios stay meaningful on a shared machine.
+    """
+    for call in calls.values():
+        call()  # warm-up: first-call allocations, BLAS thread start
+    timings: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(inner):
-            call()
-        timings.append((time.perf_counter() - start) / inner)
-    return float(np.median(timings))
+        for name, call in calls.items():
+            start = time.perf_counter()
+            for _ in range(inner):
+                call()
+            timings[name].append((time.perf_counter() - start) / inner)
+    return {name: np.array(values) for name, values in timings.items()}
 
 
 def measure(n: int, H: int, repeats: int, inner: int) -> dict[str, float]:
+    """Median times (s) and median per-repeat ratios for one (n, H)."""
     rng = np.random.default_rng(0)
     params = model.init_params(VOCAB_SIZE, H, rng, init_scale=1.0)
     inputs = rng.integers(0, VOCAB_SIZE, n)
@@ -53,15 +63,19 @@ def measure(n: int, H: int, repeats: int, inner: int) -> dict[str, float]:
     h0 = np.tanh(rng.standard_normal(H))
     cache = model.forward(params, inputs, targets, h0)
 
-    def train_step() -> None:
-        model.backward(params, model.forward(params, inputs, targets, h0))
-
-    train = median_seconds(train_step, repeats, inner)
-    full = median_seconds(lambda: itemize.magnitudes_from_cache(params, cache), repeats, inner)
-    k5 = median_seconds(
-        lambda: itemize.magnitudes_from_cache(params, cache, horizon=5), repeats, inner
+    timings = interleaved_timings(
+        {
+            "train": lambda: model.backward(params, model.forward(params, inputs, targets, h0)),
+            "full": lambda: itemize.magnitudes_from_cache(params, cache),
+            "k5": lambda: itemize.magnitudes_from_cache(params, cache, horizon=5),
+        },
+        repeats,
+        inner,
     )
-    return {"train": train, "full": full, "k5": k5}
+    result = {name: float(np.median(values)) for name, values in timings.items()}
+    result["full_ratio"] = float(np.median(timings["full"] / timings["train"]))
+    result["k5_ratio"] = float(np.median(timings["k5"] / timings["train"]))
+    return result
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -84,8 +98,7 @@ def main(argv: list[str] | None = None) -> None:
         r = measure(n, H, args.repeats, args.inner)
         print(
             f"{n:>4} {H:>4} | {r['train'] * 1e6:>8.0f}us {r['full'] * 1e6:>11.0f}us "
-            f"{r['k5'] * 1e6:>10.0f}us | {r['full'] / r['train']:>10.2f} "
-            f"{r['k5'] / r['train']:>9.2f}"
+            f"{r['k5'] * 1e6:>10.0f}us | {r['full_ratio']:>10.2f} {r['k5_ratio']:>9.2f}"
         )
 
 
