@@ -18,6 +18,10 @@ process's CPU time (``process_time``). On a machine shared with other work the C
 the steadier measure of what a configuration costs, so ratios use it; on an idle machine the
 two agree (every configuration here runs on one thread).
 
+A second, paired measurement is steadier under load: on one trainer, an unrecorded chunk
+(``train(1)``) and a recorded one (``step()``) alternate; the medians of their CPU times give
+the cost of recording one chunk, hence of recording every chunk or every 100th.
+
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_training.py [--steps 2000] [--repeats 3]
@@ -69,6 +73,25 @@ def numpy_run(text: str, steps: int, **options: object) -> Timing:
     return _since(start)
 
 
+def paired_record_cost(text: str, pairs: int, horizon: int | None) -> tuple[float, float]:
+    """Median CPU seconds of a plain and of a recorded chunk, measured in alternation.
+
+    On one trainer, ``train(1)`` (not recorded) and ``step()`` (recorded) take turns, so both
+    see the same load and the same point of training; medians drop preempted outliers.
+    """
+    trainer = CharRNNTrainer(text, hidden_size=H, seq_length=N, record_every=10**9, horizon=horizon)
+    trainer.train(WARMUP, progress=False)
+    plain, recorded = [], []
+    for _ in range(pairs):
+        start = time.process_time()
+        trainer.train(1, progress=False)
+        middle = time.process_time()
+        trainer.step()
+        recorded.append(time.process_time() - middle)
+        plain.append(middle - start)
+    return float(np.median(plain)), float(np.median(recorded))
+
+
 def torch_run(text: str, steps: int) -> Timing:
     """Wall and CPU seconds for ``steps`` chunks of the same model, trained with PyTorch."""
     import torch
@@ -114,6 +137,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=2000, help="chunks per timed run")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per configuration")
+    parser.add_argument("--pairs", type=int, default=500, help="alternations, paired timing")
     args = parser.parse_args()
 
     text = corpora.c_code()
@@ -173,6 +197,14 @@ def main() -> None:
     full = base / speed["numpy, record every chunk, full horizon"]
     k5 = base / speed["numpy, record every chunk, horizon 5"]
     print(f"record every chunk: full horizon x{full:.2f} (target <= 2.5), k=5 x{k5:.2f} (<= 1.5)")
+    print(f"\npaired medians ({args.pairs} alternations of train(1) and step(), CPU time):")
+    for label, horizon in (("full horizon", None), ("horizon 5", 5)):
+        plain, recorded = paired_record_cost(text, args.pairs, horizon)
+        print(
+            f"  {label:<12}  plain {plain * 1e6:5.0f} us, recorded {recorded * 1e6:5.0f} us:"
+            f" every chunk x{recorded / plain:.2f},"
+            f" every 100 {100 * (recorded - plain) / 100 / plain:+.2f}%"
+        )
 
 
 if __name__ == "__main__":
