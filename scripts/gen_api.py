@@ -58,6 +58,15 @@ def signature(obj: object, name: str) -> str:
         return name
 
 
+def property_doc(cls: type, name: str) -> str:
+    """The docstring of property ``name``, inherited from a base class when it overrides one."""
+    for base in cls.__mro__:
+        member = vars(base).get(name)
+        if isinstance(member, property) and inspect.getdoc(member.fget):
+            return inspect.getdoc(member.fget) or ""
+    return ""
+
+
 def members(cls: type) -> list[tuple[str, object]]:
     out = []
     for name, value in vars(cls).items():
@@ -92,7 +101,7 @@ def render() -> str:
                         continue
                     if isinstance(member, property):
                         heading = f"{name}.{member_name}  (property)"
-                        doc = inspect.getdoc(member.fget) or ""
+                        doc = property_doc(obj, member_name)
                     else:
                         heading = signature(member, f"{name}.{member_name}")
                         # getattr on the class lets an override inherit its base's docstring
@@ -114,10 +123,11 @@ def undocumented() -> list[str]:
                 missing.append(f"{module_name}.{name}")
             if inspect.isclass(obj):
                 for member_name, member in members(obj):
-                    target = (
-                        member.fget if isinstance(member, property) else getattr(obj, member_name)
-                    )
-                    if member_name != "__init__" and not inspect.getdoc(target):
+                    if isinstance(member, property):
+                        documented = bool(property_doc(obj, member_name))
+                    else:
+                        documented = bool(inspect.getdoc(getattr(obj, member_name)))
+                    if member_name != "__init__" and not documented:
                         missing.append(f"{module_name}.{name}.{member_name}")
     return missing
 
