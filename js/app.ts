@@ -1,14 +1,16 @@
 // The widget's layout and wiring: toolbar, info line, the four views, keyboard, live updates.
 import type { AnyModel } from "@anywidget/types";
 import { BarsView } from "./bars";
-import { type Chunk, StackMaxCache, largestLossSource, readChunk } from "./chunk";
+import { type Chunk, StackMaxCache, largestLossSource, magnitudeAt, readChunk, stackedTotals } from "./chunk";
 import { columnGeometry } from "./columns";
 import { html, listen } from "./dom";
 import { downloadPng, downloadSvg } from "./export-image";
+import { JUMP_FACTOR, JumpCache, divergedOf, divergedText } from "./explode";
 import { HELP, type HelpTopic } from "./help";
 import { HorizonView } from "./horizon";
 import { type ShownBecause, infoText } from "./info";
 import { LabelsView } from "./labels";
+import { type LinkHandle, type LinkMember, type Position, joinGroup, positionNote } from "./link";
 import { asMetric } from "./metrics";
 import { OverviewView } from "./overview";
 import { frameScheduler } from "./schedule";
@@ -19,7 +21,7 @@ import { Toolbar } from "./toolbar";
 
 export const EMPTY_MESSAGE = "No recorded chunks yet: run trainer.train(...) or trainer.step() in the next cell";
 
-const TRAITS = ["selected_batch", "horizon", "metric", "log_scale", "global_scale", "show_help", "_meta", "_record_count"];
+const TRAITS = ["selected_batch", "horizon", "metric", "log_scale", "global_scale", "show_help", "_meta", "_record_count", "linked_scale", "_link_name"];
 
 interface Meta {
   seq_length?: number;
@@ -27,7 +29,7 @@ interface Meta {
   title?: string;
 }
 
-export class RnnbowApp {
+export class RnnbowApp implements LinkMember {
   readonly root: HTMLElement;
   private readonly toolbar: Toolbar;
   private readonly empty: HTMLElement;
@@ -44,6 +46,11 @@ export class RnnbowApp {
   private readonly removers: (() => void)[] = [];
   private readonly redraw = frameScheduler(() => this.renderAll());
   private readonly stackMax = new StackMaxCache();
+  // Comparison (RNNbow.compare): the link group, a scale cache for other runs' k, jump ratios.
+  private link: LinkHandle | null = null;
+  private readonly linkStackMax = new StackMaxCache();
+  private readonly jumps = new JumpCache();
+  private readonly runName: HTMLElement;
   private theme: Theme;
   private hoveredRecord: number | null = null;
   private hoveredSource: number | null = null;
@@ -66,7 +73,13 @@ export class RnnbowApp {
       setLogScale: (on) => this.save("log_scale", on),
       setGlobalScale: (on) => this.save("global_scale", on),
       setShowHelp: (on) => this.save("show_help", on),
+      setLinkedScale: (on) => {
+        this.save("linked_scale", on);
+        this.link?.broadcast((member) => member.linkSetLinkedScale(on));
+      },
     });
+    this.runName = html("div", { class: "rnnbow-run-name", role: "heading", "aria-level": 3 });
+    this.runName.hidden = true;
     this.empty = html("div", { class: "rnnbow-empty" }, EMPTY_MESSAGE);
     this.main = html("div", { class: "rnnbow-main" });
     this.info = html("div", { class: "rnnbow-info", "aria-live": "polite" });
@@ -91,7 +104,7 @@ export class RnnbowApp {
     this.detail = html("div", { class: "rnnbow-detail" });
     this.detail.append(labelsSection, barsSection, horizonSection);
     this.main.append(this.overviewSection, this.missing, this.detail);
-    this.root.append(this.toolbar.element, this.empty, this.main);
+    this.root.append(this.runName, this.toolbar.element, this.empty, this.main);
     host.appendChild(this.root);
 
     const onTrait = () => this.redraw.request();
@@ -107,6 +120,16 @@ export class RnnbowApp {
     model.on("change:_record_count", onCount);
     this.removers.push(() => model.off("change:_record_count", onCount));
     this.removers.push(store.onChange(() => this.redraw.request()));
+    // Linked runs: join the page-level group named by _link_group (and follow changes of it).
+    this.joinLink();
+    const onGroup = () => this.joinLink();
+    model.on("change:_link_group", onGroup);
+    this.removers.push(() => model.off("change:_link_group", onGroup));
+    this.removers.push(store.onChange(() => this.link?.broadcast((member) => member.linkScaleChanged())));
+    this.removers.push(() => {
+      this.link?.leave();
+      this.link = null;
+    });
     this.removers.push(listen(this.root, "keydown", (event) => this.handleKey(event)));
 
     if (typeof ResizeObserver === "function") {
@@ -179,6 +202,75 @@ export class RnnbowApp {
 
   private select(index: number): void {
     this.save("selected_batch", index);
+    this.link?.broadcast((member) => member.linkSelect(index));
+  }
+
+  // ----- linked runs (link.ts) ---------------------------------------------------------------
+
+  private joinLink(): void {
+    const group = String(this.model.get("_link_group") ?? "");
+    if (this.link?.group === group) return;
+    this.link?.leave();
+    this.link = joinGroup(group, this);
+    this.root.setAttribute("data-link-group", group);
+  }
+
+  /** True when the bars and the horizon panel use the largest value over the linked runs. */
+  private linkedScaleOn(): boolean {
+    return this.link !== null && this.link.others().length > 0 && this.model.get("linked_scale") !== false;
+  }
+
+  name(): string {
+    return String(this.model.get("_link_name") || this.meta().title || "another run");
+  }
+
+  linkHoverRecord(index: number | null): void {
+    this.previewRecord(index, true);
+  }
+
+  linkHoverSource(t: number | null): void {
+    this.hoverSource(t !== null && this.chunk && t >= this.chunk.n ? null : t, true);
+  }
+
+  linkSelect(index: number): void {
+    const last = Math.max(this.store.length, this.recordCount()) - 1;
+    const value = Math.max(-1, Math.min(index, last));
+    if (value === this.selected()) return;
+    this.model.set("selected_batch", value);
+    this.model.save_changes();
+  }
+
+  linkScaleChanged(): void {
+    if (this.linkedScaleOn()) this.redraw.request();
+  }
+
+  linkMembersChanged(): void {
+    this.redraw.request();
+  }
+
+  linkSetLinkedScale(on: boolean): void {
+    if (Boolean(this.model.get("linked_scale")) !== on) this.save("linked_scale", on);
+  }
+
+  position(index: number): Position | null {
+    const store = this.store;
+    return store.has(index) ? { step: store.step[index], offset: store.offset[index], n: store.n } : null;
+  }
+
+  barMax(index: number | null, k: number): number {
+    const store = this.store;
+    if (index === null) return (k === this.horizonK() ? this.stackMax : this.linkStackMax).get(store, k);
+    if (!store.has(index)) return 0;
+    return Math.max(0, ...stackedTotals(store.triangle(index), store.n, k));
+  }
+
+  sourceMax(index: number, t: number): number {
+    const store = this.store;
+    if (!store.has(index) || t < 0 || t >= store.n) return 0;
+    const triangle = store.triangle(index);
+    let max = 0;
+    for (let j = 0; j <= t; j++) max = Math.max(max, magnitudeAt(triangle, t, j));
+    return max;
   }
 
   // ----- events ------------------------------------------------------------------------------
@@ -192,8 +284,9 @@ export class RnnbowApp {
     this.redraw.request();
   }
 
-  private previewRecord(index: number | null): void {
+  private previewRecord(index: number | null, fromLink = false): void {
     if (index === this.hoveredRecord) return;
+    if (!fromLink) this.link?.broadcast((member) => member.linkHoverRecord(index));
     const started = performance.now();
     this.hoveredRecord = index;
     this.hoveredSource = null;
@@ -202,8 +295,9 @@ export class RnnbowApp {
     this.lastHoverMs = measureSince("rnnbow:hover-record", started);
   }
 
-  private hoverSource(t: number | null): void {
+  private hoverSource(t: number | null, fromLink = false): void {
     if (t === this.hoveredSource) return;
+    if (!fromLink) this.link?.broadcast((member) => member.linkHoverSource(t));
     const started = performance.now();
     this.hoveredSource = t;
     this.renderSource();
@@ -250,7 +344,11 @@ export class RnnbowApp {
       globalScale: Boolean(this.model.get("global_scale")),
       showHelp,
       title: meta.title ? `RNNbow · ${meta.title}` : "RNNbow",
+      linkedScale: this.link && this.link.others().length > 0 ? this.model.get("linked_scale") !== false : null,
     });
+    const runName = String(this.model.get("_link_name") ?? "");
+    this.runName.textContent = runName;
+    this.runName.hidden = runName === "";
     for (const block of this.helpBlocks) block.hidden = !showHelp;
     this.overviewSection.setAttribute("data-records", String(store.have));
     const hasRecords = store.length > 0;
@@ -260,6 +358,7 @@ export class RnnbowApp {
       this.root.setAttribute("data-selected", String(this.selected()));
       return;
     }
+    this.overview.setMarkers(this.jumps.flags(store), divergedOf(meta));
     this.overview.draw(this.width - 2, this.overviewState());
     this.chunk = null;
     this.renderDetail();
@@ -279,7 +378,14 @@ export class RnnbowApp {
     const store = this.store;
     this.root.setAttribute("data-selected", String(this.selected()));
     const { index, because } = this.shown();
-    this.info.textContent = index >= 0 ? infoText(store, index, because, Math.max(store.length, this.recordCount())) : "";
+    const diverged = divergedOf(this.meta());
+    const extras = {
+      jumpRatio: this.jumps.ratio(store, index),
+      jumpFactor: JUMP_FACTOR,
+      linkNote: this.link ? positionNote(this.position(index), this.link.others().map((m) => ({ name: m.name(), position: m.position(index) }))) : "",
+      diverged: diverged ? divergedText(diverged) : "",
+    };
+    this.info.textContent = index >= 0 ? infoText(store, index, because, Math.max(store.length, this.recordCount()), extras) : extras.diverged;
     this.info.setAttribute("data-shown", String(index));
     if (index < 0 || !store.has(index)) {
       this.chunk = null;
@@ -295,7 +401,10 @@ export class RnnbowApp {
     const k = this.horizonK();
     const globalScale = Boolean(this.model.get("global_scale"));
     this.labels.render(this.chunk, geometry, this.theme, this.sourceShown());
-    this.bars.render(this.chunk, geometry, { k, globalScale, scaleMax: globalScale ? this.stackMax.get(store, k) : 0 });
+    const linked = this.linkedScaleOn();
+    let scaleMax = globalScale ? this.stackMax.get(store, k) : 0;
+    if (linked && this.link) scaleMax = this.link.maxOver((member) => member.barMax(globalScale ? null : index, k));
+    this.bars.render(this.chunk, geometry, { k, globalScale, scaleMax, linked });
     this.renderSource();
   }
 
@@ -315,6 +424,8 @@ export class RnnbowApp {
       k: this.horizonK(),
       logScale: Boolean(this.model.get("log_scale")),
       isDefault: this.hoveredSource === null,
+      scaleMax: this.linkedScaleOn() && this.link ? this.link.maxOver((member) => member.sourceMax(chunk.index, t)) : 0,
+      linked: this.linkedScaleOn(),
     });
   }
 

@@ -17,6 +17,8 @@ export interface BarsOptions {
   /** Top of the y scale: the chunk's tallest bar, or the tallest over all chunks. */
   scaleMax: number;
   globalScale: boolean;
+  /** The scale is shared with linked runs (the largest over them). */
+  linked?: boolean;
 }
 
 /** Rectangles of the stacked bars, in SVG coordinates (pure; used by the view and tests). */
@@ -78,7 +80,7 @@ export class BarsView {
       x: geometry.left - 4,
       gridTo: geometry.width - 8,
       side: "left",
-      title: options.globalScale ? "gradient (all chunks)" : "gradient",
+      title: `gradient${options.globalScale || options.linked ? ` (${[options.globalScale ? "all chunks" : "", options.linked ? "all runs" : ""].filter(Boolean).join(", ")})` : ""}`,
       titleX: 14,
       format: axisGradientFormat(scaleMax),
     });

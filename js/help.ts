@@ -1,8 +1,11 @@
 // Plain-words reading guidance shown next to each view when the "?" toggle is on.
+import { JUMP_RULE } from "./explode";
 
 export const HELP = {
   overview:
-    "Each bar is one recorded chunk of text, in training order. A tall bar means the network changed its recurrent weights a lot on that chunk: it was surprised there. The orange line is the training loss; orange marks under the axis are chunks whose gradient was clipped. Hover a bar to preview it below, click to select it, drag to zoom in, double-click to zoom out.",
+    "Each bar is one recorded chunk of text, in training order. A tall bar means the network changed its recurrent weights a lot on that chunk: it was surprised there. The orange line is the training loss; orange marks under the axis are chunks whose gradient was clipped. " +
+    JUMP_RULE +
+    " A red vertical line marks where training diverged (the gradient or the weights became inf or NaN). Hover a bar to preview it below, click to select it, drag to zoom in, double-click to zoom out.",
   labels:
     "Top row: the character that really came next. Bottom row: the network's best guess, green and plain when right, red, bold and underlined when wrong. ␣ is a space, ↵ a newline, ⇥ a tab.",
   bars:

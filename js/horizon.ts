@@ -20,6 +20,9 @@ export interface HorizonOptions {
   logScale: boolean;
   /** True when t is the default (largest loss) rather than a hovered source. */
   isDefault: boolean;
+  /** Top of the y scale when it is shared with linked runs (0: this source's own largest value). */
+  scaleMax?: number;
+  linked?: boolean;
 }
 
 export class HorizonView {
@@ -43,7 +46,7 @@ export class HorizonView {
 
     const values: number[] = [];
     for (let j = 0; j <= t; j++) values.push(magnitudeAt(chunk.triangle, t, j));
-    const max = Math.max(...values, 0);
+    const max = Math.max(...values, 0, options.scaleMax ?? 0);
     const positive = values.filter((v) => v > 0);
     const floor = positive.length ? Math.min(...positive) : 1e-12;
     const y = options.logScale
@@ -55,7 +58,7 @@ export class HorizonView {
       svg(
         "text",
         { x: geometry.left, y: 16, "font-family": theme.fontFamily, "font-size": 13, fill: theme.foreground, class: "rnnbow-horizon-title" },
-        `${options.isDefault ? "Largest loss" : "Loss"} at step ${t} (true "${glyph}"): how its gradient flows back${options.logScale ? " (log scale)" : ""}`,
+        `${options.isDefault ? "Largest loss" : "Loss"} at step ${t} (true "${glyph}"): how its gradient flows back${options.logScale ? " (log scale)" : ""}${options.linked ? " · scale shared by the compared runs" : ""}`,
       ),
     );
     drawAxis(root, y as never, theme, {

@@ -4,7 +4,19 @@ import type { RecordStore } from "./store";
 
 export type ShownBecause = "selected" | "hovered" | "latest";
 
-export function infoText(store: RecordStore, index: number, because: ShownBecause, total: number): string {
+/** Optional additions to the info line. */
+export interface InfoExtras {
+  /** grad_norm / median of the previous records' norms (NaN when unknown); see explode.ts. */
+  jumpRatio?: number;
+  /** The jump threshold (x-fold). */
+  jumpFactor?: number;
+  /** Whether the other runs of a comparison show the same text (link.ts positionNote). */
+  linkNote?: string;
+  /** What to change after a divergence (explode.ts divergedText). */
+  diverged?: string;
+}
+
+export function infoText(store: RecordStore, index: number, because: ShownBecause, total: number, extras: InfoExtras = {}): string {
   if (!store.has(index)) return `Chunk ${index} is not loaded yet.`;
   const n = store.n;
   const start = store.offset[index];
@@ -18,6 +30,11 @@ export function infoText(store: RecordStore, index: number, because: ShownBecaus
     `effective horizon ${formatSteps(store.scalars.effective_horizon[index])} steps`,
     `reach ${formatSteps(store.scalars.reach[index])} steps`,
   ];
-  if (store.clipped[index]) parts.push(`clipped (norm ${formatGradient(store.scalars.grad_norm[index])})`);
-  return parts.join(" · ");
+  // The norm before clipping, always: an exploding gradient shows here first.
+  parts.push(`gradient norm ${formatGradient(store.scalars.grad_norm[index])} before clipping${store.clipped[index] ? " (clipped)" : ""}`);
+  const ratio = extras.jumpRatio ?? Number.NaN;
+  if (ratio > (extras.jumpFactor ?? 3)) parts.push(`norm jumped ${ratio.toFixed(1)}-fold`);
+  if (extras.linkNote) parts.push(extras.linkNote);
+  const line = parts.join(" · ");
+  return extras.diverged ? `${line}. ${extras.diverged}` : line;
 }

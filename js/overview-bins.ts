@@ -12,6 +12,8 @@ export interface Bins {
   loss: Float32Array;
   /** 1 when any record in the column was clipped. */
   clipped: Uint8Array;
+  /** 1 when the gradient norm of any record in the column jumped (see explode.ts). */
+  jumped: Uint8Array;
 }
 
 export interface BinInput {
@@ -19,6 +21,8 @@ export interface BinInput {
   smoothLoss: Float32Array;
   clipped: Uint8Array;
   present: Uint8Array;
+  /** Optional per-record flags: the gradient norm jumped. */
+  jumped?: Uint8Array;
 }
 
 /** How many columns to draw for records [lo, hi) on `pixels` px: one per record, or one per pixel. */
@@ -43,6 +47,8 @@ export function binRecords(input: BinInput, lo: number, hi: number, columns: num
   const loss = new Float32Array(columns);
   const counts = new Uint32Array(columns);
   const clipped = new Uint8Array(columns);
+  const jumped = new Uint8Array(columns);
+  const jumps = input.jumped;
   const { values, smoothLoss, present } = input;
   const span = hi - lo;
   for (let i = lo; i < hi; i++) {
@@ -56,9 +62,10 @@ export function binRecords(input: BinInput, lo: number, hi: number, columns: num
     loss[c] += smoothLoss[i];
     counts[c]++;
     if (input.clipped[i]) clipped[c] = 1;
+    if (jumps && jumps[i]) jumped[c] = 1;
   }
   for (let c = 0; c < columns; c++) loss[c] = counts[c] ? loss[c] / counts[c] : Number.NaN;
-  return { lo, hi, columns, max, arg, loss, clipped };
+  return { lo, hi, columns, max, arg, loss, clipped, jumped };
 }
 
 /** Largest finite value of a Float32Array (0 when none). */

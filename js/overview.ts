@@ -11,6 +11,7 @@ import { type Bins, binRecords, brushRange, columnCount, columnOfRecord, finiteM
 import type { RecordStore } from "./store";
 import type { Theme } from "./theme";
 import { measureSince } from "./timing";
+import type { Diverged } from "./explode";
 
 const LEFT = 76;
 const RIGHT = 64;
@@ -43,6 +44,8 @@ export class OverviewView {
   private selectedMark: SVGPathElement | null = null;
   private yMax = 1;
   private state: OverviewState = { metric: "max", selected: -1, hovered: null };
+  private jumped: Uint8Array | null = null;
+  private diverged: Diverged | null = null;
   /** Milliseconds the last full draw (binning + painting) took. */
   lastDrawMs = 0;
 
@@ -81,6 +84,12 @@ export class OverviewView {
     this.zoom = hi - lo >= this.store.length ? null : [lo, hi];
   }
 
+  /** Per-record "gradient norm jumped" flags and the divergence, drawn at the next draw(). */
+  setMarkers(jumped: Uint8Array | null, diverged: Diverged | null): void {
+    this.jumped = jumped;
+    this.diverged = diverged;
+  }
+
   /** Bin and paint everything (data, width, metric or zoom changed). */
   draw(width: number, state: OverviewState): void {
     const started = performance.now();
@@ -91,7 +100,7 @@ export class OverviewView {
     const columns = columnCount(lo, hi, plotWidth);
     const store = this.store;
     this.bins = binRecords(
-      { values: store.scalar(METRICS[state.metric].column), smoothLoss: store.scalar("smooth_loss"), clipped: store.clipped, present: store.present },
+      { values: store.scalar(METRICS[state.metric].column), smoothLoss: store.scalar("smooth_loss"), clipped: store.clipped, present: store.present, jumped: this.jumped ?? undefined },
       lo,
       hi,
       columns,
@@ -184,6 +193,19 @@ export class OverviewView {
     for (let c = 0; c < bins.columns; c++) {
       if (bins.clipped[c]) context.fillRect(this.columnLeft(c), base + 2, Math.max(step - gap, 1.5), 5);
     }
+    // Records whose gradient norm jumped: a small triangle above the column's bar.
+    context.fillStyle = theme.jump;
+    for (let c = 0; c < bins.columns; c++) {
+      if (!bins.jumped[c]) continue;
+      const cx = this.columnLeft(c) + step / 2;
+      const top = Math.max(TOP, this.y(bins.max[c])) - 3;
+      context.beginPath();
+      context.moveTo(cx - 4, top);
+      context.lineTo(cx + 4, top);
+      context.lineTo(cx, top - 7);
+      context.closePath();
+      context.fill();
+    }
     // Smoothed training loss as a thin line on the right axis.
     const lossMax = finiteMax(bins.loss) || 1;
     context.strokeStyle = theme.lossLine;
@@ -260,11 +282,45 @@ export class OverviewView {
         `training step${zoomNote}`,
       ),
     );
+    this.drawDiverged(root, theme);
     this.hoverBox = svg("rect", { class: "rnnbow-overview-hover", fill: "none", stroke: theme.foreground, "stroke-width": 1.5, visibility: "hidden" });
     this.selectedMark = svg("path", { class: "rnnbow-overview-selected", fill: theme.selected, visibility: "hidden" });
     this.brush = svg("rect", { class: "rnnbow-overview-brush", y: TOP, height: PLOT, fill: theme.highlight, "fill-opacity": 0.18, stroke: theme.highlight, visibility: "hidden" });
     root.append(this.hoverBox, this.selectedMark, this.brush);
     this.updateMarks();
+  }
+
+  /**
+   * Where the run diverged: a red vertical line with "diverged at step N", at the first record
+   * from that step on (the right end of the plot when the run stopped there).
+   */
+  private drawDiverged(root: SVGSVGElement, theme: Theme): void {
+    const diverged = this.diverged;
+    const bins = this.bins;
+    if (!diverged || !bins) return;
+    let x = this.width - RIGHT;
+    let atEnd = true;
+    for (let i = bins.lo; i < bins.hi; i++) {
+      if (this.store.has(i) && this.store.step[i] >= diverged.step) {
+        x = this.columnLeft(columnOfRecord(bins.lo, bins.hi, bins.columns, i));
+        atEnd = false;
+        break;
+      }
+    }
+    if (atEnd && bins.hi < this.store.length) return; // zoomed to records before it
+    const group = svg("g", { class: "rnnbow-diverged", "data-step": diverged.step });
+    group.appendChild(svg("line", { x1: x, x2: x, y1: TOP - 4, y2: TOP + PLOT, stroke: theme.wrong, "stroke-width": 2 }));
+    group.appendChild(
+      svg(
+        "text",
+        { x: x - 4, y: TOP + 10, "text-anchor": "end", "font-family": theme.fontFamily, "font-size": 12, "font-weight": "bold", fill: theme.wrong },
+        `diverged at step ${format(",")(diverged.step)}`,
+      ),
+    );
+    const title = svg("title");
+    title.textContent = diverged.message || `training diverged at step ${diverged.step}: the ${diverged.quantity} became inf or NaN`;
+    group.appendChild(title);
+    root.appendChild(group);
   }
 
   /** Outline the hovered column, and put a pink triangle above the selected one. */

@@ -151,7 +151,7 @@ export function makeBlock(start: number, count: number, n = 6, text?: string, op
 }
 
 /** jsdom has no canvas: give it a 2d context whose drawing calls do nothing (but are counted). */
-export function stubCanvas(): { fillRect: ReturnType<typeof vi.fn> } {
+export function stubCanvas(): { fillRect: ReturnType<typeof vi.fn>; fill: ReturnType<typeof vi.fn> } {
   const context = {
     fillRect: vi.fn(),
     setTransform: vi.fn(),
@@ -159,6 +159,8 @@ export function stubCanvas(): { fillRect: ReturnType<typeof vi.fn> } {
     moveTo: vi.fn(),
     lineTo: vi.fn(),
     stroke: vi.fn(),
+    fill: vi.fn(),
+    closePath: vi.fn(),
     fillStyle: "",
     strokeStyle: "",
     lineWidth: 1,

@@ -16,6 +16,7 @@ export interface Theme {
   wrong: string;
   lossLine: string;
   clipped: string;
+  jump: string;
   labelShade: string;
   rampDark: string;
   rampLight: string;
@@ -36,6 +37,7 @@ export const DEFAULT_THEME: Theme = {
   wrong: "#c62828",
   lossLine: "#e08600",
   clipped: "#d95f02",
+  jump: "#8e0152",
   labelShade: "rgba(120, 120, 120, 0.28)",
   rampDark: "#7f2704",
   rampLight: "#fdd8b0",
@@ -56,6 +58,7 @@ const PROPERTIES: Record<keyof Theme, string> = {
   wrong: "--rnnbow-wrong",
   lossLine: "--rnnbow-loss-line",
   clipped: "--rnnbow-clipped",
+  jump: "--rnnbow-jump",
   labelShade: "--rnnbow-label-shade",
   rampDark: "--rnnbow-ramp-dark",
   rampLight: "--rnnbow-ramp-light",

@@ -10,6 +10,8 @@ export interface ToolbarValues {
   globalScale: boolean;
   showHelp: boolean;
   title: string;
+  /** null when the view is not linked to other runs (the checkbox is hidden). */
+  linkedScale?: boolean | null;
 }
 
 export interface ToolbarActions {
@@ -18,6 +20,7 @@ export interface ToolbarActions {
   setLogScale: (on: boolean) => void;
   setGlobalScale: (on: boolean) => void;
   setShowHelp: (on: boolean) => void;
+  setLinkedScale?: (on: boolean) => void;
 }
 
 export class Toolbar {
@@ -29,6 +32,8 @@ export class Toolbar {
   private readonly log: HTMLInputElement;
   private readonly global: HTMLInputElement;
   private readonly help: HTMLButtonElement;
+  private readonly linked: HTMLInputElement;
+  private readonly linkedLabel: HTMLElement;
   private readonly removers: (() => void)[] = [];
 
   constructor(actions: ToolbarActions) {
@@ -53,9 +58,14 @@ export class Toolbar {
     const globalLabel = html("label", { class: "rnnbow-control", title: "one bar scale for all chunks instead of per chunk" });
     globalLabel.append(this.global, document.createTextNode(" same scale for all chunks"));
 
+    this.linked = html("input", { type: "checkbox", class: "rnnbow-linked-scale" });
+    this.linkedLabel = html("label", { class: "rnnbow-control", title: "one magnitude scale for all compared runs (largest value over the runs)" });
+    this.linkedLabel.append(this.linked, document.createTextNode(" same scale as the other runs"));
+    this.linkedLabel.hidden = true;
+
     this.help = html("button", { type: "button", class: "rnnbow-help-toggle", "aria-pressed": "false", title: "how to read these charts" }, "?");
 
-    this.element.append(this.title, metricLabel, horizonLabel, logLabel, globalLabel, this.help);
+    this.element.append(this.title, metricLabel, horizonLabel, logLabel, globalLabel, this.linkedLabel, this.help);
 
     const horizonFrom = (input: HTMLInputElement) => () => {
       const k = Math.round(Number(input.value));
@@ -67,6 +77,7 @@ export class Toolbar {
       listen(this.horizonNumber, "change", horizonFrom(this.horizonNumber)),
       listen(this.log, "change", () => actions.setLogScale(this.log.checked)),
       listen(this.global, "change", () => actions.setGlobalScale(this.global.checked)),
+      listen(this.linked, "change", () => actions.setLinkedScale?.(this.linked.checked)),
       listen(this.help, "click", () => actions.setShowHelp(this.help.getAttribute("aria-pressed") !== "true")),
     );
   }
@@ -82,6 +93,8 @@ export class Toolbar {
     this.log.checked = values.logScale;
     this.global.checked = values.globalScale;
     this.help.setAttribute("aria-pressed", values.showHelp ? "true" : "false");
+    this.linkedLabel.hidden = values.linkedScale === null || values.linkedScale === undefined;
+    this.linked.checked = Boolean(values.linkedScale);
   }
 
   destroy(): void {

@@ -111,6 +111,106 @@ def save_html(
     return target
 
 
+_COMPARISON_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="rnnbow_widget">
+<title>{title}</title>
+<style>
+body {{ margin: 16px; font-family: system-ui, sans-serif; }}
+.rnnbow-compare {{ display: grid; grid-template-columns: repeat({columns}, minmax(0, 1fr));
+  gap: 12px 16px; }}
+</style>
+</head>
+<body>
+<div id="rnnbow-root" class="rnnbow-compare"></div>
+<script type="application/json" id="rnnbow-data">{data}</script>
+<script>
+{js}
+</script>
+<script>
+(function () {{
+  var data = JSON.parse(document.getElementById("rnnbow-data").textContent);
+  var root = document.getElementById("rnnbow-root");
+  data.runs.forEach(function (run) {{
+    var host = document.createElement("div");
+    host.className = "rnnbow-compare-run";
+    root.appendChild(host);
+    window.RNNbowStandalone.mount(host, run.state, run.blocks);
+  }});
+}})();
+</script>
+</body>
+</html>
+"""
+
+
+def save_comparison_html(
+    comparison: Any,
+    path: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+) -> Path:
+    """Write one offline page showing every run of a comparison, linked as in the notebook.
+
+    Parameters
+    ----------
+    comparison : rnnbow_widget.compare.Comparison
+        The runs (their names, link group, selection and view settings are kept).
+    path : str or os.PathLike
+        Where to write the page; its directory must exist.
+    title : str or None, optional
+        Page title; default: the names joined by " vs ".
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Examples
+    --------
+    >>> save_comparison_html(RNNbow.compare(a, b), "compare.html")  # doctest: +SKIP
+    PosixPath('compare.html')
+    """
+    from rnnbow_widget.compare import Comparison
+
+    if not isinstance(comparison, Comparison):
+        raise TypeError(
+            "comparison must be a Comparison (from RNNbow.compare), got "
+            f"{type(comparison).__name__}"
+        )
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a str or None, got {type(title).__name__}")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"path: the directory {str(target.parent)!r} does not exist")
+    runs = []
+    for widget in comparison.widgets:
+        state, recording = _state_and_recording(widget)
+        state["linked_scale"] = widget.linked_scale
+        state["_link_group"] = widget._link_group
+        state["_link_name"] = widget._link_name
+        encoded = payload.iter_blocks(recording, 0, None, payload.MAX_BLOCK_RECORDS)
+        blocks = [payload.block_to_json(content, buffers) for content, buffers in encoded]
+        runs.append({"state": state, "blocks": blocks})
+    page_title = title if title is not None else " vs ".join(comparison.names)
+    columns = min(len(runs), 2)
+    text = _COMPARISON_PAGE.format(
+        csp=_CSP,
+        title=html.escape(page_title),
+        columns=columns,
+        data=json_for_script({"runs": runs}),
+        js=escape_for_script(_read_bundle("standalone.js")),
+    )
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
 def render_html(state: dict[str, Any], recording: Recording, title: str) -> str:
     """Build the page text for ``state`` (trait values) and all of ``recording``."""
     encoded = payload.iter_blocks(recording, 0, None, payload.MAX_BLOCK_RECORDS)

@@ -264,7 +264,7 @@ def meta_of(recording: Recording) -> dict[str, Any]:
     ['cell', 'corpus_length', 'hidden_size', 'record_every', 'seq_length', 'title', 'vocab']
     """
     meta = dict(recording.meta)
-    return {
+    out: dict[str, Any] = {
         "seq_length": int(recording.seq_length),
         "vocab": [str(symbol) for symbol in recording.vocab],
         "title": str(meta.get("title") or ""),
@@ -272,6 +272,24 @@ def meta_of(recording: Recording) -> dict[str, Any]:
         "cell": str(meta.get("cell") or "rnn"),
         "record_every": _int_or(meta.get("record_every"), 1),
         "corpus_length": _int_or(meta.get("corpus_length"), 0),
+    }
+    diverged = _diverged_of(meta.get("diverged"))
+    if diverged is not None:
+        out["diverged"] = diverged
+    return out
+
+
+def _diverged_of(value: object) -> dict[str, Any] | None:
+    """``meta["diverged"]`` as the views read it (step, quantity, message), or None."""
+    if not isinstance(value, dict):
+        return None
+    step = value.get("step")
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        return None
+    return {
+        "step": step,
+        "quantity": str(value.get("quantity") or "gradient"),
+        "message": str(value.get("message") or ""),
     }
 
 

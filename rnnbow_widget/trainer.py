@@ -46,7 +46,9 @@ class TrainingDivergedError(RuntimeError):
     """A training step produced a non-finite loss, gradient or parameter.
 
     The trainer has been restored to its state before that step and can keep training
-    once a hyper-parameter is changed.
+    once a hyper-parameter is changed. The step, the quantity and this message are also
+    kept in ``trainer.recording.meta["diverged"]`` (saved with the recording; the widget
+    marks the step in its overview).
 
     Attributes
     ----------
@@ -410,7 +412,7 @@ class CharRNNTrainer:
 
     # ------------------------------------------------------------------ training
     def _diverged(self, step: int, quantity: str) -> TrainingDivergedError:
-        return TrainingDivergedError(
+        error = TrainingDivergedError(
             f"training diverged at step {step}: the {quantity} became non-finite (inf or "
             f"NaN). The update of step {step} was not applied; parameters, optimizer state, "
             "hidden state and data cursor are as they were before it. To continue, lower the "
@@ -420,6 +422,13 @@ class CharRNNTrainer:
             step=step,
             quantity=quantity,
         )
+        # Kept in the recording (saved with it, shown by the widget): where the run diverged.
+        self.recording.meta["diverged"] = {
+            "step": step,
+            "quantity": quantity,
+            "message": str(error),
+        }
+        return error
 
     def _advance(self, record: bool) -> Record | None:
         """Train on one chunk; all state changes happen at the end, after every check."""

@@ -23,6 +23,7 @@ from rnnbow_widget import payload
 from rnnbow_widget.recording import Record, Recording
 
 if TYPE_CHECKING:
+    from rnnbow_widget.compare import Comparison
     from rnnbow_widget.trainer import CharRNNTrainer
 
 METRICS = ("max", "mean", "horizon", "reach")
@@ -91,6 +92,11 @@ class RNNbow(anywidget.AnyWidget):
     show_help = traitlets.Bool(False).tag(sync=True)
     _meta = traitlets.Dict().tag(sync=True)
     _record_count = traitlets.Int(0).tag(sync=True)
+    # Comparison (rnnbow_widget.compare): views with the same non-empty _link_group share
+    # hover, selection and, when linked_scale is on, one magnitude scale.
+    linked_scale = traitlets.Bool(True).tag(sync=True)
+    _link_group = traitlets.Unicode("").tag(sync=True)
+    _link_name = traitlets.Unicode("").tag(sync=True)
 
     _OPTIONS = ("horizon", "metric", "log_scale", "global_scale", "show_help")
 
@@ -259,6 +265,34 @@ class RNNbow(anywidget.AnyWidget):
         self._last_push = now
         self._record_count = count
 
+    def _refresh_meta(self) -> None:
+        """Send ``_meta`` again when the recording's meta changed (e.g. ``"diverged"``)."""
+        meta = payload.meta_of(self._recording)
+        if meta != self._meta:
+            self._meta = meta
+
+    @classmethod
+    def compare(
+        cls,
+        source_a: CharRNNTrainer | Recording | str | os.PathLike[str],
+        source_b: CharRNNTrainer | Recording | str | os.PathLike[str],
+        *more: CharRNNTrainer | Recording | str | os.PathLike[str],
+        names: list[str] | None = None,
+        **options: Any,
+    ) -> Comparison:
+        """Show two or more runs side by side, with linked hover, selection and scale.
+
+        See ``rnnbow_widget.compare.Comparison`` for the parameters.
+
+        Examples
+        --------
+        >>> cmp = RNNbow.compare(rnn_trainer, lstm_trainer, names=["RNN", "LSTM"])  # doctest: +SKIP
+        >>> cmp.selected_batch = 10  # both runs select chunk 10  # doctest: +SKIP
+        """
+        from rnnbow_widget.compare import Comparison
+
+        return Comparison([source_a, source_b, *more], names=names, **options)
+
     # --------------------------------------------------------- trainer links
 
     def _subscribe(self, trainer: CharRNNTrainer) -> None:
@@ -275,6 +309,7 @@ class RNNbow(anywidget.AnyWidget):
             widget = ref()
             if widget is not None:
                 widget._push_new_records(force=True)
+                widget._refresh_meta()
 
         self._unsubscribers = [trainer.on_record(on_record), trainer.on_train_end(on_train_end)]
         self._finalizer = weakref.finalize(self, _call_all, list(self._unsubscribers))
@@ -327,6 +362,7 @@ _BROWSER_CHECKS: dict[str, Callable[[object], object]] = {
     "log_scale": _browser_bool,
     "global_scale": _browser_bool,
     "show_help": _browser_bool,
+    "linked_scale": _browser_bool,
 }
 
 
