@@ -8,7 +8,6 @@ Screenshots go to ``test-artifacts/``.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -23,17 +22,6 @@ import make_fixture  # noqa: E402
 
 BUNDLE = ROOT / "rnnbow_widget" / "static" / "standalone.js"
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 COUNT = 300
 N = 25
 
@@ -73,47 +61,33 @@ def chunk_text(columns: dict, index: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def browser_page():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing (install Debian's chromium package)")
-        pytest.skip(f"{CHROMIUM} is missing")
-    from playwright.sync_api import sync_playwright
-
+def browser_page(browser, artifacts):
     bundle = ensure_bundle().read_text(encoding="utf-8")
     columns = make_fixture.make_records(COUNT, N, seed=0)
     fixture = {
         "state": make_fixture.make_state(COUNT, N),
         "blocks": make_fixture.to_blocks(columns, block_size=128),
     }
-    ARTIFACTS.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         page_path = Path(tmp) / "rnnbow.html"
         page_path.write_text(page_html(fixture, bundle), encoding="utf-8")
-        with sync_playwright() as playwright:
-            context = playwright.chromium.launch_persistent_context(
-                str(Path(tmp) / "profile"),
-                executable_path=CHROMIUM,
-                headless=True,
-                args=CHROMIUM_ARGS,
-                viewport={"width": 1160, "height": 1050},
-            )
-            # Nothing may leave the machine: abort every request that is not the page itself.
-            context.route(
-                "**/*",
-                lambda route: (
-                    route.continue_() if route.request.url.startswith("file:") else route.abort()
-                ),
-            )
-            page = context.new_page()
-            dialogs: list[str] = []
-            errors: list[str] = []
-            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(page_path.as_uri())
-            page.wait_for_selector("[data-rnnbow-view=horizon] .rnnbow-horizon-bar")
-            yield {"page": page, "dialogs": dialogs, "errors": errors, "columns": columns}
-            context.close()
+        page = browser.new_page()
+        page.set_viewport_size({"width": 1160, "height": 1050})
+        # Nothing may leave the machine: abort every request that is not the page itself.
+        page.route(
+            "**/*",
+            lambda route: (
+                route.continue_() if route.request.url.startswith("file:") else route.abort()
+            ),
+        )
+        dialogs: list[str] = []
+        errors: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(page_path.as_uri())
+        page.wait_for_selector("[data-rnnbow-view=horizon] .rnnbow-horizon-bar")
+        yield {"page": page, "dialogs": dialogs, "errors": errors, "columns": columns}
+        page.close()
 
 
 def test_four_views_are_drawn(browser_page):

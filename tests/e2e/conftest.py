@@ -6,8 +6,9 @@ temporary root directory, with Lab's news popup switched off; it is stopped thro
 API, then by signalling its own pid only. The kernel imports ``rnnbow_widget`` from this
 checkout (``PYTHONPATH``), so nothing needs installing.
 
-Chromium missing: the tests fail when ``CI`` is set (a CI machine must run them; see
-``scripts/ensure-chromium.sh``) and are skipped with that reason otherwise.
+The browser itself (``chromium_path``, ``browser``, ``artifacts``) comes from
+``tests/conftest.py``, shared with the other browser tests so that one Playwright instance
+serves the whole session.
 """
 
 from __future__ import annotations
@@ -31,18 +32,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 VIEWPORT = {"width": 1400, "height": 1100}
 
 
@@ -51,47 +40,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(item.path).parents:
             item.add_marker(pytest.mark.e2e)
-
-
-@pytest.fixture(scope="session")
-def chromium_path() -> Path:
-    if CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK):
-        return CHROMIUM
-    message = (
-        f"Chromium is missing ({CHROMIUM}); install it with scripts/ensure-chromium.sh "
-        "(Debian's chromium package)"
-    )
-    if os.environ.get("CI"):
-        pytest.fail(message + " -- CI is set, so the browser tests must run")
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="session")
-def artifacts() -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    return ARTIFACTS
-
-
-@pytest.fixture(scope="session")
-def browser(chromium_path: Path) -> Iterator[object]:
-    """A persistent Chromium context in a fresh profile directory."""
-    from playwright.sync_api import sync_playwright
-
-    profile = tempfile.mkdtemp(prefix="rnnbow-chromium-")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            profile,
-            executable_path=str(chromium_path),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport=VIEWPORT,
-        )
-        context.set_default_timeout(30_000)
-        try:
-            yield context
-        finally:
-            context.close()
-            shutil.rmtree(profile, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------- the Jupyter server
