@@ -58,7 +58,7 @@ export class HorizonView {
       svg(
         "text",
         { x: geometry.left, y: 16, "font-family": theme.fontFamily, "font-size": 13, fill: theme.foreground, class: "rnnbow-horizon-title" },
-        `${options.isDefault ? "Largest loss" : "Loss"} at step ${t} (true "${glyph}"): how its gradient flows back${options.logScale ? " (log scale)" : ""}${options.linked ? " · scale shared by the compared runs" : ""}`,
+        `${options.isDefault ? "Largest loss" : "Loss"} at step ${t} (true "${glyph}"): how its gradient flows back${options.logScale ? " (log scale)" : ""}${options.linked ? " · shared scale" : ""}`,
       ),
     );
     drawAxis(root, y as never, theme, {
