@@ -154,25 +154,31 @@ def forward(
     z = W_xh.T[inputs] + params["b_h"]  # (n, H): W_xh x_t + b_h for one-hot x_t
     h = np.empty((n + 1, H))
     h[0] = h0
-    W_hh_T = W_hh.T
     if activation == "tanh":
-        for t in range(n):
-            z[t] += h[t] @ W_hh_T
-            np.tanh(z[t], out=h[t + 1])
-        dact = 1.0 - h[1:] * h[1:]
+        nonlinearity = np.tanh
     elif activation == "relu":
-        for t in range(n):
-            z[t] += h[t] @ W_hh_T
-            np.maximum(z[t], 0.0, out=h[t + 1])
-        dact = (z > 0).astype(np.float64)
+        nonlinearity = _relu
     else:
         check_activation(activation)
+    # The recurrence is the only loop. Row views are made once and every call writes into
+    # preallocated memory: per step one matrix-vector product, one add, one activation.
+    hs = list(h)
+    Wh = np.empty(H)
+    for z_t, h_prev, h_t in zip(z, hs[:-1], hs[1:], strict=True):
+        np.dot(W_hh, h_prev, out=Wh)
+        np.add(z_t, Wh, out=z_t)
+        nonlinearity(z_t, out=h_t)
+    dact = 1.0 - h[1:] * h[1:] if activation == "tanh" else (z > 0).astype(np.float64)
     logits = h[1:] @ W_hy.T + params["b_y"]
     logits -= logits.max(axis=1, keepdims=True)
     p = np.exp(logits)
     p /= p.sum(axis=1, keepdims=True)
     losses = -np.log(p[np.arange(n), targets])
     return Cache(inputs=inputs, targets=targets, h=h, dact=dact, p=p, losses=losses)
+
+
+def _relu(z: np.ndarray, out: np.ndarray) -> np.ndarray:
+    return np.maximum(z, 0.0, out=out)
 
 
 def output_error(cache: Cache) -> np.ndarray:
@@ -201,10 +207,13 @@ def backward(params: Params, cache: Cache) -> tuple[Params, np.ndarray]:
     n, H = d.shape
     dact = cache.dact
     g = np.empty((n, H))
+    ds, gs, dacts = list(d), list(g), list(dact)
+    back = np.empty(H)
     for t in range(n - 1, 0, -1):
-        np.multiply(d[t], dact[t], out=g[t])
-        d[t - 1] += g[t] @ W_hh  # d_{t-1} = d_local_{t-1} + W_hh^T g_t
-    np.multiply(d[0], dact[0], out=g[0])
+        np.multiply(ds[t], dacts[t], out=gs[t])  # g_t = act'(z_t) * d_t
+        np.dot(gs[t], W_hh, out=back)  # W_hh^T g_t
+        np.add(ds[t - 1], back, out=ds[t - 1])  # d_{t-1} = d_local_{t-1} + W_hh^T g_t
+    np.multiply(ds[0], dacts[0], out=gs[0])
     x = np.zeros((n, params["W_xh"].shape[1]))  # one-hot inputs, (n, V)
     x[np.arange(n), cache.inputs] = 1.0
     grads = {
