@@ -18,6 +18,7 @@ import { type ModelRecords, requestMissing } from "./sync";
 import { type Theme, readTheme } from "./theme";
 import { measureSince } from "./timing";
 import { Toolbar } from "./toolbar";
+import { UnitsPanel } from "./units";
 
 export const EMPTY_MESSAGE = "No recorded chunks yet: run trainer.train(...) or trainer.step() in the next cell";
 
@@ -42,6 +43,7 @@ export class RnnbowApp implements LinkMember {
   private readonly labels: LabelsView;
   private readonly bars: BarsView;
   private readonly horizonView: HorizonView;
+  private readonly unitsPanel: UnitsPanel;
   private readonly helpBlocks: HTMLElement[] = [];
   private readonly removers: (() => void)[] = [];
   private readonly redraw = frameScheduler(() => this.renderAll());
@@ -103,6 +105,12 @@ export class RnnbowApp implements LinkMember {
     horizonSection.append(this.horizonView.svg, this.horizonView.stats);
     this.detail = html("div", { class: "rnnbow-detail" });
     this.detail.append(labelsSection, barsSection, horizonSection);
+    // Per-unit drilldown below the horizon; its toggle sits in the toolbar before "?".
+    this.unitsPanel = new UnitsPanel(model, () => this.theme);
+    const unitsSection = this.section("units", "Which hidden units carry this gradient", () => [this.unitsPanel.view.svg, this.unitsPanel.view.canvas]);
+    this.unitsPanel.attach(unitsSection);
+    this.detail.appendChild(unitsSection);
+    this.toolbar.element.insertBefore(this.unitsPanel.toggle, this.toolbar.element.querySelector(".rnnbow-help-toggle"));
     this.main.append(this.overviewSection, this.missing, this.detail);
     this.root.append(this.runName, this.toolbar.element, this.empty, this.main);
     host.appendChild(this.root);
@@ -157,6 +165,7 @@ export class RnnbowApp implements LinkMember {
     this.overview.destroy();
     this.labels.destroy();
     this.bars.destroy();
+    this.unitsPanel.destroy();
     this.root.remove();
   }
 
@@ -426,6 +435,10 @@ export class RnnbowApp implements LinkMember {
       isDefault: this.hoveredSource === null,
       scaleMax: this.linkedScaleOn() && this.link ? this.link.maxOver((member) => member.sourceMax(chunk.index, t)) : 0,
       linked: this.linkedScaleOn(),
+    });
+    this.unitsPanel.update(chunk.index, columnGeometry(this.width - 2, chunk.n), t, {
+      logScale: Boolean(this.model.get("log_scale")),
+      isDefault: this.hoveredSource === null,
     });
   }
 

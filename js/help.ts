@@ -12,6 +12,8 @@ export const HELP = {
     "One bar per character position: how much the weights are pushed at that step. The dark bottom segment comes from the character's own prediction error; lighter segments above come from mistakes made 1, 2, … characters later that still reach back to this step. Mostly dark bars mean the network learns only from what is right in front of it.",
   horizon:
     "How the gradient of one loss travels back in time. Each blue bar is the push it gives at an earlier step. If the bars shrink quickly to nothing, the network cannot learn dependencies longer than a few characters (vanishing gradient); bars that stay tall mean long-range learning is possible. Turn on the log scale to see the tail.",
+  units:
+    "One row per hidden unit, sorted by how much of this loss's gradient it carries (largest on top); one column per step, under the columns above. A cell is the size of that unit's row of the gradient on W_hh at that step. Rows that stay coloured far to the left are the units that carry the memory; the list below names the top five and how far back each reaches. The kernel sends a chunk's units when the chunk is shown (while it trains, they wait).",
 } as const;
 
 export type HelpTopic = keyof typeof HELP;

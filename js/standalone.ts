@@ -4,6 +4,7 @@ import type { AnyModel } from "@anywidget/types";
 import css from "./style.css";
 import { type Bytes, type ColumnSpec, base64ToBytes } from "./decode";
 import { PageModel } from "./page-model";
+import { unitsFor } from "./units-data";
 import widget from "./widget";
 
 export interface StandaloneColumn extends ColumnSpec {
@@ -33,7 +34,16 @@ function deliver(model: PageModel, block: StandaloneBlock): void {
   model.emit("msg:custom", { type: "records", start: block.start, count: block.count, columns }, buffers);
 }
 
-export function mount(element: HTMLElement, state: Record<string, unknown>, blocks: StandaloneBlock[] = []) {
+/** A `units` answer as the export embeds it (rnnbow_widget.units.units_to_json). */
+export interface StandaloneUnits {
+  type: "units";
+  index: number;
+  data_b64?: string;
+  data?: Bytes;
+  [key: string]: unknown;
+}
+
+export function mount(element: HTMLElement, state: Record<string, unknown>, blocks: StandaloneBlock[] = [], units: StandaloneUnits[] = []) {
   injectStyle(element.ownerDocument);
   const model = new PageModel({
     selected_batch: -1,
@@ -52,6 +62,12 @@ export function mount(element: HTMLElement, state: Record<string, unknown>, bloc
   const anyModel = model as unknown as AnyModel;
   const stopMessages = widget.initialize({ model: anyModel });
   for (const block of blocks) deliver(model, block);
+  // No kernel on a static page: the per-unit data embedded here is all there is.
+  unitsFor(anyModel).isStatic = true;
+  for (const { data, data_b64, ...message } of units) {
+    const buffers = data ? [data] : data_b64 ? [base64ToBytes(data_b64)] : [];
+    model.emit("msg:custom", message, buffers);
+  }
   const cleanup = widget.render({ model: anyModel, el: element });
   return {
     model,

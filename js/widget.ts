@@ -2,11 +2,17 @@
 import type { AnyModel } from "@anywidget/types";
 import { RnnbowApp } from "./app";
 import { attachMessages } from "./sync";
+import { attachUnits } from "./units-data";
 import "./style.css";
 
 function initialize({ model }: { model: AnyModel }) {
   const records = attachMessages(model);
-  return () => records.detach?.();
+  // Per-unit answers are cached per model, like records (rnnbow_widget.units).
+  const units = attachUnits(model);
+  return () => {
+    records.detach?.();
+    units.detach?.();
+  };
 }
 
 function render({ model, el }: { model: AnyModel; el: HTMLElement }) {

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rnnbow_widget import payload
+from rnnbow_widget import payload, units
 from rnnbow_widget.recording import Recording
 
 if TYPE_CHECKING:
@@ -60,7 +60,9 @@ body {{ margin: 16px; font-family: system-ui, sans-serif; }}
 <script>
 (function () {{
   var data = JSON.parse(document.getElementById("rnnbow-data").textContent);
-  window.RNNbowStandalone.mount(document.getElementById("rnnbow-root"), data.state, data.blocks);
+  window.RNNbowStandalone.mount(
+    document.getElementById("rnnbow-root"), data.state, data.blocks, data.units
+  );
 }})();
 </script>
 </body>
@@ -215,13 +217,28 @@ def render_html(state: dict[str, Any], recording: Recording, title: str) -> str:
     """Build the page text for ``state`` (trait values) and all of ``recording``."""
     encoded = payload.iter_blocks(recording, 0, None, payload.MAX_BLOCK_RECORDS)
     blocks = [payload.block_to_json(content, buffers) for content, buffers in encoded]
-    data = {"state": state, "blocks": blocks}
+    data = {"state": state, "blocks": blocks, "units": exported_units(state, recording)}
     return _PAGE.format(
         csp=_CSP,
         title=html.escape(title),
         data=json_for_script(data),
         js=escape_for_script(_read_bundle("standalone.js")),
     )
+
+
+def exported_units(state: dict[str, Any], recording: Recording) -> list[dict[str, Any]]:
+    """Per-unit data the page carries: the selected record's only (the latest if none).
+
+    One record keeps the page small (65 KB of bfloat16 at n = 25, H = 100, as base64); the
+    page says so when another chunk is shown. The answer is included even when that record
+    has no per-unit data, so the page can say why.
+    """
+    if len(recording) == 0:
+        return []
+    selected = state.get("selected_batch", -1)
+    index = selected if isinstance(selected, int) and 0 <= selected < len(recording) else -1
+    content, buffers = units.units_message(recording, index % len(recording))
+    return [units.units_to_json(content, buffers)]
 
 
 def json_for_script(value: Any) -> str:

@@ -335,6 +335,53 @@ def magnitudes_from_cache(
     return _magnitudes(g, t, j, len(cache.inputs), wrt, norm, cache)
 
 
+def magnitudes_and_units_from_cache(
+    params: Params,
+    cache: Cache,
+    wrt: str = "W_hh",
+    norm: str = "fro",
+    horizon: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`magnitudes_from_cache` plus the per-unit contributions, from one lag walk.
+
+    Unit ``i``'s contribution to pair (t, j) is the norm of row ``i`` of the itemized
+    gradient: ``|g_{t,j}[i]| * ||h_{j-1}||`` for ``W_hh``, ``|g_{t,j}[i]|`` for ``W_xh``
+    (one-hot ``x_j``) and ``b_h`` (:mod:`rnnbow_widget.units`).
+
+    Returns
+    -------
+    magnitudes : np.ndarray
+        (n, n), as :func:`magnitudes_from_cache`.
+    units : np.ndarray
+        (n (n + 1) / 2, H) packed triangle; with ``norm="fro"``,
+        ``(units[t (t + 1) / 2 + j] ** 2).sum() == magnitudes[t, j] ** 2``.
+
+    Examples
+    --------
+    >>> from rnnbow_widget import model
+    >>> params = model.init_params(4, 3, np.random.default_rng(0))
+    >>> cache = model.forward(params, np.array([0, 1, 2]), np.array([1, 2, 3]), np.zeros(3))
+    >>> m, u = magnitudes_and_units_from_cache(params, cache)
+    >>> u.shape, bool(np.isclose(np.sqrt((u[4] ** 2).sum()), m[2, 1]))
+    ((6, 3), True)
+    """
+    from rnnbow_widget.units import unit_contributions
+
+    wrt = _check_choice("wrt", wrt, WRT_CHOICES)
+    norm = _check_choice("norm", norm, NORM_CHOICES)
+    g, t, j, _ = _itemized_preactivation_grads(params, cache, horizon)
+    n, H = len(cache.inputs), g.shape[1]
+    blocks = [_Block(slice(0, H), cache.h_prev)] if wrt == "W_hh" else None
+    units = unit_contributions(g, t, j, n, H, blocks)
+    return _magnitudes(g, t, j, n, wrt, norm, cache), units
+
+
+@dataclass(frozen=True)
+class _Block:
+    rows: slice
+    vectors: np.ndarray
+
+
 def itemized_gradients(
     params: Params,
     inputs: np.ndarray,

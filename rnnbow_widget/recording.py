@@ -31,11 +31,15 @@ import numpy as np
 from numpy.lib.npyio import NpzFile
 
 from rnnbow_widget.metrics import summarize
+from rnnbow_widget.units import ARRAY_KEYS as _UNIT_KEYS
+from rnnbow_widget.units import UnitStore
 
 __all__ = ["FORMAT_MARKER", "FORMAT_VERSION", "WIRE_COLUMNS", "Record", "Recording"]
 
 FORMAT_MARKER = "rnnbow_widget.recording"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Version 2 adds the optional per-unit arrays (``units_*``); files without them are written
+as version 1, which older readers still open."""
 _HEADER_KEY = "header"
 
 #: Columns sent to the browser, in the order of ``docs/data-contract.md``.
@@ -251,6 +255,8 @@ class Recording:
         self._dtypes.update({name: index_dtype for name in _INDEX_COLUMNS})
         self._dtypes["losses"] = self._dtypes["magnitudes"] = np.dtype(np.float32)
         self._data = self._allocate(_INITIAL_CAPACITY)
+        #: Per-unit drilldown data (:class:`~rnnbow_widget.units.UnitStore`) or None.
+        self.units: UnitStore | None = None
 
     # ----------------------------------------------------------------- storage
     def _allocate(self, capacity: int) -> dict[str, np.ndarray]:
@@ -523,7 +529,7 @@ class Recording:
         path = Path(path)
         header = {
             "format": FORMAT_MARKER,
-            "version": FORMAT_VERSION,
+            "version": 1 if self.units is None else 2,
             "seq_length": self.seq_length,
             "count": self._count,
             "vocab": list(self.vocab),
@@ -535,6 +541,8 @@ class Recording:
             raise ValueError(f"meta must be JSON-serializable to save: {error}") from None
         arrays = {_HEADER_KEY: np.frombuffer(header_text.encode("utf-8"), dtype=np.uint8)}
         arrays.update({name: self.column(name) for name in _ALL_COLUMNS})
+        if self.units is not None:
+            arrays.update(self.units.to_arrays())
         writer = np.savez_compressed if compress else np.savez
         directory = path.parent if str(path.parent) else Path(".")
         handle, temp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
@@ -636,9 +644,12 @@ class Recording:
             raise _Invalid(f"header is inconsistent: {error}") from None
 
         stored = set(archive.files) - {_HEADER_KEY}
-        if stored != set(_ALL_COLUMNS):
-            missing = sorted(set(_ALL_COLUMNS) - stored)
-            extra = sorted(stored - set(_ALL_COLUMNS))
+        # Version 2 may add the per-unit arrays, all of them or none.
+        has_units = version >= 2 and bool(stored & set(_UNIT_KEYS))
+        expected_columns = set(_ALL_COLUMNS) | (set(_UNIT_KEYS) if has_units else set())
+        if stored != expected_columns:
+            missing = sorted(expected_columns - stored)
+            extra = sorted(stored - expected_columns)
             raise _Invalid(f"columns do not match: missing {missing}, unexpected {extra}")
         data = {}
         for name in _ALL_COLUMNS:
@@ -660,6 +671,13 @@ class Recording:
             raise _Invalid("column 'clipped' holds values other than 0 and 1")
         recording._data = data
         recording._count = count
+        if has_units:
+            try:
+                recording.units = UnitStore.from_arrays(
+                    {key: archive[key] for key in _UNIT_KEYS}, recording.seq_length, count
+                )
+            except ValueError as error:
+                raise _Invalid(f"per-unit data is inconsistent: {error}") from None
         return recording
 
 

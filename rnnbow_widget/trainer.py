@@ -36,6 +36,7 @@ from rnnbow_widget.optim import (
     make_optimizer,
 )
 from rnnbow_widget.recording import Record, Recording
+from rnnbow_widget.units import UnitStore
 
 __all__ = ["CELLS", "CharRNNTrainer", "TrainingDivergedError"]
 
@@ -76,6 +77,8 @@ class _Cell:
     magnitudes: Callable[..., np.ndarray]
     final_state: Callable[[Any], np.ndarray]
     activations: tuple[str, ...]
+    # Same as magnitudes, plus per-unit contributions (rnnbow_widget.units) from one walk.
+    magnitudes_and_units: Callable[..., tuple[np.ndarray, np.ndarray]]
 
 
 def _vanilla_cell() -> _Cell:
@@ -87,6 +90,7 @@ def _vanilla_cell() -> _Cell:
         magnitudes=itemize.magnitudes_from_cache,
         final_state=lambda cache: cache.h[-1],
         activations=model.ACTIVATIONS,
+        magnitudes_and_units=itemize.magnitudes_and_units_from_cache,
     )
 
 
@@ -99,6 +103,7 @@ def _gated_cell(module: Any) -> _Cell:
         magnitudes=module.itemized_magnitudes,
         final_state=lambda cache: cache.final_state,
         activations=module.ACTIVATIONS,
+        magnitudes_and_units=module.itemized_magnitudes_and_units,
     )
 
 
@@ -226,6 +231,11 @@ class CharRNNTrainer:
         (mean absolute entry, the paper's "averaged over hidden nodes").
     name : str or None
         Title of the run, stored in the recording's ``meta``.
+    units_budget_mb : float, default 256
+        Memory budget (MiB) for the per-unit drilldown: every record's contribution per
+        hidden unit (``trainer.recording.units``, a :class:`~rnnbow_widget.units.UnitStore`,
+        about 65 KB per record at n = 25, H = 100). Over budget, every other kept record is
+        dropped, so the kept ones still span training. 0 keeps none.
 
     Attributes
     ----------
@@ -270,6 +280,7 @@ class CharRNNTrainer:
         wrt: str = "W_hh",
         norm: str = "fro",
         name: str | None = None,
+        units_budget_mb: float = 256.0,
     ) -> None:
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
@@ -306,6 +317,7 @@ class CharRNNTrainer:
         self.norm = _check_choice("norm", norm, itemize.NORM_CHOICES)
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str or None, got {type(name).__name__}")
+        units_budget = UnitStore(1, 1, units_budget_mb).budget_mb  # checks the argument
 
         self.vocab, self._data = _encode(text)
         V, H = len(self.vocab), self.hidden_size
@@ -353,6 +365,8 @@ class CharRNNTrainer:
                 "horizon": self.horizon,
             },
         )
+        if units_budget > 0:
+            self.recording.units = UnitStore(self.seq_length, H, units_budget)
 
     # ------------------------------------------------------------------ state
     @property
@@ -445,7 +459,11 @@ class CharRNNTrainer:
         if not math.isfinite(loss):
             raise self._diverged(step, "loss")
         grads, _ = cell.backward(params, cache)
-        magnitudes = cell.magnitudes(params, cache, **self._magnitude_options) if record else None
+        magnitudes = units = None
+        if record and self.recording.units is not None:
+            magnitudes, units = cell.magnitudes_and_units(params, cache, **self._magnitude_options)
+        elif record:
+            magnitudes = cell.magnitudes(params, cache, **self._magnitude_options)
         np.concatenate([grads[key].ravel() for key in params], out=self._grad)
         report = clip_gradients(self._flat_grads, self.clip, self.clip_norm)
         if not math.isfinite(report.grad_norm):
@@ -479,6 +497,8 @@ class CharRNNTrainer:
             clipped=report.clipped,
             smooth_loss=self.smooth_loss,
         )
+        if units is not None:
+            self.recording.units.put(rec.index, units)
         for callback in list(self._record_listeners):
             callback(rec)
         return rec

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from rnnbow_widget import payload
+from rnnbow_widget import payload, units
 from rnnbow_widget.recording import Record, Recording
 
 if TYPE_CHECKING:
@@ -324,6 +324,9 @@ class RNNbow(anywidget.AnyWidget):
 def _on_browser_message(widget: RNNbow, content: object, buffers: list[bytes]) -> None:
     if isinstance(content, dict) and content.get("type") == "request_records":
         widget._answer_request(content)
+    elif isinstance(content, dict) and content.get("type") == "request_units":
+        # Per-unit drilldown data of one record, one binary message (rnnbow_widget.units).
+        widget.send(*units.answer_request(widget.recording, content))
 
 
 def _call_all(callbacks: list[Callable[[], object]]) -> None:

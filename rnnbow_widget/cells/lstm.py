@@ -485,6 +485,62 @@ def itemized_magnitudes(
     return _itemize(params, cache, wrt, norm, horizon, full=False, with_gradient=False).magnitudes
 
 
+def itemized_magnitudes_and_units(
+    params: Params,
+    cache: Cache,
+    wrt: str = "W_hh",
+    norm: str = "fro",
+    horizon: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`itemized_magnitudes` plus per-unit contributions, from one lag walk.
+
+    Unit ``i`` owns row ``i`` of every gate block (rows ``i, H + i, ...``); its contribution
+    to pair (t, j) is the norm of those rows of the itemized gradient together
+    (:mod:`rnnbow_widget.units`), so the squares over units add up to the squared
+    Frobenius magnitude.
+
+    Returns
+    -------
+    magnitudes : np.ndarray
+        (n, n).
+    units : np.ndarray
+        (n (n + 1) / 2, H) packed triangle, row ``t (t + 1) / 2 + j``.
+
+    Examples
+    --------
+    >>> params = init_params(4, 3, np.random.default_rng(0))
+    >>> cache = forward(params, np.array([0, 1, 2]), np.array([1, 2, 3]), initial_state(3))
+    >>> m, u = itemized_magnitudes_and_units(params, cache)
+    >>> u.shape, bool(np.isclose(np.sqrt((u[4] ** 2).sum()), m[2, 1]))
+    ((6, 3), True)
+    """
+    from rnnbow_widget.units import unit_contributions
+
+    wrt = lagwalk.check_choice("wrt", wrt, lagwalk.WRT_CHOICES)
+    norm = lagwalk.check_choice("norm", norm, lagwalk.NORM_CHOICES)
+    H, V = lagwalk.check_params(params, N_GATES, "LSTM")
+    _check_cache(cache, H, V)
+    n = len(cache.inputs)
+    k = lagwalk.check_horizon(horizon, n)
+    g = _walk(params, cache, k)
+    blocks = [RecurrentBlock(slice(0, N_GATES * H), cache.h_prev)]
+    result = lagwalk.itemize(
+        g,
+        n,
+        k,
+        wrt=wrt,
+        norm=norm,
+        blocks=blocks,
+        inputs=cache.inputs,
+        vocab_size=V,
+        horizon=horizon,
+        with_gradient=False,
+    )
+    t, j = lagwalk.pair_indices(n, k)
+    units = unit_contributions(g, t, j, n, H, blocks if wrt == "W_hh" else None)
+    return result.magnitudes, units
+
+
 def itemized_gradients(
     params: Params,
     inputs: np.ndarray,

@@ -1,0 +1,304 @@
+"""Per-unit drilldown: the identity with the magnitudes, storage budget and thinning, the
+request/answer message, save/load, the export, and errors."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from rnnbow_widget import itemize, model, payload, units
+from rnnbow_widget.cells import gru, lstm
+from rnnbow_widget.export import exported_units, render_html
+from rnnbow_widget.recording import Recording
+from rnnbow_widget.trainer import CharRNNTrainer
+from rnnbow_widget.units import UnitStore, answer_request, unit_contributions, units_message
+from rnnbow_widget.widget import RNNbow
+
+TEXT = "int main(void) { return 0; }\n/* a comment */ for (i = 0; i < n; i++) x += i;\n" * 20
+
+
+def vanilla_case(H: int = 5, n: int = 6, V: int = 7):
+    rng = np.random.default_rng(3)
+    params = model.init_params(V, H, rng, 0.9)
+    inputs, targets = rng.integers(0, V, n), rng.integers(0, V, n)
+    cache = model.forward(params, inputs, targets, rng.standard_normal(H) * 0.5)
+    return params, cache
+
+
+def gated_case(cell, H: int = 4, n: int = 6, V: int = 7):
+    rng = np.random.default_rng(5)
+    params = cell.init_params(V, H, rng, 0.9)
+    state0 = cell.initial_state(H) + 0.3
+    return params, cell.forward(params, rng.integers(0, V, n), rng.integers(0, V, n), state0)
+
+
+def packed_to_square(values: np.ndarray, n: int) -> np.ndarray:
+    rows, cols = np.tril_indices(n)
+    out = np.zeros((n, n, values.shape[1]))
+    out[rows, cols] = values
+    return out
+
+
+# ---------------------------------------------------------------- the identity
+
+
+@pytest.mark.parametrize("horizon", [None, 3])
+def test_squared_units_sum_to_squared_magnitudes_vanilla(horizon):
+    params, cache = vanilla_case()
+    m, u = itemize.magnitudes_and_units_from_cache(params, cache, horizon=horizon)
+    np.testing.assert_allclose(m, itemize.magnitudes_from_cache(params, cache, horizon=horizon))
+    square = packed_to_square(u, len(cache.inputs))
+    np.testing.assert_allclose((square**2).sum(axis=2), m**2, rtol=1e-12, atol=1e-300)
+    if horizon is not None:
+        assert not square[5, 1].any() and square[5, 3].any()
+
+
+def test_vanilla_unit_is_g_times_norm_of_previous_state():
+    """u[t, j, i] = |g_{t,j}[i]| * ||h_{j-1}||, checked against the full itemized tensor."""
+    params, cache = vanilla_case(H=3, n=4)
+    full = itemize.itemized_gradients(
+        params, cache.inputs, cache.targets, cache.h[0], full=True
+    ).full
+    _, u = itemize.magnitudes_and_units_from_cache(params, cache)
+    square = packed_to_square(u, 4)
+    np.testing.assert_allclose(square, np.linalg.norm(full, axis=3), rtol=1e-12)
+
+
+@pytest.mark.parametrize("cell", [lstm, gru], ids=["lstm", "gru"])
+@pytest.mark.parametrize("wrt", ["W_hh", "W_xh", "b_h"])
+def test_squared_units_sum_to_squared_magnitudes_gated(cell, wrt):
+    params, cache = gated_case(cell)
+    m, u = cell.itemized_magnitudes_and_units(params, cache, wrt=wrt)
+    np.testing.assert_allclose(m, cell.itemized_magnitudes(params, cache, wrt=wrt))
+    square = packed_to_square(u, 6)
+    np.testing.assert_allclose((square**2).sum(axis=2), m**2, rtol=1e-10, atol=1e-300)
+
+
+@pytest.mark.parametrize("cell", [lstm, gru], ids=["lstm", "gru"])
+def test_gated_unit_combines_the_rows_of_all_its_gates(cell):
+    """Unit i = norm of rows i, H + i, 2H + i, ... of the full itemized W_hh gradient."""
+    params, cache = gated_case(cell, H=3, n=4)
+    state0 = np.stack([cache.h[0], cache.c[0]]) if cell is lstm else cache.h[0]
+    full = cell.itemized_gradients(params, cache.inputs, cache.targets, state0, full=True).full
+    n, _, P, H = full.shape
+    by_unit = full.reshape(n, n, P // H, H, H)  # [t, j, gate, unit, column]
+    expected = np.sqrt((by_unit**2).sum(axis=(2, 4)))
+    _, u = cell.itemized_magnitudes_and_units(params, cache)
+    np.testing.assert_allclose(packed_to_square(u, 4), expected, rtol=1e-10, atol=1e-300)
+
+
+def test_unit_contributions_rejects_a_width_that_is_not_a_multiple_of_hidden_size():
+    with pytest.raises(ValueError, match="g has 5 columns, not a multiple of hidden_size = 2"):
+        unit_contributions(np.ones((1, 5)), np.array([0]), np.array([0]), 1, 2)
+
+
+# ---------------------------------------------------------------- storage
+
+
+def test_trainer_stores_units_for_every_record_under_budget():
+    trainer = CharRNNTrainer(TEXT, hidden_size=8, seq_length=10, record_every=3)
+    trainer.train(30, progress=False)
+    store = trainer.recording.units
+    assert store.indices == list(range(10)) and store.stride == 1
+    assert store.record_bytes == 55 * 8 * 2 and store.nbytes == 10 * 880
+    rec = trainer.recording[4]
+    u = store.get(4)
+    # bfloat16 keeps ~3 significant digits; the identity holds to that precision.
+    np.testing.assert_allclose(np.sqrt((u.astype(np.float64) ** 2).sum(axis=2)), rec.magnitudes,
+                               rtol=2e-2, atol=1e-30)  # fmt: skip
+
+
+def test_thinning_keeps_an_even_spread_within_budget_and_the_newest():
+    store = UnitStore(seq_length=4, hidden_size=3, budget_mb=10 * 60 / 2**20)  # 10 records
+    assert store.record_bytes == 60 and store.capacity == 10
+    for i in range(37):
+        store.put(i, np.full((10, 3), float(i)))
+        on_stride = [k for k in store.indices if k % store.stride == 0]
+        assert len(on_stride) <= store.capacity
+    assert store.stride == 4
+    assert store.indices == [0, 4, 8, 12, 16, 20, 24, 28, 32, 36]
+    assert store.nbytes <= store.budget_bytes
+    store.put(37, np.ones((10, 3)))
+    assert 37 in store and 36 in store  # the newest rides along off the stride
+    store.put(38, np.ones((10, 3)))
+    assert 37 not in store and 38 in store
+    assert store.get(16)[3, 2, 0] == 16.0 and store.get(3) is None
+    assert store.nearest(18) == [16, 20]
+
+
+def test_budget_zero_keeps_no_units_and_trainer_skips_them():
+    trainer = CharRNNTrainer(TEXT, hidden_size=8, seq_length=10, units_budget_mb=0)
+    trainer.train(3, progress=False)
+    assert trainer.recording.units is None
+    content, buffers = units_message(trainer.recording, 0)
+    assert content["available"] is False and content["reason"] == "not_recorded" and not buffers
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "message"),
+    [
+        (-1, ValueError, "units_budget_mb must be finite and >= 0 (0 keeps none), got -1.0"),
+        (float("nan"), ValueError, "units_budget_mb must be finite and >= 0"),
+        ("big", TypeError, "units_budget_mb must be a number of MiB >= 0, got str 'big'"),
+        (True, TypeError, "units_budget_mb must be a number of MiB >= 0, got bool"),
+    ],
+)
+def test_bad_budget_is_rejected_naming_the_argument(value, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        CharRNNTrainer(TEXT, hidden_size=4, seq_length=10, units_budget_mb=value)
+
+
+def test_put_rejects_a_wrong_shape_naming_units():
+    store = UnitStore(3, 2)
+    with pytest.raises(ValueError, match=re.escape("units must have shape (n(n+1)/2, H) = (6, 2)")):
+        store.put(0, np.ones((3, 3, 2)))
+    with pytest.raises(ValueError, match="index must be an int >= 0"):
+        store.put(-1, np.ones((6, 2)))
+
+
+# ---------------------------------------------------------------- save / load
+
+
+def test_units_survive_save_and_load(tmp_path):
+    trainer = CharRNNTrainer(TEXT, hidden_size=6, seq_length=8, record_every=2)
+    trainer.train(10, progress=False)
+    path = tmp_path / "run.npz"
+    trainer.recording.save(path)
+    back = Recording.load(path)
+    assert back.units.indices == trainer.recording.units.indices
+    assert back.units.stride == trainer.recording.units.stride
+    np.testing.assert_array_equal(back.units.packed(3), trainer.recording.units.packed(3))
+
+
+def test_a_recording_without_units_saves_as_version_1_and_loads_without_units(tmp_path):
+    trainer = CharRNNTrainer(TEXT, hidden_size=6, seq_length=8, units_budget_mb=0)
+    trainer.train(2, progress=False)
+    path = tmp_path / "run.npz"
+    trainer.recording.save(path)
+    with np.load(path) as archive:
+        assert json.loads(archive["header"].tobytes())["version"] == 1
+        assert not set(units.ARRAY_KEYS) & set(archive.files)
+    assert Recording.load(path).units is None
+
+
+def _tamper(path, **changes):
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    for name, value in changes.items():
+        if value is None:
+            del arrays[name]
+        else:
+            arrays[name] = value
+    np.savez(path, **arrays)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"units_config": None}, "missing ['units_config']"),
+        ({"units_index": np.array([0, 0, 2, 3, 4])}, "strictly increasing record indices"),
+        ({"units_index": np.array([0, 1, 2, 3, 99])}, "strictly increasing record indices"),
+        ({"units_values": np.zeros((5, 36, 6), dtype=np.float32)}, "units_values is float32"),
+        ({"units_config": np.array([6, 0, 10, -1])}, "units_config holds invalid values"),
+    ],
+)
+def test_tampered_unit_arrays_are_rejected(tmp_path, changes, message):
+    trainer = CharRNNTrainer(TEXT, hidden_size=6, seq_length=8, record_every=2)
+    trainer.train(10, progress=False)
+    path = tmp_path / "run.npz"
+    trainer.recording.save(path)
+    _tamper(path, **changes)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Recording.load(path)
+
+
+def test_unit_arrays_in_a_version_1_file_are_rejected(tmp_path):
+    trainer = CharRNNTrainer(TEXT, hidden_size=6, seq_length=8, record_every=2)
+    trainer.train(4, progress=False)
+    path = tmp_path / "run.npz"
+    trainer.recording.save(path)
+    with np.load(path) as archive:
+        header = json.loads(archive["header"].tobytes())
+    header["version"] = 1
+    _tamper(path, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8))
+    with pytest.raises(ValueError, match=r"unexpected \['units_config', 'units_index'"):
+        Recording.load(path)
+
+
+# ---------------------------------------------------------------- wire
+
+
+class Sent:
+    def __init__(self, widget: RNNbow) -> None:
+        self.messages: list[tuple[dict, list]] = []
+        widget.send = lambda content, buffers=None: self.messages.append((content, buffers))
+
+
+def test_request_units_is_answered_with_one_binary_message():
+    trainer = CharRNNTrainer(TEXT, hidden_size=8, seq_length=10, record_every=1)
+    trainer.train(5, progress=False)
+    widget = RNNbow(trainer)
+    sent = Sent(widget)
+    widget._handle_custom_msg({"type": "request_units", "index": 2}, [])
+    (content, buffers), = sent.messages  # fmt: skip
+    assert content["type"] == "units" and content["index"] == 2 and content["available"]
+    assert content["shape"] == [55, 8] and content["dtype"] == "bfloat16"
+    assert len(buffers) == 1 and len(buffers[0]) == 55 * 8 * 2
+    values = payload.bfloat16_to_float32(np.frombuffer(buffers[0], dtype="<u2")).reshape(55, 8)
+    np.testing.assert_array_equal(values, trainer.recording.units.get(2)[np.tril_indices(10)])
+    # Per-unit data never rides along with the records: the block budget stays small.
+    assert payload.bytes_per_record(10) < 4096
+    widget.close()
+
+
+@pytest.mark.parametrize(
+    ("index", "message"),
+    [
+        (7, "index must be in [0, 4] (the recording's records), got 7"),
+        ("2", "index must be an int record index, got str '2'"),
+        (None, "index must be an int record index, got NoneType None"),
+        (True, "index must be an int record index, got bool True"),
+    ],
+)
+def test_bad_request_is_answered_with_the_error(index, message):
+    trainer = CharRNNTrainer(TEXT, hidden_size=4, seq_length=10, record_every=1)
+    trainer.train(5, progress=False)
+    content, buffers = answer_request(trainer.recording, {"type": "request_units", "index": index})
+    assert content["available"] is False and content["reason"] == "bad_request"
+    assert content["error"] == message and buffers == []
+    with pytest.raises((TypeError, ValueError), match=re.escape(message)):
+        units_message(trainer.recording, index)
+
+
+def test_thinned_record_answer_names_the_nearest_kept_ones():
+    trainer = CharRNNTrainer(TEXT, hidden_size=4, seq_length=5, record_every=1)
+    trainer.recording.units = UnitStore(5, 4, budget_mb=4 * 120 / 2**20)  # 4 records
+    trainer.train(9, progress=False)
+    assert trainer.recording.units.stride == 4
+    content, buffers = units_message(trainer.recording, 5)
+    assert content["reason"] == "thinned" and content["nearest"] == [4, 8] and not buffers
+    assert content["stride"] == 4
+
+
+def test_export_holds_units_of_the_selected_record_only():
+    trainer = CharRNNTrainer(TEXT, hidden_size=6, seq_length=8, record_every=1)
+    trainer.train(6, progress=False)
+    state = {"selected_batch": 3}
+    (entry,) = exported_units(state, trainer.recording)
+    assert entry["index"] == 3 and entry["available"] and len(entry["data_b64"]) > 0
+    assert exported_units({"selected_batch": -1}, trainer.recording)[0]["index"] == 5
+    assert exported_units({"selected_batch": -1}, Recording(8, "ab")) == []
+
+
+def test_export_page_passes_units_to_mount(monkeypatch):
+    import rnnbow_widget.export as export
+
+    monkeypatch.setattr(export, "_read_bundle", lambda name: "/* bundle */")
+    trainer = CharRNNTrainer(TEXT, hidden_size=6, seq_length=8, record_every=1)
+    trainer.train(3, progress=False)
+    page = render_html({"selected_batch": 1, "_meta": {}}, trainer.recording, "t")
+    assert "data.state, data.blocks, data.units" in page
+    assert page.count('\\"type\\": \\"units\\"') + page.count('"type": "units"') == 1
