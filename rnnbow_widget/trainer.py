@@ -594,6 +594,52 @@ class CharRNNTrainer:
         bar.set_postfix_str(f"loss={self.smooth_loss:.3f}, {speed:,.0f} chars/s", refresh=False)
         return done
 
+    # ------------------------------------------------------------------ prediction
+    def _vocab_index(self, name: str, text: str) -> dict[str, int]:
+        """Map symbol -> vocab index, after checking that ``text`` uses only known symbols."""
+        index = {symbol: i for i, symbol in enumerate(self.vocab)}
+        unknown = sorted({c for c in text if c not in index})
+        if unknown:
+            raise ValueError(
+                f"{name} holds symbols outside the vocabulary: {''.join(unknown)!r}; "
+                f"{name} may only use the {len(self.vocab)} symbols of trainer.vocab"
+            )
+        return index
+
+    def predict(self, text: str) -> str:
+        """The model's next-character guesses along ``text``, starting from a zero state.
+
+        Parameters
+        ----------
+        text : str
+            At least 2 characters, all in ``vocab``. The network reads ``text[:-1]``.
+
+        Returns
+        -------
+        str
+            ``len(text) - 1`` characters: position ``i`` is the argmax prediction of
+            ``text[i + 1]`` after reading ``text[: i + 1]``. Training state is unchanged.
+
+        Examples
+        --------
+        >>> trainer = CharRNNTrainer("abcabcabcabc" * 10, hidden_size=8, seq_length=4)
+        >>> len(trainer.predict("abca"))
+        3
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        if len(text) < 2:
+            raise ValueError(
+                f"text must hold at least 2 characters (one to read, one to predict), "
+                f"got {len(text)}"
+            )
+        index = self._vocab_index("text", text)
+        ids = np.fromiter((index[c] for c in text), dtype=np.intp, count=len(text))
+        state = self._cell.initial_state(self.hidden_size)
+        with _quiet_numerics():
+            cache = self._cell.forward(self.params, ids[:-1], ids[1:], state, self.activation)
+        return "".join(self.vocab[i] for i in cache.predictions)
+
     # ------------------------------------------------------------------ sampling
     def sample(self, n: int = 200, temperature: float = 1.0, prime: str = "") -> str:
         """Generate text from the current model, continuing from the carried hidden state.
@@ -617,13 +663,7 @@ class CharRNNTrainer:
         temperature = check_positive("temperature", temperature)
         if not isinstance(prime, str):
             raise TypeError(f"prime must be a str, got {type(prime).__name__}")
-        index = {symbol: i for i, symbol in enumerate(self.vocab)}
-        unknown = sorted({c for c in prime if c not in index})
-        if unknown:
-            raise ValueError(
-                f"prime holds symbols outside the vocabulary: {''.join(unknown)!r}; "
-                f"prime may only use the {len(self.vocab)} symbols of trainer.vocab"
-            )
+        index = self._vocab_index("prime", prime)
         h, probs = self._h, self._next_probs
         forward, final_state = self._cell.forward, self._cell.final_state
         params, activation = self.params, self.activation

@@ -508,3 +508,38 @@ def test_learning_rate_can_be_changed_but_not_to_a_bad_value():
 def test_train_rejects_bad_step_counts(steps, error, message):
     with pytest.raises(error, match=re.escape(message)):
         _trainer().train(steps, progress=False)
+
+
+def test_predict_returns_the_argmax_guess_for_every_next_character() -> None:
+    text = "the cat sat on the mat. " * 20
+    trainer = CharRNNTrainer(text, hidden_size=12, seq_length=8, seed=3)
+    trainer.train(30, progress=False)
+    probe = "the mat sat"
+    guesses = trainer.predict(probe)
+    ids = np.array([trainer.vocab.index(c) for c in probe])
+    cache = model.forward(trainer.params, ids[:-1], ids[1:], np.zeros(12))
+    expected = "".join(trainer.vocab[i] for i in cache.p.argmax(axis=1))
+    assert guesses == expected
+    assert len(guesses) == len(probe) - 1
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_predict_works_for_gated_cells_and_leaves_training_state_alone(cell: str) -> None:
+    trainer = CharRNNTrainer("abcdabcdabcd" * 20, hidden_size=6, seq_length=6, cell=cell)
+    trainer.train(20, progress=False)
+    before = {k: v.copy() for k, v in trainer.params.items()}
+    position, steps = trainer.position, trainer.steps_done
+    guesses = trainer.predict("abcdab")
+    assert len(guesses) == 5 and set(guesses) <= set(trainer.vocab)
+    assert all(np.array_equal(before[k], trainer.params[k]) for k in before)
+    assert (trainer.position, trainer.steps_done) == (position, steps)
+
+
+def test_predict_rejects_unknown_symbols_and_too_short_text() -> None:
+    trainer = CharRNNTrainer("abcabcabc" * 10, hidden_size=4, seq_length=4)
+    with pytest.raises(ValueError, match=r"text holds symbols outside the vocabulary: 'xz'"):
+        trainer.predict("abxz")
+    with pytest.raises(ValueError, match="at least 2 characters"):
+        trainer.predict("a")
+    with pytest.raises(TypeError, match="text must be a str"):
+        trainer.predict(["a", "b"])
