@@ -4,7 +4,9 @@ Configurations, all at H = 100, n = 25 on ``corpora.c_code()`` (the paper's use 
 
 - ``numpy, no recording``: ``record_every`` larger than the run (only chunk 0 is recorded);
 - ``numpy, record every 100``: the paper's setting;
-- ``numpy, record every chunk``: full horizon, and ``horizon=5``;
+- ``numpy, record every chunk``: full horizon, and ``horizon=5``; each also with the per-unit
+  drilldown switched off (``units_budget_mb=0``), since it adds its own cost to every
+  recorded chunk;
 - ``torch, 1 thread``: the same model in PyTorch on the CPU (``nn.RNN`` tanh + ``nn.Linear``,
   batch 1, one-hot inputs, summed cross-entropy, Adagrad lr 0.1, element-wise clipping at 5,
   hidden state carried and detached between chunks) when torch is importable. Torch is only
@@ -73,13 +75,22 @@ def numpy_run(text: str, steps: int, **options: object) -> Timing:
     return _since(start)
 
 
-def paired_record_cost(text: str, pairs: int, horizon: int | None) -> tuple[float, float]:
+def paired_record_cost(
+    text: str, pairs: int, horizon: int | None, units_budget_mb: float = 256.0
+) -> tuple[float, float]:
     """Median CPU seconds of a plain and of a recorded chunk, measured in alternation.
 
     On one trainer, ``train(1)`` (not recorded) and ``step()`` (recorded) take turns, so both
     see the same load and the same point of training; medians drop preempted outliers.
     """
-    trainer = CharRNNTrainer(text, hidden_size=H, seq_length=N, record_every=10**9, horizon=horizon)
+    trainer = CharRNNTrainer(
+        text,
+        hidden_size=H,
+        seq_length=N,
+        record_every=10**9,
+        horizon=horizon,
+        units_budget_mb=units_budget_mb,
+    )
     trainer.train(WARMUP, progress=False)
     plain, recorded = [], []
     for _ in range(pairs):
@@ -150,6 +161,13 @@ def main() -> None:
         "numpy, record every chunk, horizon 5": lambda: numpy_run(
             text, args.steps, record_every=1, horizon=5
         ),
+        # The per-unit drilldown (on by default) adds its own cost to every recorded chunk.
+        "numpy, every chunk, full, no units": lambda: numpy_run(
+            text, args.steps, record_every=1, units_budget_mb=0
+        ),
+        "numpy, every chunk, k=5, no units": lambda: numpy_run(
+            text, args.steps, record_every=1, horizon=5, units_budget_mb=0
+        ),
     }
     try:
         import torch
@@ -197,11 +215,19 @@ def main() -> None:
     full = base / speed["numpy, record every chunk, full horizon"]
     k5 = base / speed["numpy, record every chunk, horizon 5"]
     print(f"record every chunk: full horizon x{full:.2f} (target <= 2.5), k=5 x{k5:.2f} (<= 1.5)")
+    full_off = base / speed["numpy, every chunk, full, no units"]
+    k5_off = base / speed["numpy, every chunk, k=5, no units"]
+    print(f"  per-unit drilldown off (units_budget_mb=0): x{full_off:.2f}, k=5 x{k5_off:.2f}")
     print(f"\npaired medians ({args.pairs} alternations of train(1) and step(), CPU time):")
-    for label, horizon in (("full horizon", None), ("horizon 5", 5)):
-        plain, recorded = paired_record_cost(text, args.pairs, horizon)
+    for label, horizon, budget in (
+        ("full horizon", None, 256.0),
+        ("horizon 5", 5, 256.0),
+        ("full, no units", None, 0),
+        ("k=5, no units", 5, 0),
+    ):
+        plain, recorded = paired_record_cost(text, args.pairs, horizon, budget)
         print(
-            f"  {label:<12}  plain {plain * 1e6:5.0f} us, recorded {recorded * 1e6:5.0f} us:"
+            f"  {label:<15}  plain {plain * 1e6:5.0f} us, recorded {recorded * 1e6:5.0f} us:"
             f" every chunk x{recorded / plain:.2f},"
             f" every 100 {100 * (recorded - plain) / 100 / plain:+.2f}%"
         )

@@ -98,6 +98,17 @@ def unit_contributions(
     P = g.shape[1]
     if P % hidden_size:
         raise ValueError(f"g has {P} columns, not a multiple of hidden_size = {hidden_size}")
+    out = np.zeros((n * (n + 1) // 2, hidden_size))
+    rows = t * (t + 1) // 2 + j
+    if P == hidden_size and (blocks is None or len(blocks) == 1):
+        # One gate block (the vanilla cell): row i of outer(g, v) has norm |g_i| * ||v||,
+        # so no squares and no square root are needed. This runs on every recorded chunk.
+        per_unit = np.abs(g)
+        if blocks is not None:
+            v = np.asarray(blocks[0].vectors, dtype=np.float64)
+            per_unit *= np.sqrt(np.einsum("ij,ij->i", v, v))[j][:, None]
+        out[rows] = per_unit
+        return out
     squared = np.square(g)
     if blocks is not None:
         for block in blocks:
@@ -105,8 +116,7 @@ def unit_contributions(
             v_squared = np.einsum("ij,ij->i", v, v)
             squared[:, block.rows] *= v_squared[j][:, None]
     per_unit = squared.reshape(len(g), P // hidden_size, hidden_size).sum(axis=1)
-    out = np.zeros((n * (n + 1) // 2, hidden_size))
-    out[t * (t + 1) // 2 + j] = np.sqrt(per_unit)
+    out[rows] = np.sqrt(per_unit)
     return out
 
 
