@@ -180,3 +180,10 @@ def test_html_in_the_corpus_is_shown_as_text_and_never_runs(browser_page):
     page.screenshot(path=str(ARTIFACTS / "standalone-injection-text.png"), full_page=True)
     assert browser_page["dialogs"] == []
     assert browser_page["errors"] == []
+
+
+def test_a_single_run_shows_no_comparison_controls(browser_page):
+    page = browser_page["page"]
+    control = page.get_by_text("same scale as the other runs")
+    assert control.count() == 1  # present in the toolbar ...
+    assert not control.is_visible()  # ... but hidden when the widget is not linked to others

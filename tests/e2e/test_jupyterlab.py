@@ -135,3 +135,31 @@ def test_after_training_a_late_chunk_can_be_inspected(lab, artifacts, hover_segm
     page.screenshot(path=artifacts / "lab-after-training.png", clip=root.bounding_box())
     title = page.locator("[data-rnnbow-view=horizon] .rnnbow-horizon-title").text_content()
     assert title.startswith(f"Loss at step {source} ")
+
+
+def test_a_second_display_of_the_same_widget_shows_the_full_history(lab):
+    page = lab.page
+    total = int(lab.run("print('COUNT', len(trainer.recording))", r"COUNT \d+").split()[1])
+    lab.add_cell("w")  # the same widget object, displayed once more
+    overviews = page.locator("[data-rnnbow-view=overview]")
+    overviews.nth(1).wait_for()
+    page.wait_for_function(
+        """(total) => {
+            const views = document.querySelectorAll('[data-rnnbow-view=overview]');
+            return views.length >= 2 && views[1].dataset.records === String(total);
+        }""",
+        arg=total,
+    )
+    assert overviews.count() == 2
+
+
+def test_a_page_reload_restores_the_full_history_from_the_kernel(lab, artifacts):
+    page = lab.page
+    total = int(lab.run("print('COUNT', len(trainer.recording))", r"COUNT \d+").split()[1])
+    # Save, so the reloaded notebook still holds the widget outputs, then reload the page:
+    # the browser has lost every record and must ask the kernel for the whole history.
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_timeout(1500)
+    page.reload()
+    page.wait_for_selector(f"[data-rnnbow-view=overview][data-records='{total}']", timeout=90_000)
+    page.locator(".rnnbow-root").first.screenshot(path=artifacts / "lab-after-reload.png")
