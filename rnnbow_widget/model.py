@@ -193,8 +193,19 @@ def local_messages(params: Params, cache: Cache) -> np.ndarray:
     return output_error(cache) @ params["W_hy"]
 
 
-def backward(params: Params, cache: Cache) -> tuple[Params, np.ndarray]:
+def backward(params: Params, cache: Cache, out: Params | None = None) -> tuple[Params, np.ndarray]:
     """Ordinary BPTT over the chunk.
+
+    Parameters
+    ----------
+    params : dict of np.ndarray
+        The parameters the cache was computed with.
+    cache : Cache
+        From :func:`forward`.
+    out : dict of np.ndarray, optional
+        Float64 arrays shaped like ``params`` (e.g. views into the trainer's flat gradient
+        vector) to write the gradients into, as the gated cells' ``backward`` allows: saves
+        allocating the weight gradients and copying them into place on every chunk.
 
     Returns
     -------
@@ -216,11 +227,12 @@ def backward(params: Params, cache: Cache) -> tuple[Params, np.ndarray]:
     np.multiply(ds[0], dacts[0], out=gs[0])
     x = np.zeros((n, params["W_xh"].shape[1]))  # one-hot inputs, (n, V)
     x[np.arange(n), cache.inputs] = 1.0
-    grads = {
-        "W_xh": g.T @ x,
-        "W_hh": g.T @ cache.h_prev,
-        "W_hy": dy.T @ cache.h[1:],
-        "b_h": g.sum(axis=0),
-        "b_y": dy.sum(axis=0),
-    }
+    if out is None:
+        out = {name: np.empty(params[name].shape) for name in PARAM_NAMES}
+    np.matmul(g.T, x, out=out["W_xh"])
+    np.matmul(g.T, cache.h_prev, out=out["W_hh"])
+    np.matmul(dy.T, cache.h[1:], out=out["W_hy"])
+    np.sum(g, axis=0, out=out["b_h"])
+    np.sum(dy, axis=0, out=out["b_y"])
+    grads = {name: out[name] for name in PARAM_NAMES}
     return grads, g

@@ -13,8 +13,12 @@ Clipping happens on the gradient before the update: element-wise to ``[-clip, cl
 the global norm measured *before* clipping and whether clipping changed anything.
 
 Each optimizer lists the arrays it mutates in ``state_arrays`` and counts its updates in
-``updates``, so a caller can take an exact, allocation-free snapshot before an update and
-roll back if the update turns out to be non-finite (see ``CharRNNTrainer``).
+``updates``. An update can also be split in two: ``propose(grads)`` computes the step
+``delta`` (``p_new = p - delta``) and the new optimizer state into spare buffers without
+changing anything live, and ``commit()`` installs that state. A caller can then check the
+candidate parameters and simply not commit a non-finite step: an exact rollback that costs
+no copies (see ``CharRNNTrainer``). ``update`` is ``propose``, ``p -= delta``, ``commit``,
+with the same arithmetic, bit for bit, as a single in-place pass.
 """
 
 from __future__ import annotations
@@ -71,17 +75,50 @@ class Optimizer:
     def __init__(self, params: Arrays, learning_rate: float) -> None:
         self.learning_rate = check_positive("learning_rate", learning_rate)
         self.updates = 0
-        # One scratch buffer per parameter, so updates allocate no temporaries.
+        # One scratch buffer per parameter, so updates allocate no temporaries; `propose`
+        # returns the step in it.
         self._scratch = {k: np.empty_like(p, dtype=np.float64) for k, p in params.items()}
+        # Keys of the last `propose`, whose pending state `commit` installs.
+        self._proposed: list[str] = []
 
     @property
     def state_arrays(self) -> list[np.ndarray]:
         """The arrays that ``update`` mutates (besides the parameters), in a fixed order."""
         return []
 
+    def propose(self, grads: Arrays) -> dict[str, np.ndarray]:
+        """Compute one step without applying it.
+
+        Returns ``delta`` with the keys of ``grads``: the update is ``p -= delta[key]``. The
+        new optimizer state is kept aside until ``commit``; parameters, state and
+        ``updates`` are unchanged, so dropping a proposal needs no rollback. ``delta`` is
+        scratch memory, valid until the next ``propose``.
+        """
+        self._proposed = list(grads)
+        for key, g in grads.items():
+            self._step(key, g, self._scratch[key])
+        return {key: self._scratch[key] for key in self._proposed}
+
+    def commit(self) -> None:
+        """Install the state computed by the last ``propose`` and count the update."""
+        for key in self._proposed:
+            self._swap_state(key)
+        self._proposed = []
+        self.updates += 1
+
     def update(self, params: Arrays, grads: Arrays) -> None:
         """Apply one update to ``params`` in place; ``grads`` is left unchanged."""
+        delta = self.propose({key: grads[key] for key in params})
+        for key, p in params.items():
+            p -= delta[key]
+        self.commit()
+
+    def _step(self, key: str, g: np.ndarray, out: np.ndarray) -> None:
+        """Write the step for ``key`` into ``out``, the new state into the pending buffers."""
         raise NotImplementedError
+
+    def _swap_state(self, key: str) -> None:
+        """Make the pending state of ``key`` the current one (a swap, no copy)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(learning_rate={self.learning_rate!r})"
@@ -112,23 +149,23 @@ class Adagrad(Optimizer):
         super().__init__(params, learning_rate)
         self.eps = check_positive("eps", eps)
         self.memory = {k: np.zeros_like(p, dtype=np.float64) for k, p in params.items()}
+        self._pending = {k: np.zeros_like(p, dtype=np.float64) for k, p in params.items()}
 
     @property
     def state_arrays(self) -> list[np.ndarray]:
         return list(self.memory.values())
 
-    def update(self, params: Arrays, grads: Arrays) -> None:
-        lr, eps = self.learning_rate, self.eps
-        for key, p in params.items():
-            g, m, s = grads[key], self.memory[key], self._scratch[key]
-            np.multiply(g, g, out=s)
-            m += s
-            np.add(m, eps, out=s)
-            np.sqrt(s, out=s)
-            np.divide(g, s, out=s)
-            s *= lr
-            p -= s
-        self.updates += 1
+    def _step(self, key: str, g: np.ndarray, out: np.ndarray) -> None:
+        m_new = self._pending[key]
+        np.multiply(g, g, out=m_new)
+        np.add(self.memory[key], m_new, out=m_new)  # m + g * g, as `m += g * g` would
+        np.add(m_new, self.eps, out=out)
+        np.sqrt(out, out=out)
+        np.divide(g, out, out=out)
+        out *= self.learning_rate
+
+    def _swap_state(self, key: str) -> None:
+        self.memory[key], self._pending[key] = self._pending[key], self.memory[key]
 
 
 class SGD(Optimizer):
@@ -159,29 +196,31 @@ class SGD(Optimizer):
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
         self.momentum = float(momentum)
-        self.velocity = (
-            {k: np.zeros_like(p, dtype=np.float64) for k, p in params.items()}
+        self.velocity, self._pending = (
+            (
+                {k: np.zeros_like(p, dtype=np.float64) for k, p in params.items()},
+                {k: np.zeros_like(p, dtype=np.float64) for k, p in params.items()},
+            )
             if self.momentum
-            else {}
+            else ({}, {})
         )
 
     @property
     def state_arrays(self) -> list[np.ndarray]:
         return list(self.velocity.values())
 
-    def update(self, params: Arrays, grads: Arrays) -> None:
-        lr, mu = self.learning_rate, self.momentum
-        for key, p in params.items():
-            s = self._scratch[key]
-            if mu:
-                v = self.velocity[key]
-                v *= mu
-                v += grads[key]
-                np.multiply(v, lr, out=s)
-            else:
-                np.multiply(grads[key], lr, out=s)
-            p -= s
-        self.updates += 1
+    def _step(self, key: str, g: np.ndarray, out: np.ndarray) -> None:
+        if self.momentum:
+            v_new = self._pending[key]
+            np.multiply(self.velocity[key], self.momentum, out=v_new)
+            v_new += g
+            np.multiply(v_new, self.learning_rate, out=out)
+        else:
+            np.multiply(g, self.learning_rate, out=out)
+
+    def _swap_state(self, key: str) -> None:
+        if self.momentum:
+            self.velocity[key], self._pending[key] = self._pending[key], self.velocity[key]
 
 
 class Adam(Optimizer):
@@ -222,33 +261,36 @@ class Adam(Optimizer):
         self.eps = check_positive("eps", eps)
         self.m = {k: np.zeros_like(p, dtype=np.float64) for k, p in params.items()}
         self.v = {k: np.zeros_like(p, dtype=np.float64) for k, p in params.items()}
+        self._pending_m = {k: np.zeros_like(p, dtype=np.float64) for k, p in params.items()}
+        self._pending_v = {k: np.zeros_like(p, dtype=np.float64) for k, p in params.items()}
 
     @property
     def state_arrays(self) -> list[np.ndarray]:
         return [*self.m.values(), *self.v.values()]
 
-    def update(self, params: Arrays, grads: Arrays) -> None:
-        b1, b2, eps = self.beta1, self.beta2, self.eps
+    def _step(self, key: str, g: np.ndarray, out: np.ndarray) -> None:
+        b1, b2 = self.beta1, self.beta2
         t = self.updates + 1
         # Fold both bias corrections into the step size and the epsilon.
         c2 = math.sqrt(1.0 - b2**t)
         step_size = self.learning_rate * c2 / (1.0 - b1**t)
-        eps_hat = eps * c2
-        for key, p in params.items():
-            g, m, v, s = grads[key], self.m[key], self.v[key], self._scratch[key]
-            m *= b1
-            np.multiply(g, 1.0 - b1, out=s)
-            m += s
-            v *= b2
-            np.multiply(g, g, out=s)
-            s *= 1.0 - b2
-            v += s
-            np.sqrt(v, out=s)
-            s += eps_hat
-            np.divide(m, s, out=s)
-            s *= step_size
-            p -= s
-        self.updates = t
+        eps_hat = self.eps * c2
+        m_new, v_new, s = self._pending_m[key], self._pending_v[key], out
+        np.multiply(self.m[key], b1, out=m_new)
+        np.multiply(g, 1.0 - b1, out=s)
+        m_new += s
+        np.multiply(self.v[key], b2, out=v_new)
+        np.multiply(g, g, out=s)
+        s *= 1.0 - b2
+        v_new += s
+        np.sqrt(v_new, out=s)
+        s += eps_hat
+        np.divide(m_new, s, out=s)
+        s *= step_size
+
+    def _swap_state(self, key: str) -> None:
+        self.m[key], self._pending_m[key] = self._pending_m[key], self.m[key]
+        self.v[key], self._pending_v[key] = self._pending_v[key], self.v[key]
 
 
 _OPTIMIZER_CLASSES: dict[str, type[Optimizer]] = {"adagrad": Adagrad, "sgd": SGD, "adam": Adam}

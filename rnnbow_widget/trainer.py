@@ -33,6 +33,7 @@ from rnnbow_widget.optim import (
     check_optimizer_name,
     check_positive,
     clip_gradients,
+    global_norm,
     make_optimizer,
 )
 from rnnbow_widget.recording import Record, Recording
@@ -146,16 +147,26 @@ def _encode(text: str) -> tuple[str, np.ndarray]:
 def _flatten(params: Params) -> tuple[np.ndarray, Params]:
     """One float64 vector holding every parameter, and the parameters as views into it.
 
-    The optimizer, the clipping, the finiteness check and the rollback snapshot then work on
-    one long array each (a few ufunc calls per step instead of a few per parameter).
+    The optimizer, the clipping and the finiteness checks then work on one long array each
+    (a few ufunc calls per step instead of a few per parameter).
     """
     flat = np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in params.values()])
+    return flat, _ParameterViews(_views(flat, params))
+
+
+def _views(flat: np.ndarray, like: Params) -> Params:
+    """Arrays shaped like ``like``, laid out one after another in ``flat``."""
     views: Params = {}
     offset = 0
-    for key, array in params.items():
+    for key, array in like.items():
         views[key] = flat[offset : offset + array.size].reshape(array.shape)
         offset += array.size
-    return flat, _ParameterViews(views)
+    return views
+
+
+def _sum_of_squares_is_finite(flat: np.ndarray) -> bool:
+    """True if ``sum(flat**2)`` is finite, which implies every ``|flat[i]| < 1.4e154``."""
+    return math.isfinite(global_norm({"flat": flat}))
 
 
 class _ParameterViews(dict):
@@ -168,26 +179,6 @@ class _ParameterViews(dict):
         )
 
     __setitem__ = __delitem__ = update = pop = popitem = setdefault = clear = _refuse
-
-
-class _Snapshot:
-    """Preallocated copies of the parameters and optimizer state, for an exact rollback."""
-
-    def __init__(self, theta: np.ndarray, optimizer: Optimizer) -> None:
-        self._live = [theta, *optimizer.state_arrays]
-        self._saved = [np.empty_like(a) for a in self._live]
-        self._optimizer = optimizer
-        self._updates = optimizer.updates
-
-    def save(self) -> None:
-        for saved, live in zip(self._saved, self._live, strict=True):
-            np.copyto(saved, live)
-        self._updates = self._optimizer.updates
-
-    def restore(self) -> None:
-        for saved, live in zip(self._saved, self._live, strict=True):
-            np.copyto(live, saved)
-        self._optimizer.updates = self._updates
 
 
 # --------------------------------------------------------------------------- trainer
@@ -326,12 +317,13 @@ class CharRNNTrainer:
             self._cell.init_params(V, H, np.random.default_rng(init_seq), self.init_scale)
         )
         self._sample_rng = np.random.default_rng(sample_seq)
+        # The cell's backward writes the gradients straight into views of one flat vector.
         self._grad = np.empty_like(self._theta)
+        self._grad_views = _views(self._grad, self.params)
         self._flat_params, self._flat_grads = {"theta": self._theta}, {"theta": self._grad}
         self.optimizer: Optimizer = make_optimizer(
             self.optimizer_name, learning_rate, self._flat_params
         )
-        self._snapshot = _Snapshot(self._theta, self.optimizer)
         self._magnitude_options = {"wrt": self.wrt, "norm": self.norm, "horizon": self.horizon}
 
         self._h = self._cell.initial_state(H)
@@ -458,21 +450,16 @@ class CharRNNTrainer:
         loss = float(cache.losses.sum()) / n
         if not math.isfinite(loss):
             raise self._diverged(step, "loss")
-        grads, _ = cell.backward(params, cache)
+        cell.backward(params, cache, out=self._grad_views)  # fills self._grad
         magnitudes = units = None
         if record and self.recording.units is not None:
             magnitudes, units = cell.magnitudes_and_units(params, cache, **self._magnitude_options)
         elif record:
             magnitudes = cell.magnitudes(params, cache, **self._magnitude_options)
-        np.concatenate([grads[key].ravel() for key in params], out=self._grad)
         report = clip_gradients(self._flat_grads, self.clip, self.clip_norm)
         if not math.isfinite(report.grad_norm):
             raise self._diverged(step, "gradient")
-        self._snapshot.save()
-        self.optimizer.update(self._flat_params, self._flat_grads)
-        if not np.isfinite(self._theta).all():
-            self._snapshot.restore()
-            raise self._diverged(step, "parameters")
+        self._apply_update(step)
 
         # Commit.
         self._h = cell.final_state(cache)
@@ -502,6 +489,27 @@ class CharRNNTrainer:
         for callback in list(self._record_listeners):
             callback(rec)
         return rec
+
+    def _apply_update(self, step: int) -> None:
+        """Apply the optimizer's step to theta, or nothing if theta would not stay finite.
+
+        The optimizer proposes the step without changing its state, so a non-finite step is
+        dropped by not committing it: no copies of the parameters or the optimizer state are
+        taken. When ``sum(theta**2)`` and ``sum(delta**2)`` are both finite, every entry of
+        both is below 1.4e154 in magnitude, so ``theta - delta`` cannot overflow: the update
+        is done in place. Otherwise (rare: huge or non-finite values) the candidate is built
+        aside and checked entry by entry first.
+        """
+        theta = self._theta
+        delta = self.optimizer.propose(self._flat_grads)["theta"]
+        if _sum_of_squares_is_finite(delta) and _sum_of_squares_is_finite(theta):
+            theta -= delta
+        else:
+            candidate = theta - delta
+            if not np.isfinite(candidate).all():
+                raise self._diverged(step, "parameters")
+            np.copyto(theta, candidate)
+        self.optimizer.commit()
 
     def step(self) -> Record:
         """Train on one chunk and record it, whatever ``record_every`` says.
