@@ -18,6 +18,7 @@ notebook: $(INSTALLED)
 
 test: $(INSTALLED) chromium bundle
 	npm test
+	npm run typecheck
 	$(MAKE) lint
 	$(PY) -m pytest -ra
 

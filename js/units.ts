@@ -183,7 +183,7 @@ export class UnitsView {
     root.setAttribute("data-top-unit", String(shown[0]));
     const text = (x: number, y: number, content: string, attributes: Record<string, string | number | undefined> = {}) =>
       root.appendChild(svg("text", { x, y, "font-family": theme.fontFamily, "font-size": 12, fill: theme.muted, ...attributes }, content));
-    text(geometry.left, 16, `${options.isDefault ? "Largest loss" : "Loss"} at step ${t}: its gradient on W_hh, row by row (one row per hidden unit)${options.logScale ? " (log colour scale)" : ""}`, {
+    text(geometry.left, 16, `${options.isDefault ? "Largest loss" : "Loss"} at step ${t}: its gradient on W_hh, row by row (one row per hidden unit, largest total on top)${options.logScale ? " (log colour scale)" : ""}`, {
       fill: theme.foreground,
       "font-size": 13,
       class: "rnnbow-units-title",
@@ -192,9 +192,11 @@ export class UnitsView {
     root.appendChild(
       svg("rect", { x: geometry.left, y: TOP, width: right - geometry.left, height: plotHeight, fill: "none", stroke: theme.border, "stroke-width": 1 }),
     );
-    text(geometry.left - 6, TOP + 10, "units", { "text-anchor": "end" });
-    text(geometry.left - 6, TOP + 24, "by total ↓", { "text-anchor": "end", "font-size": 10 });
-    if (row >= 10) {
+    if (row < 10) {
+      // No room for one label per row: name the axis instead (with labels it would overlap them).
+      text(geometry.left - 6, TOP + 10, "units", { "text-anchor": "end" });
+      text(geometry.left - 6, TOP + 24, "by total ↓", { "text-anchor": "end", "font-size": 10 });
+    } else {
       for (let r = 0; r < Math.min(shown.length, 40); r++) {
         text(geometry.left - 6, TOP + r * row + row - 2, `#${shown[r]}`, { "text-anchor": "end", "font-size": Math.min(11, row), class: "rnnbow-units-label" });
       }

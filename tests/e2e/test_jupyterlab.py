@@ -5,10 +5,14 @@ The tests share one notebook (opened once for the module) and run in file order.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
 INITIAL_RECORDS = 80  # 400 steps, a record every 5
 VIEWS = ("overview", "labels", "bars", "horizon")
 
@@ -125,7 +129,7 @@ def test_after_training_a_late_chunk_can_be_inspected(lab, artifacts, hover_segm
     )
     page.wait_for_selector(f".rnnbow-info[data-shown='{index}']")
     root = page.locator(".rnnbow-root")
-    page.set_viewport_size({"width": 1400, "height": 1500})
+    page.set_viewport_size({"width": 1400, "height": 2400})  # the whole widget in view
     root.scroll_into_view_if_needed()
     source = 14
     hover_segment(page, source)
@@ -133,6 +137,8 @@ def test_after_training_a_late_chunk_can_be_inspected(lab, artifacts, hover_segm
     # Clip the page rather than shooting the element: that would scroll, and the mouse
     # would leave the segment. The README's screenshot (docs/screenshot.png) is this one.
     page.screenshot(path=artifacts / "lab-after-training.png", clip=root.bounding_box())
+    if os.environ.get("RNNBOW_UPDATE_SCREENSHOT"):  # refresh the README's picture on demand
+        shutil.copyfile(artifacts / "lab-after-training.png", DOCS_SCREENSHOT)
     title = page.locator("[data-rnnbow-view=horizon] .rnnbow-horizon-title").text_content()
     assert title.startswith(f"Loss at step {source} ")
 
