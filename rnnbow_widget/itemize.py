@@ -29,48 +29,22 @@ lag 20 with small weights) is what the widget shows, and its squares underflow f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
 
 from rnnbow_widget import model
+from rnnbow_widget.cells.lagwalk import (
+    NORM_CHOICES,
+    WRT_CHOICES,
+    ItemizedGradients,
+    RecurrentBlock,
+    pair_count,
+    pair_indices,
+)
+from rnnbow_widget.cells.lagwalk import check_choice as _check_choice
+from rnnbow_widget.cells.lagwalk import check_horizon as _check_horizon
 from rnnbow_widget.model import Cache, Params
-
-WRT_CHOICES = ("W_hh", "W_xh", "b_h")
-NORM_CHOICES = ("fro", "mean_abs")
-
-
-@dataclass
-class ItemizedGradients:
-    """Result of :func:`itemized_gradients`.
-
-    Attributes
-    ----------
-    magnitudes : np.ndarray
-        (n, n) float64. ``magnitudes[t, j]`` is the norm of loss t's gradient through step j
-        (0-based); zero for ``j > t`` and for pairs beyond the horizon.
-    gradient : np.ndarray
-        Shape of ``params[wrt]``: the sum of the itemized gradients that were computed. With
-        ``horizon=None`` this is ordinary BPTT's gradient; with a horizon it is the sum over the
-        kept pairs ``t - j < horizon`` only.
-    full : np.ndarray or None
-        ``(n, n, *params[wrt].shape)`` itemized gradients when asked for with ``full=True``
-        (zero outside the kept pairs), else None.
-    wrt : str
-        The parameter: ``"W_hh"``, ``"W_xh"`` or ``"b_h"``.
-    norm : str
-        ``"fro"`` (Frobenius / Euclidean) or ``"mean_abs"`` (mean of the absolute entries).
-    horizon : int or None
-        The horizon as given (None: all pairs).
-    """
-
-    magnitudes: np.ndarray
-    gradient: np.ndarray
-    full: np.ndarray | None
-    wrt: str
-    norm: str
-    horizon: int | None
 
 
 class BackwardSteps(Protocol):
@@ -175,45 +149,6 @@ def lag_walk(
             # Row j of the next lag is step j of source j + lag + 1, fed by row j + 1 here.
             d = steps.to_previous(g[1:], d[1:], 1, m)
     return out
-
-
-def pair_count(n: int, horizon: int) -> int:
-    """Number of pairs (t, j) with ``0 <= j <= t < n`` and ``t - j < horizon``."""
-    k = min(horizon, n)
-    return k * n - k * (k - 1) // 2
-
-
-@lru_cache(maxsize=64)
-def pair_indices(n: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(t, j)`` index arrays in the lag-major row order of :func:`lag_walk` (read-only)."""
-    k = min(horizon, n)
-    j = np.concatenate([np.arange(n - lag) for lag in range(k)])
-    lags = np.repeat(np.arange(k), n - np.arange(k))
-    t = j + lags
-    t.flags.writeable = False
-    j.flags.writeable = False
-    return t, j
-
-
-def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
-    return value
-
-
-def _check_horizon(horizon: object, n: int) -> int:
-    """Return the number of lags to walk: ``min(horizon, n)``, or n for None."""
-    if horizon is None:
-        return n
-    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)):
-        raise TypeError(
-            f"horizon must be a positive int or None, got {horizon!r} ({type(horizon).__name__})"
-        )
-    if horizon < 1:
-        raise ValueError(
-            f"horizon must be >= 1 (the number of source losses per step) or None, got {horizon}"
-        )
-    return min(int(horizon), n)
 
 
 def _check_indices(name: str, values: np.ndarray, vocab_size: int) -> np.ndarray:
@@ -371,15 +306,9 @@ def magnitudes_and_units_from_cache(
     norm = _check_choice("norm", norm, NORM_CHOICES)
     g, t, j, _ = _itemized_preactivation_grads(params, cache, horizon)
     n, H = len(cache.inputs), g.shape[1]
-    blocks = [_Block(slice(0, H), cache.h_prev)] if wrt == "W_hh" else None
+    blocks = [RecurrentBlock(slice(0, H), cache.h_prev)] if wrt == "W_hh" else None
     units = unit_contributions(g, t, j, n, H, blocks)
     return _magnitudes(g, t, j, n, wrt, norm, cache), units
-
-
-@dataclass(frozen=True)
-class _Block:
-    rows: slice
-    vectors: np.ndarray
 
 
 def itemized_gradients(

@@ -181,7 +181,7 @@ def one_hot(indices: np.ndarray, size: int) -> np.ndarray:
 
 @dataclass
 class ItemizedGradients:
-    """Result of a cell's ``itemized_gradients``.
+    """Result of ``itemized_gradients`` (:mod:`rnnbow_widget.itemize`'s or a gated cell's).
 
     Attributes
     ----------
@@ -189,15 +189,16 @@ class ItemizedGradients:
         (n, n) float64. ``magnitudes[t, j]`` is the norm of loss t's gradient through step j
         (0-based); zero for ``j > t`` and for pairs beyond the horizon.
     gradient : np.ndarray
-        Shape of ``params[wrt]``: the sum of the itemized gradients that were computed; with
-        ``horizon=None`` exactly ordinary BPTT's gradient.
+        Shape of ``params[wrt]``: the sum of the itemized gradients that were computed. With
+        ``horizon=None`` this is ordinary BPTT's gradient; with a horizon it is the sum over the
+        kept pairs ``t - j < horizon`` only.
     full : np.ndarray or None
         ``(n, n, *params[wrt].shape)`` itemized gradients when asked for with ``full=True``
         (zero outside the kept pairs), else None.
     wrt : str
-        ``"W_hh"``, ``"W_xh"`` or ``"b_h"``.
+        The parameter: ``"W_hh"``, ``"W_xh"`` or ``"b_h"``.
     norm : str
-        ``"fro"`` or ``"mean_abs"``.
+        ``"fro"`` (Frobenius / Euclidean) or ``"mean_abs"`` (mean of the absolute entries).
     horizon : int or None
         The horizon as given (None: all pairs).
     """
@@ -384,3 +385,150 @@ def itemize(
         norm=norm,
         horizon=horizon,
     )
+
+
+# ----------------------------------------------------------------------------- a cell's API
+
+
+def local_messages(params: Params, cache: Any) -> np.ndarray:
+    """(n, H): ``d_{t,t} = W_hy^T (y_t - onehot(target_t))``, loss t's message into ``h_t``."""
+    return output_error(cache.p, cache.targets) @ params["W_hy"]
+
+
+def empty_like(params: Params) -> Params:
+    """Uninitialised float64 arrays shaped like ``params`` (the gradients' ``out``)."""
+    return {name: np.empty(np.shape(params[name])) for name in PARAM_NAMES}
+
+
+@dataclass(frozen=True)
+class CellLayout:
+    """What the generic itemizing functions below need to know about a gated cell.
+
+    Attributes
+    ----------
+    name : str
+        Name in messages (``"LSTM"``).
+    n_gates : int
+        ``G``, the number of gate blocks stacked along the rows of ``W_hh``.
+    cache_type : type
+        The cell's ``Cache`` class.
+    cache_phrase : str
+        What a cache must be, for the message (``"an lstm.Cache from lstm.forward"``).
+    forward : callable
+        ``forward(params, inputs, targets, state0) -> cache``.
+    walk : callable
+        ``walk(params, cache, k) -> g``: the cell's :func:`lag_walk`, (pair_count(n, k), G H).
+    blocks : callable
+        ``blocks(cache, H) -> list of RecurrentBlock``: how the rows of ``W_hh`` split by the
+        vector they multiply.
+    """
+
+    name: str
+    n_gates: int
+    cache_type: type
+    cache_phrase: str
+    forward: Callable[..., Any]
+    walk: Callable[[Params, Any, int], np.ndarray]
+    blocks: Callable[[Any, int], list[RecurrentBlock]]
+
+
+def check_cache(cell: CellLayout, cache: Any, H: int, V: int) -> Any:
+    """Return ``cache`` if it is ``cell``'s cache for a model with ``H`` units and ``V`` symbols."""
+    if not isinstance(cache, cell.cache_type):
+        raise TypeError(f"cache must be {cell.cache_phrase}, got {type(cache)!r}")
+    n = len(cache.inputs)
+    P = cell.n_gates * H
+    if cache.h.shape != (n + 1, H) or cache.gates.shape != (n, P):
+        raise ValueError(
+            f"cache does not match params: expected h ({n + 1}, {H}) and gates "
+            f"({n}, {P}), got {cache.h.shape} and {cache.gates.shape}"
+        )
+    if cache.p.shape != (n, V):
+        raise ValueError(f"cache.p must have shape ({n}, {V}) (V from params), got {cache.p.shape}")
+    return cache
+
+
+def _itemize_cache(
+    cell: CellLayout,
+    params: Params,
+    cache: Any,
+    wrt: str,
+    norm: str,
+    horizon: int | None,
+    full: bool,
+    with_gradient: bool,
+) -> tuple[ItemizedGradients, np.ndarray, list[RecurrentBlock], int, int, int]:
+    """Check, walk and :func:`itemize`; returns the result and ``(g, blocks, n, k, H)``."""
+    wrt = check_choice("wrt", wrt, WRT_CHOICES)
+    norm = check_choice("norm", norm, NORM_CHOICES)
+    H, V = check_params(params, cell.n_gates, cell.name)
+    check_cache(cell, cache, H, V)
+    n = len(cache.inputs)
+    k = check_horizon(horizon, n)
+    g = cell.walk(params, cache, k)
+    blocks = cell.blocks(cache, H)
+    result = itemize(
+        g,
+        n,
+        k,
+        wrt=wrt,
+        norm=norm,
+        blocks=blocks,
+        inputs=cache.inputs,
+        vocab_size=V,
+        horizon=horizon,
+        full=full,
+        with_gradient=with_gradient,
+    )
+    return result, g, blocks, n, k, H
+
+
+def cell_magnitudes(
+    cell: CellLayout, params: Params, cache: Any, wrt: str, norm: str, horizon: int | None
+) -> np.ndarray:
+    """A cell's ``itemized_magnitudes``: (n, n) norms of the itemized gradients of ``cache``."""
+    result = _itemize_cache(cell, params, cache, wrt, norm, horizon, False, False)[0]
+    return result.magnitudes
+
+
+def cell_magnitudes_and_units(
+    cell: CellLayout, params: Params, cache: Any, wrt: str, norm: str, horizon: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """A cell's ``itemized_magnitudes_and_units``: magnitudes and the packed per-unit triangle."""
+    from rnnbow_widget.units import unit_contributions
+
+    result, g, blocks, n, k, H = _itemize_cache(
+        cell, params, cache, wrt, norm, horizon, False, False
+    )
+    t, j = pair_indices(n, k)
+    units = unit_contributions(g, t, j, n, H, blocks if result.wrt == "W_hh" else None)
+    return result.magnitudes, units
+
+
+def cell_itemized_gradients(
+    cell: CellLayout,
+    params: Params,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    state0: object,
+    wrt: str,
+    norm: str,
+    horizon: int | None,
+    full: bool,
+) -> ItemizedGradients:
+    """A cell's ``itemized_gradients``: check, run ``cell.forward`` in float64, itemize."""
+    if not isinstance(full, bool | np.bool_):
+        raise TypeError(f"full must be True or False, got {full!r}")
+    wrt = check_choice("wrt", wrt, WRT_CHOICES)
+    norm = check_choice("norm", norm, NORM_CHOICES)
+    _, V = check_params(params, cell.n_gates, cell.name)
+    inputs = check_indices("inputs", inputs, V)
+    targets = check_indices("targets", targets, V)
+    if targets.shape != inputs.shape:
+        raise ValueError(
+            f"targets must have the same length as inputs ({len(inputs)}), got {len(targets)}"
+        )
+    check_horizon(horizon, len(inputs))
+    params = {name: np.asarray(params[name], dtype=np.float64) for name in PARAM_NAMES}
+    cache = cell.forward(params, inputs, targets, state0)
+    return _itemize_cache(cell, params, cache, wrt, norm, horizon, full, True)[0]

@@ -280,9 +280,7 @@ def forward(
     )
 
 
-def local_messages(params: Params, cache: Cache) -> np.ndarray:
-    """(n, H): ``d_{t,t} = W_hy^T (y_t - onehot(target_t))``, loss t's message into ``h_t``."""
-    return lagwalk.output_error(cache.p, cache.targets) @ params["W_hy"]
+local_messages = lagwalk.local_messages
 
 
 @dataclass(frozen=True)
@@ -383,17 +381,13 @@ def backward(params: Params, cache: Cache, out: Params | None = None) -> tuple[P
             d_t = d[t - 1]
             add(d_t, buffer, out=d_t)
             multiply(dc, f_t, out=dc)
-    grads = _empty_like(params) if out is None else out
+    grads = lagwalk.empty_like(params) if out is None else out
     np.matmul(g.T, lagwalk.one_hot(cache.inputs, params["W_xh"].shape[1]), out=grads["W_xh"])
     np.matmul(g.T, cache.h_prev, out=grads["W_hh"])
     np.matmul(dy.T, cache.h[1:], out=grads["W_hy"])
     np.sum(g, axis=0, out=grads["b_h"])
     np.sum(dy, axis=0, out=grads["b_y"])
     return grads, g
-
-
-def _empty_like(params: Params) -> Params:
-    return {name: np.empty(np.shape(params[name])) for name in lagwalk.PARAM_NAMES}
 
 
 def _walk(params: Params, cache: Cache, k: int) -> np.ndarray:
@@ -423,49 +417,19 @@ def _walk(params: Params, cache: Cache, k: int) -> np.ndarray:
     return lagwalk.lag_walk((d_local, None), n, k, N_GATES * H, to_preactivation, to_previous)
 
 
-def _check_cache(cache: object, H: int, V: int) -> Cache:
-    if not isinstance(cache, Cache):
-        raise TypeError(f"cache must be an lstm.Cache from lstm.forward, got {type(cache)!r}")
-    n = len(cache.inputs)
-    if cache.h.shape != (n + 1, H) or cache.gates.shape != (n, N_GATES * H):
-        raise ValueError(
-            f"cache does not match params: expected h ({n + 1}, {H}) and gates "
-            f"({n}, {N_GATES * H}), got {cache.h.shape} and {cache.gates.shape}"
-        )
-    if cache.p.shape != (n, V):
-        raise ValueError(f"cache.p must have shape ({n}, {V}) (V from params), got {cache.p.shape}")
-    return cache
+def _blocks(cache: Cache, H: int) -> list[RecurrentBlock]:
+    return [RecurrentBlock(slice(0, N_GATES * H), cache.h_prev)]  # all gates multiply h_{j-1}
 
 
-def _itemize(
-    params: Params,
-    cache: Cache,
-    wrt: str,
-    norm: str,
-    horizon: int | None,
-    full: bool,
-    with_gradient: bool,
-) -> ItemizedGradients:
-    wrt = lagwalk.check_choice("wrt", wrt, lagwalk.WRT_CHOICES)
-    norm = lagwalk.check_choice("norm", norm, lagwalk.NORM_CHOICES)
-    H, V = lagwalk.check_params(params, N_GATES, "LSTM")
-    _check_cache(cache, H, V)
-    n = len(cache.inputs)
-    k = lagwalk.check_horizon(horizon, n)
-    g = _walk(params, cache, k)
-    return lagwalk.itemize(
-        g,
-        n,
-        k,
-        wrt=wrt,
-        norm=norm,
-        blocks=[RecurrentBlock(slice(0, N_GATES * H), cache.h_prev)],
-        inputs=cache.inputs,
-        vocab_size=V,
-        horizon=horizon,
-        full=full,
-        with_gradient=with_gradient,
-    )
+_LAYOUT = lagwalk.CellLayout(
+    name="LSTM",
+    n_gates=N_GATES,
+    cache_type=Cache,
+    cache_phrase="an lstm.Cache from lstm.forward",
+    forward=forward,
+    walk=_walk,
+    blocks=_blocks,
+)
 
 
 def itemized_magnitudes(
@@ -503,7 +467,7 @@ def itemized_magnitudes(
     >>> m.shape, bool(m[0, 1] == 0), bool(m[2, 0] == 0), bool(m[2, 1] > 0)
     ((3, 3), True, True, True)
     """
-    return _itemize(params, cache, wrt, norm, horizon, full=False, with_gradient=False).magnitudes
+    return lagwalk.cell_magnitudes(_LAYOUT, params, cache, wrt, norm, horizon)
 
 
 def itemized_magnitudes_and_units(
@@ -535,31 +499,7 @@ def itemized_magnitudes_and_units(
     >>> u.shape, bool(np.isclose(np.sqrt((u[4] ** 2).sum()), m[2, 1]))
     ((6, 3), True)
     """
-    from rnnbow_widget.units import unit_contributions
-
-    wrt = lagwalk.check_choice("wrt", wrt, lagwalk.WRT_CHOICES)
-    norm = lagwalk.check_choice("norm", norm, lagwalk.NORM_CHOICES)
-    H, V = lagwalk.check_params(params, N_GATES, "LSTM")
-    _check_cache(cache, H, V)
-    n = len(cache.inputs)
-    k = lagwalk.check_horizon(horizon, n)
-    g = _walk(params, cache, k)
-    blocks = [RecurrentBlock(slice(0, N_GATES * H), cache.h_prev)]
-    result = lagwalk.itemize(
-        g,
-        n,
-        k,
-        wrt=wrt,
-        norm=norm,
-        blocks=blocks,
-        inputs=cache.inputs,
-        vocab_size=V,
-        horizon=horizon,
-        with_gradient=False,
-    )
-    t, j = lagwalk.pair_indices(n, k)
-    units = unit_contributions(g, t, j, n, H, blocks if wrt == "W_hh" else None)
-    return result.magnitudes, units
+    return lagwalk.cell_magnitudes_and_units(_LAYOUT, params, cache, wrt, norm, horizon)
 
 
 def itemized_gradients(
@@ -606,18 +546,6 @@ def itemized_gradients(
     >>> bool(np.allclose(result.gradient, grads["W_hh"], rtol=1e-12, atol=0))
     True
     """
-    if not isinstance(full, bool | np.bool_):
-        raise TypeError(f"full must be True or False, got {full!r}")
-    wrt = lagwalk.check_choice("wrt", wrt, lagwalk.WRT_CHOICES)
-    norm = lagwalk.check_choice("norm", norm, lagwalk.NORM_CHOICES)
-    _, V = lagwalk.check_params(params, N_GATES, "LSTM")
-    inputs = lagwalk.check_indices("inputs", inputs, V)
-    targets = lagwalk.check_indices("targets", targets, V)
-    if targets.shape != inputs.shape:
-        raise ValueError(
-            f"targets must have the same length as inputs ({len(inputs)}), got {len(targets)}"
-        )
-    lagwalk.check_horizon(horizon, len(inputs))
-    params = {name: np.asarray(params[name], dtype=np.float64) for name in lagwalk.PARAM_NAMES}
-    cache = forward(params, inputs, targets, state0)
-    return _itemize(params, cache, wrt, norm, horizon, full=full, with_gradient=True)
+    return lagwalk.cell_itemized_gradients(
+        _LAYOUT, params, inputs, targets, state0, wrt, norm, horizon, full
+    )
