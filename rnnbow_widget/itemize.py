@@ -39,8 +39,10 @@ from rnnbow_widget.cells.lagwalk import (
     WRT_CHOICES,
     ItemizedGradients,
     RecurrentBlock,
+    one_hot,
     pair_count,
     pair_indices,
+    summed_gradient,
 )
 from rnnbow_widget.cells.lagwalk import check_choice as _check_choice
 from rnnbow_widget.cells.lagwalk import check_horizon as _check_horizon
@@ -377,25 +379,15 @@ def itemized_gradients(
     h0 = np.asarray(h0, dtype=np.float64)
     if h0.shape != (H,):
         raise ValueError(f"h0 must have shape (H,) = ({H},), got {h0.shape}")
-    _check_horizon(horizon, len(inputs))
+    k = _check_horizon(horizon, len(inputs))
 
     params = _float64_params(params)
     cache = model.forward(params, inputs, targets, h0, activation=activation)
     g, t, j, params = _itemized_preactivation_grads(params, cache, horizon)
     n = len(inputs)
-
-    # Sum over sources first: g_sum[j] = sum_t g_{t,j}, then one product per parameter.
-    g_sum = np.zeros((n, H))
-    np.add.at(g_sum, j, g)
-    x = np.zeros((n, V))
-    x[np.arange(n), inputs] = 1.0
     h_prev = cache.h_prev
-    if wrt == "W_hh":
-        gradient = g_sum.T @ h_prev
-    elif wrt == "W_xh":
-        gradient = g_sum.T @ x
-    else:
-        gradient = g_sum.sum(axis=0)
+    blocks = [RecurrentBlock(slice(0, H), h_prev)]
+    gradient = summed_gradient(g, n, k, wrt, blocks, inputs, V)
 
     full_tensor = None
     if full:
@@ -403,6 +395,7 @@ def itemized_gradients(
         if wrt == "W_hh":
             full_tensor[t, j] = g[:, :, None] * h_prev[j][:, None, :]
         elif wrt == "W_xh":
+            x = one_hot(inputs, V)
             full_tensor[t, j] = g[:, :, None] * x[j][:, None, :]
         else:
             full_tensor[t, j] = g

@@ -290,6 +290,39 @@ def _row_norms(a: np.ndarray, norm: str) -> np.ndarray:
     return np.abs(a).sum(axis=1)
 
 
+def summed_gradient(
+    g: np.ndarray,
+    n: int,
+    k: int,
+    wrt: str,
+    blocks: Sequence[RecurrentBlock],
+    inputs: np.ndarray,
+    vocab_size: int,
+) -> np.ndarray:
+    """Sum of the itemized gradients of all walked pairs, shaped like ``params[wrt]``.
+
+    The sources are summed first, ``g_sum[j] = sum_t g_{t,j}`` (lag by lag, in the row order
+    of :func:`lag_walk`), then one product per block: ``g_sum[:, rows]^T v`` for ``W_hh``,
+    ``g_sum^T x`` for ``W_xh``, ``sum_j g_sum[j]`` for ``b_h``. Arguments as for
+    :func:`itemize`.
+    """
+    P = g.shape[1]
+    g_sum = np.zeros((n, P))  # g_sum[j] = sum over kept sources t of g_{t,j}
+    offset = 0
+    for lag in range(k):
+        m = n - lag
+        g_sum[:m] += g[offset : offset + m]
+        offset += m
+    if wrt == "W_hh":
+        gradient = np.empty((P, blocks[0].vectors.shape[1]))
+        for block in blocks:
+            gradient[block.rows] = g_sum[:, block.rows].T @ block.vectors
+        return gradient
+    if wrt == "W_xh":
+        return g_sum.T @ one_hot(inputs, vocab_size)
+    return g_sum.sum(axis=0)
+
+
 def itemize(
     g: np.ndarray,
     n: int,
@@ -349,20 +382,7 @@ def itemize(
 
     gradient = None
     if with_gradient:
-        g_sum = np.zeros((n, P))  # g_sum[j] = sum over kept sources t of g_{t,j}
-        offset = 0
-        for lag in range(k):
-            m = n - lag
-            g_sum[:m] += g[offset : offset + m]
-            offset += m
-        if wrt == "W_hh":
-            gradient = np.empty((P, blocks[0].vectors.shape[1]))
-            for block in blocks:
-                gradient[block.rows] = g_sum[:, block.rows].T @ block.vectors
-        elif wrt == "W_xh":
-            gradient = g_sum.T @ one_hot(inputs, vocab_size)
-        else:
-            gradient = g_sum.sum(axis=0)
+        gradient = summed_gradient(g, n, k, wrt, blocks, inputs, vocab_size)
 
     tensor = None
     if full:
