@@ -39,7 +39,9 @@ _CSP = (
     "img-src data:; font-src data:"
 )
 
-_PAGE = """<!DOCTYPE html>
+# Shared by both pages: the offline policy, the data as inert JSON and the inlined bundle.
+# ``{extra_style}``, ``{root_class}`` and the mounting script differ.
+_PAGE_START = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -49,15 +51,20 @@ _PAGE = """<!DOCTYPE html>
 <title>{title}</title>
 <style>
 body {{ margin: 16px; font-family: system-ui, sans-serif; }}
+{extra_style}
 </style>
 </head>
 <body>
-<div id="rnnbow-root"></div>
+<div id="rnnbow-root"{root_class}></div>
 <script type="application/json" id="rnnbow-data">{data}</script>
 <script>
 {js}
 </script>
-<script>
+<script>"""
+
+_PAGE = (
+    _PAGE_START.replace("{extra_style}\n", "").replace("{root_class}", "")
+    + """
 (function () {{
   var data = JSON.parse(document.getElementById("rnnbow-data").textContent);
   window.RNNbowStandalone.mount(
@@ -68,6 +75,7 @@ body {{ margin: 16px; font-family: system-ui, sans-serif; }}
 </body>
 </html>
 """
+)
 
 
 def save_html(
@@ -113,27 +121,13 @@ def save_html(
     return target
 
 
-_COMPARISON_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="rnnbow_widget">
-<title>{title}</title>
-<style>
-body {{ margin: 16px; font-family: system-ui, sans-serif; }}
-.rnnbow-compare {{ display: grid; grid-template-columns: repeat({columns}, minmax(0, 1fr));
-  gap: 12px 16px; }}
-</style>
-</head>
-<body>
-<div id="rnnbow-root" class="rnnbow-compare"></div>
-<script type="application/json" id="rnnbow-data">{data}</script>
-<script>
-{js}
-</script>
-<script>
+_COMPARISON_PAGE = (
+    _PAGE_START.replace(
+        "{extra_style}",
+        ".rnnbow-compare {{ display: grid;\n"
+        "  grid-template-columns: repeat({columns}, minmax(0, 1fr)); gap: 12px 16px; }}",
+    ).replace("{root_class}", ' class="rnnbow-compare"')
+    + """
 (function () {{
   var data = JSON.parse(document.getElementById("rnnbow-data").textContent);
   var root = document.getElementById("rnnbow-root");
@@ -148,6 +142,7 @@ body {{ margin: 16px; font-family: system-ui, sans-serif; }}
 </body>
 </html>
 """
+)
 
 
 def save_comparison_html(
