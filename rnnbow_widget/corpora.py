@@ -99,6 +99,18 @@ def _python_folder(key: str, what: str) -> Path:
     return Path(folder)
 
 
+def _read_python_sources(
+    key: str, what: str, suffix: str, max_chars: int | None, alternatives: str
+) -> str:
+    """Concatenated ``*suffix`` files of one of Python's own folders, or a clear error."""
+    max_chars = _check_max_chars(max_chars)
+    folder = _python_folder(key, what)
+    text = _concatenate(_source_files(folder, suffix), max_chars)
+    if not text:
+        raise FileNotFoundError(f"no readable {suffix} file under {str(folder)!r}; {alternatives}")
+    return text
+
+
 def c_code(max_chars: int | None = 500_000) -> str:
     """C source text from the header files the running Python ships (the paper's corpus kind).
 
@@ -127,15 +139,14 @@ def c_code(max_chars: int | None = 500_000) -> str:
     >>> len(text)
     1000
     """
-    max_chars = _check_max_chars(max_chars)
-    folder = _python_folder("include", "C header (include)")
-    text = _concatenate(_source_files(folder, ".h"), max_chars)
-    if not text:
-        raise FileNotFoundError(
-            f"no readable .h file under {str(folder)!r}; install Python's development "
-            "headers, or use corpora.python_code() or corpora.from_file(path)"
-        )
-    return text
+    return _read_python_sources(
+        "include",
+        "C header (include)",
+        ".h",
+        max_chars,
+        "install Python's development headers, or use corpora.python_code() or "
+        "corpora.from_file(path)",
+    )
 
 
 def python_code(max_chars: int | None = 500_000) -> str:
@@ -165,15 +176,13 @@ def python_code(max_chars: int | None = 500_000) -> str:
     >>> len(python_code(max_chars=2000))
     2000
     """
-    max_chars = _check_max_chars(max_chars)
-    folder = _python_folder("stdlib", "standard library (stdlib)")
-    text = _concatenate(_source_files(folder, ".py"), max_chars)
-    if not text:
-        raise FileNotFoundError(
-            f"no readable .py file under {str(folder)!r}; use corpora.c_code() or "
-            "corpora.from_file(path)"
-        )
-    return text
+    return _read_python_sources(
+        "stdlib",
+        "standard library (stdlib)",
+        ".py",
+        max_chars,
+        "use corpora.c_code() or corpora.from_file(path)",
+    )
 
 
 def from_file(
