@@ -7,8 +7,10 @@ n = 25, carrying the state between chunks. The corpus is Python's C headers
 
 Engines:
 
-- ``numpy lstm`` / ``numpy gru``: ``rnnbow_widget.cells`` (float64); parameters and gradients
-  are views into flat buffers (``backward(..., out=...)``), as ``CharRNNTrainer`` keeps them;
+- ``numpy lstm`` / ``numpy gru``: ``rnnbow_widget.cells`` in float64 (the trainer's default),
+  and ``numpy lstm f32`` / ``numpy gru f32`` in float32 (``CharRNNTrainer(dtype="float32")``,
+  PyTorch's precision); parameters and gradients are views into flat buffers
+  (``backward(..., out=...)``), as ``CharRNNTrainer`` keeps them;
 - ``torch lstm`` / ``torch gru``: ``nn.LSTM`` / ``nn.GRU`` + ``nn.Linear``, one-hot inputs,
   ``CrossEntropyLoss(reduction="sum")``, ``clip_grad_value_(5)``, ``optim.Adagrad`` (float32,
   PyTorch's default; ``--torch-dtype float64`` for the same precision as numpy), when torch
@@ -80,9 +82,11 @@ class Cursor:
         return start
 
 
-def flat_views(arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """One flat float64 buffer holding copies of ``arrays``, and views into it by name."""
-    flat = np.empty(sum(a.size for a in arrays.values()))
+def flat_views(
+    arrays: dict[str, np.ndarray], dtype: str = "float64"
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """One flat buffer of ``dtype`` holding copies of ``arrays``, and views into it by name."""
+    flat = np.empty(sum(a.size for a in arrays.values()), dtype=dtype)
     views, offset = {}, 0
     for name, a in arrays.items():
         views[name] = flat[offset : offset + a.size].reshape(a.shape)
@@ -91,22 +95,22 @@ def flat_views(arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.
     return flat, views
 
 
-def numpy_engine(cell_name: str, data: np.ndarray, V: int) -> Callable[[], float]:
+def numpy_engine(cell_name: str, data: np.ndarray, V: int, dtype: str) -> Callable[[], float]:
     cell = get_cell(cell_name)
     # Parameters and gradients live in flat buffers (as CharRNNTrainer keeps them), so the
     # update is a few whole-buffer operations and backward writes the gradients in place.
-    theta, params = flat_views(cell.init_params(V, HIDDEN, np.random.default_rng(0)))
-    grad, grads = flat_views(params)
+    theta, params = flat_views(cell.init_params(V, HIDDEN, np.random.default_rng(0)), dtype)
+    grad, grads = flat_views(params, dtype)
     memory = np.zeros_like(theta)
     scratch = np.empty_like(theta)
     cursor = Cursor(len(data))
-    state = cell.initial_state(HIDDEN)
+    state = cell.initial_state(HIDDEN).astype(dtype)
 
     def step() -> float:
         nonlocal state
         p = cursor.next()
         if p == 0:
-            state = cell.initial_state(HIDDEN)
+            state = cell.initial_state(HIDDEN).astype(dtype)
         x, y = data[p : p + SEQ], data[p + 1 : p + SEQ + 1]
         cache = cell.forward(params, x, y, state)
         cell.backward(params, cache, out=grads)
@@ -203,8 +207,10 @@ def main() -> None:
     V = len(vocab)
 
     engines: dict[str, Callable[[], float]] = {
-        "numpy lstm": numpy_engine("lstm", data, V),
-        "numpy gru": numpy_engine("gru", data, V),
+        "numpy lstm": numpy_engine("lstm", data, V, "float64"),
+        "numpy lstm f32": numpy_engine("lstm", data, V, "float32"),
+        "numpy gru": numpy_engine("gru", data, V, "float64"),
+        "numpy gru f32": numpy_engine("gru", data, V, "float32"),
     }
     torch_note = "torch: not run (--no-torch)"
     if not args.no_torch:
@@ -222,7 +228,7 @@ def main() -> None:
             engines["torch gru"] = torch_engine("gru", data, V, args.torch_dtype)
 
     print(f"corpus: {len(text):,} chars of C headers, V = {V}; H = {HIDDEN}, n = {SEQ}, batch 1")
-    print(f"numpy {np.__version__} (float64, BLAS threads = 1); {torch_note}")
+    print(f"numpy {np.__version__} (float64 and float32, BLAS threads = 1); {torch_note}")
     for step in engines.values():  # warm-up
         for _ in range(20):
             step()
@@ -231,18 +237,21 @@ def main() -> None:
         for name, step in engines.items():
             rates[name].append(chars_per_second(step, args.chunks))
     print(f"\ntraining chars/s, median of {args.rounds} rounds x {args.chunks} chunks per engine:")
-    print(f"  {'engine':<11} {'wall':>9} {'CPU time':>9}   ms/chunk (wall, CPU)")
+    print(f"  {'engine':<15} {'wall':>9} {'CPU time':>9}   ms/chunk (wall, CPU)")
     median = {}
     for name, r in rates.items():
         wall, cpu = (float(np.median([x[i] for x in r])) for i in (0, 1))
         median[name] = (wall, cpu)
         ms = f"{1e3 * SEQ / wall:.2f}, {1e3 * SEQ / cpu:.2f}"
-        print(f"  {name:<11} {wall:>9,.0f} {cpu:>9,.0f}   {ms}")
+        print(f"  {name:<15} {wall:>9,.0f} {cpu:>9,.0f}   {ms}")
     for cell_name in ("lstm", "gru"):
-        if f"torch {cell_name}" in median:
-            ours, theirs = median[f"numpy {cell_name}"], median[f"torch {cell_name}"]
+        if f"torch {cell_name}" not in median:
+            continue
+        theirs = median[f"torch {cell_name}"]
+        for suffix, precision in (("", "float64"), (" f32", "float32")):
+            ours = median[f"numpy {cell_name}{suffix}"]
             print(
-                f"  numpy / torch {cell_name}: {ours[0] / theirs[0]:.2f}x wall, "
+                f"  numpy ({precision}) / torch {cell_name}: {ours[0] / theirs[0]:.2f}x wall, "
                 f"{ours[1] / theirs[1]:.2f}x CPU time"
             )
     print("\nitemized magnitudes of one chunk (wrt W_hh, fro), median ms:")

@@ -7,7 +7,9 @@ The math follows ``DESIGN.md`` (column-vector notation, min-char-rnn layout)::
 
 Arrays are stored one time step per row: ``h[t]`` is the hidden state after step ``t``
 with ``h[0] = h0`` the state carried in from the previous chunk, so ``h`` has ``n + 1`` rows.
-Everything is float64.
+The forward and backward passes compute in the dtype of the parameters: float64 as drawn by
+``init_params``, float32 when the trainer runs with ``dtype="float32"``. The itemized-gradient
+engine (``rnnbow_widget.itemize``) always works in float64.
 """
 
 from __future__ import annotations
@@ -152,7 +154,7 @@ def forward(
     n = len(inputs)
     H = W_hh.shape[0]
     z = W_xh.T[inputs] + params["b_h"]  # (n, H): W_xh x_t + b_h for one-hot x_t
-    h = np.empty((n + 1, H))
+    h = np.empty((n + 1, H), dtype=W_hh.dtype)
     h[0] = h0
     if activation == "tanh":
         nonlinearity = np.tanh
@@ -163,12 +165,12 @@ def forward(
     # The recurrence is the only loop. Row views are made once and every call writes into
     # preallocated memory: per step one matrix-vector product, one add, one activation.
     hs = list(h)
-    Wh = np.empty(H)
+    Wh = np.empty(H, dtype=W_hh.dtype)
     for z_t, h_prev, h_t in zip(z, hs[:-1], hs[1:], strict=True):
         np.dot(W_hh, h_prev, out=Wh)
         np.add(z_t, Wh, out=z_t)
         nonlinearity(z_t, out=h_t)
-    dact = 1.0 - h[1:] * h[1:] if activation == "tanh" else (z > 0).astype(np.float64)
+    dact = 1.0 - h[1:] * h[1:] if activation == "tanh" else (z > 0).astype(h.dtype)
     logits = h[1:] @ W_hy.T + params["b_y"]
     logits -= logits.max(axis=1, keepdims=True)
     p = np.exp(logits)
@@ -181,9 +183,9 @@ def _relu(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     return np.maximum(z, 0.0, out=out)
 
 
-def output_error(cache: Cache) -> np.ndarray:
-    """(n, V): ``dL_t / d(logits_t) = y_t - onehot(target_t)``."""
-    dy = np.array(cache.p, dtype=np.float64)  # a copy, in float64 whatever the cache holds
+def output_error(cache: Cache, dtype: np.dtype | type = np.float64) -> np.ndarray:
+    """(n, V): ``dL_t / d(logits_t) = y_t - onehot(target_t)``, a new array of ``dtype``."""
+    dy = np.array(cache.p, dtype=dtype)
     dy[np.arange(len(cache.targets)), cache.targets] -= 1.0
     return dy
 
@@ -213,22 +215,23 @@ def backward(params: Params, cache: Cache, out: Params | None = None) -> tuple[P
     g : (n, H) ``dL/dz_t`` summed over all losses (the total message at each step).
     """
     W_hh = params["W_hh"]
-    dy = output_error(cache)
+    dtype = W_hh.dtype
+    dy = output_error(cache, dtype)
     d = dy @ params["W_hy"]  # (n, H): local messages d_{t,t}, then the total message into h_t
     n, H = d.shape
     dact = cache.dact
-    g = np.empty((n, H))
+    g = np.empty((n, H), dtype=dtype)
     ds, gs, dacts = list(d), list(g), list(dact)
-    back = np.empty(H)
+    back = np.empty(H, dtype=dtype)
     for t in range(n - 1, 0, -1):
         np.multiply(ds[t], dacts[t], out=gs[t])  # g_t = act'(z_t) * d_t
         np.dot(gs[t], W_hh, out=back)  # W_hh^T g_t
         np.add(ds[t - 1], back, out=ds[t - 1])  # d_{t-1} = d_local_{t-1} + W_hh^T g_t
     np.multiply(ds[0], dacts[0], out=gs[0])
-    x = np.zeros((n, params["W_xh"].shape[1]))  # one-hot inputs, (n, V)
+    x = np.zeros((n, params["W_xh"].shape[1]), dtype=dtype)  # one-hot inputs, (n, V)
     x[np.arange(n), cache.inputs] = 1.0
     if out is None:
-        out = {name: np.empty(params[name].shape) for name in PARAM_NAMES}
+        out = {name: np.empty(params[name].shape, dtype=dtype) for name in PARAM_NAMES}
     np.matmul(g.T, x, out=out["W_xh"])
     np.matmul(g.T, cache.h_prev, out=out["W_hh"])
     np.matmul(dy.T, cache.h[1:], out=out["W_hy"])

@@ -18,7 +18,8 @@ Each optimizer lists the arrays it mutates in ``state_arrays`` and counts its up
 changing anything live, and ``commit()`` installs that state. A caller can then check the
 candidate parameters and simply not commit a non-finite step: an exact rollback that costs
 no copies (see ``CharRNNTrainer``). ``update`` is ``propose``, ``p -= delta``, ``commit``,
-with the same arithmetic, bit for bit, as a single in-place pass.
+with the same arithmetic, bit for bit, as a single in-place pass. The optimizer state has the
+parameters' precision: float32 parameters get float32 state, all others float64.
 """
 
 from __future__ import annotations
@@ -57,6 +58,12 @@ def check_positive(name: str, value: object, allow_none: bool = False) -> float 
     return value
 
 
+def _state_dtype(p: np.ndarray) -> np.dtype:
+    """The dtype of an optimizer's state for parameter ``p``: float32 stays float32 (a
+    single-precision run), anything else gets float64."""
+    return np.dtype(np.float32) if np.asarray(p).dtype == np.float32 else np.dtype(np.float64)
+
+
 class Optimizer:
     """Base class: in-place parameter updates from a gradient dict.
 
@@ -77,7 +84,7 @@ class Optimizer:
         self.updates = 0
         # One scratch buffer per parameter, so updates allocate no temporaries; `propose`
         # returns the step in it.
-        self._scratch = {k: np.empty_like(p, dtype=np.float64) for k, p in params.items()}
+        self._scratch = {k: np.empty_like(p, dtype=_state_dtype(p)) for k, p in params.items()}
         # Keys of the last `propose`, whose pending state `commit` installs.
         self._proposed: list[str] = []
 
@@ -148,8 +155,8 @@ class Adagrad(Optimizer):
     def __init__(self, params: Arrays, learning_rate: float = 0.1, eps: float = 1e-8) -> None:
         super().__init__(params, learning_rate)
         self.eps = check_positive("eps", eps)
-        self.memory = {k: np.zeros_like(p, dtype=np.float64) for k, p in params.items()}
-        self._pending = {k: np.zeros_like(p, dtype=np.float64) for k, p in params.items()}
+        self.memory = {k: np.zeros_like(p, dtype=_state_dtype(p)) for k, p in params.items()}
+        self._pending = {k: np.zeros_like(p, dtype=_state_dtype(p)) for k, p in params.items()}
 
     @property
     def state_arrays(self) -> list[np.ndarray]:
@@ -198,8 +205,8 @@ class SGD(Optimizer):
         self.momentum = float(momentum)
         self.velocity, self._pending = (
             (
-                {k: np.zeros_like(p, dtype=np.float64) for k, p in params.items()},
-                {k: np.zeros_like(p, dtype=np.float64) for k, p in params.items()},
+                {k: np.zeros_like(p, dtype=_state_dtype(p)) for k, p in params.items()},
+                {k: np.zeros_like(p, dtype=_state_dtype(p)) for k, p in params.items()},
             )
             if self.momentum
             else ({}, {})
@@ -259,10 +266,10 @@ class Adam(Optimizer):
                 raise ValueError(f"{label} must be a number in [0, 1), got {beta!r}")
         self.beta1, self.beta2 = float(beta1), float(beta2)
         self.eps = check_positive("eps", eps)
-        self.m = {k: np.zeros_like(p, dtype=np.float64) for k, p in params.items()}
-        self.v = {k: np.zeros_like(p, dtype=np.float64) for k, p in params.items()}
-        self._pending_m = {k: np.zeros_like(p, dtype=np.float64) for k, p in params.items()}
-        self._pending_v = {k: np.zeros_like(p, dtype=np.float64) for k, p in params.items()}
+        self.m = {k: np.zeros_like(p, dtype=_state_dtype(p)) for k, p in params.items()}
+        self.v = {k: np.zeros_like(p, dtype=_state_dtype(p)) for k, p in params.items()}
+        self._pending_m = {k: np.zeros_like(p, dtype=_state_dtype(p)) for k, p in params.items()}
+        self._pending_v = {k: np.zeros_like(p, dtype=_state_dtype(p)) for k, p in params.items()}
 
     @property
     def state_arrays(self) -> list[np.ndarray]:

@@ -200,6 +200,7 @@ def test_recording_meta_describes_the_run():
         "init_scale": 0.1,
         "optimizer": "adagrad",
         "horizon": 4,
+        "dtype": "float64",
     }
     assert trainer.recording.vocab == tuple(trainer.vocab)
 

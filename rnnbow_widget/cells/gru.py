@@ -191,9 +191,10 @@ def forward(
     a = W_xh.T[inputs] + params["b_h"]  # (n, 3H): W_xh x_t + b_h for one-hot x_t
     W_rz = W_hh[:H2]  # (2H, H) views: no per-chunk copies
     W_n = W_hh[H2:]  # (H, H)
-    gates = np.empty((n, N_GATES * H))
-    h = np.empty((n + 1, H))
-    rh = np.empty((n, H))
+    dtype = W_hh.dtype
+    gates = np.empty((n, N_GATES * H), dtype=dtype)
+    h = np.empty((n + 1, H), dtype=dtype)
+    rh = np.empty((n, H), dtype=dtype)
     h[0] = h0
     for t in range(n):
         s = gates[t]
@@ -281,9 +282,10 @@ def backward(params: Params, cache: Cache, out: Params | None = None) -> tuple[P
     W_n = W_hh[H2:]
     W_rz = W_hh[:H2]
     s = _slopes(cache)
-    g = np.empty((n, N_GATES * H))
-    q = np.empty(H)
-    buffer = np.empty(H)
+    dtype = W_hh.dtype
+    g = np.empty((n, N_GATES * H), dtype=dtype)
+    q = np.empty(H, dtype=dtype)
+    buffer = np.empty(H, dtype=dtype)
     g_r, g_z, g_n = g[:, :H], g[:, H:H2], g[:, H2:]
     to_n, to_z, to_r, r, z = s.to_n, s.to_z, s.to_r, s.r, s.z
     for t in range(n - 1, -1, -1):
@@ -300,8 +302,9 @@ def backward(params: Params, cache: Cache, out: Params | None = None) -> tuple[P
             d_prev += buffer
             np.dot(g[t, :H2], W_rz, out=buffer)  # W_hr^T g_r + W_hz^T g_z
             d_prev += buffer
-    grads = lagwalk.empty_like(params) if out is None else out
-    np.matmul(g.T, lagwalk.one_hot(cache.inputs, params["W_xh"].shape[1]), out=grads["W_xh"])
+    grads = lagwalk.empty_like(params, dtype) if out is None else out
+    x = lagwalk.one_hot(cache.inputs, params["W_xh"].shape[1], dtype)
+    np.matmul(g.T, x, out=grads["W_xh"])
     np.matmul(g[:, :H2].T, cache.h_prev, out=grads["W_hh"][:H2])
     np.matmul(g[:, H2:].T, cache.rh, out=grads["W_hh"][H2:])
     np.matmul(dy.T, cache.h[1:], out=grads["W_hy"])

@@ -169,9 +169,9 @@ def output_error(p: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return dy
 
 
-def one_hot(indices: np.ndarray, size: int) -> np.ndarray:
-    """(n, size) float64 rows ``x_t`` with a 1 at ``indices[t]``."""
-    x = np.zeros((len(indices), size))
+def one_hot(indices: np.ndarray, size: int, dtype: np.dtype | type = np.float64) -> np.ndarray:
+    """(n, size) rows ``x_t`` of ``dtype`` with a 1 at ``indices[t]``."""
+    x = np.zeros((len(indices), size), dtype=dtype)
     x[np.arange(len(indices)), indices] = 1.0
     return x
 
@@ -415,9 +415,9 @@ def local_messages(params: Params, cache: Any) -> np.ndarray:
     return output_error(cache.p, cache.targets) @ params["W_hy"]
 
 
-def empty_like(params: Params) -> Params:
-    """Uninitialised float64 arrays shaped like ``params`` (the gradients' ``out``)."""
-    return {name: np.empty(np.shape(params[name])) for name in PARAM_NAMES}
+def empty_like(params: Params, dtype: np.dtype | type = np.float64) -> Params:
+    """Uninitialised arrays of ``dtype`` shaped like ``params`` (the gradients' ``out``)."""
+    return {name: np.empty(np.shape(params[name]), dtype=dtype) for name in PARAM_NAMES}
 
 
 @dataclass(frozen=True)

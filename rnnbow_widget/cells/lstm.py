@@ -158,7 +158,7 @@ class Cache:
     @property
     def final_state(self) -> np.ndarray:
         """(2, H) ``[h_n; c_n]``, the state to carry into the next chunk."""
-        state = np.empty((2, self.h.shape[1]))
+        state = np.empty((2, self.h.shape[1]), dtype=self.h.dtype)
         state[0] = self.h[-1]
         state[1] = self.c[-1]
         return state
@@ -188,13 +188,13 @@ def _split_state(state0: object, H: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=8)
-def _gate_constants(H: int) -> tuple[np.ndarray, np.ndarray]:
+def _gate_constants(H: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     """(4H,) ``scale`` and ``shift`` with ``act(a) = shift + scale * tanh(scale * a)``: the
     sigmoid gates have scale = shift = 0.5, the g block (scale 1, shift 0) is a plain tanh.
-    Read-only, cached per H."""
-    scale = np.full(N_GATES * H, 0.5)
+    Read-only, cached per H and dtype."""
+    scale = np.full(N_GATES * H, 0.5, dtype=dtype)
     scale[2 * H : 3 * H] = 1.0
-    shift = np.full(N_GATES * H, 0.5)
+    shift = np.full(N_GATES * H, 0.5, dtype=dtype)
     shift[2 * H : 3 * H] = 0.0
     scale.flags.writeable = False
     shift.flags.writeable = False
@@ -242,16 +242,17 @@ def forward(
     inputs = np.asarray(inputs)
     targets = np.asarray(targets)
     n = len(inputs)
-    scale, shift = _gate_constants(H)
+    dtype = W_hh.dtype
+    scale, shift = _gate_constants(H, dtype)
     a = W_xh.T[inputs] + params["b_h"]  # (n, 4H): W_xh x_t + b_h for one-hot x_t
     a *= scale
-    gates = np.empty((n, N_GATES * H))
-    h = np.empty((n + 1, H))
-    c = np.empty((n + 1, H))
-    tanh_c = np.empty((n, H))
+    gates = np.empty((n, N_GATES * H), dtype=dtype)
+    h = np.empty((n + 1, H), dtype=dtype)
+    c = np.empty((n + 1, H), dtype=dtype)
+    tanh_c = np.empty((n, H), dtype=dtype)
     h[0] = h0
     c[0] = c0
-    ig = np.empty(H)
+    ig = np.empty(H, dtype=dtype)
     # At H = 100 a step is a 4 us matvec plus ~0.4 us per numpy call, and building a view
     # (gates[t], c[t + 1], ...) costs ~0.15 us, so the loop walks zipped row iterators and
     # hands each step's outputs h_{t+1}, c_{t+1} on as the next step's inputs, and all
@@ -352,10 +353,11 @@ def backward(params: Params, cache: Cache, out: Params | None = None) -> tuple[P
     d = dy @ params["W_hy"]  # (n, H): local messages, then the total message into h_t
     n, H = d.shape
     s = _slopes(cache)
-    g = np.empty((n, N_GATES * H))
+    dtype = W_hh.dtype
+    g = np.empty((n, N_GATES * H), dtype=dtype)
     g_ifg = g[:, : 3 * H].reshape(n, 3, H)  # a view: [da_i; da_f; da_g] of each step
-    dc = np.zeros(H)  # f_{t+1} * dL/dc_{t+1}: the cell-state path from step t + 1
-    buffer = np.empty(H)
+    dc = np.zeros(H, dtype=dtype)  # f_{t+1} * dL/dc_{t+1}: the cell-state path from step t + 1
+    buffer = np.empty(H, dtype=dtype)
     dot, multiply, add = np.dot, np.multiply, np.add
     # Same layout rules as the forward loop: reversed row iterators, and the message d_{t-1}
     # that step t completes is the next step's d_t.
@@ -381,8 +383,9 @@ def backward(params: Params, cache: Cache, out: Params | None = None) -> tuple[P
             d_t = d[t - 1]
             add(d_t, buffer, out=d_t)
             multiply(dc, f_t, out=dc)
-    grads = lagwalk.empty_like(params) if out is None else out
-    np.matmul(g.T, lagwalk.one_hot(cache.inputs, params["W_xh"].shape[1]), out=grads["W_xh"])
+    grads = lagwalk.empty_like(params, dtype) if out is None else out
+    x = lagwalk.one_hot(cache.inputs, params["W_xh"].shape[1], dtype)
+    np.matmul(g.T, x, out=grads["W_xh"])
     np.matmul(g.T, cache.h_prev, out=grads["W_hh"])
     np.matmul(dy.T, cache.h[1:], out=grads["W_hy"])
     np.sum(g, axis=0, out=grads["b_h"])
