@@ -256,24 +256,25 @@ def forward(
     # At H = 100 a step is a 4 us matvec plus ~0.4 us per numpy call, and building a view
     # (gates[t], c[t + 1], ...) costs ~0.15 us, so the loop walks zipped row iterators and
     # hands each step's outputs h_{t+1}, c_{t+1} on as the next step's inputs, and all
-    # operands are 1-D and contiguous (2-D or broadcast ufunc calls cost ~2x more).
+    # operands are 1-D and contiguous (2-D or broadcast ufunc calls cost ~2x more). The
+    # output array is passed positionally: ~0.07 us cheaper per call than ``out=``.
     dot, multiply, add, tanh = np.dot, np.multiply, np.add, np.tanh
     i, f, g, o = (gates[:, k * H : (k + 1) * H] for k in range(N_GATES))
     h_prev, c_prev = h[0], c[0]
     for s, a_t, i_t, f_t, g_t, o_t, c_next, tc, h_next in zip(
         gates, a, i, f, g, o, c[1:], tanh_c, h[1:], strict=True
     ):
-        dot(W_hh, h_prev, out=s)  # no per-chunk copies of W_hh: they cost more than this
-        multiply(s, scale, out=s)
-        add(s, a_t, out=s)
-        tanh(s, out=s)  # sigmoid(a) = (1 + tanh(a / 2)) / 2: one tanh for all four gates
-        multiply(s, scale, out=s)
-        add(s, shift, out=s)
-        multiply(f_t, c_prev, out=c_next)
-        multiply(i_t, g_t, out=ig)
-        add(c_next, ig, out=c_next)
-        tanh(c_next, out=tc)
-        multiply(o_t, tc, out=h_next)
+        dot(W_hh, h_prev, s)  # no per-chunk copies of W_hh: they cost more than this
+        multiply(s, scale, s)
+        add(s, a_t, s)
+        tanh(s, s)  # sigmoid(a) = (1 + tanh(a / 2)) / 2: one tanh for all four gates
+        multiply(s, scale, s)
+        add(s, shift, s)
+        multiply(f_t, c_prev, c_next)
+        multiply(i_t, g_t, ig)
+        add(c_next, ig, c_next)
+        tanh(c_next, tc)
+        multiply(o_t, tc, h_next)
         h_prev, c_prev = h_next, c_next
     p, losses = lagwalk.softmax_losses(h[1:], params["W_hy"], params["b_y"], targets)
     return Cache(
@@ -359,8 +360,8 @@ def backward(params: Params, cache: Cache, out: Params | None = None) -> tuple[P
     dc = np.zeros(H, dtype=dtype)  # f_{t+1} * dL/dc_{t+1}: the cell-state path from step t + 1
     buffer = np.empty(H, dtype=dtype)
     dot, multiply, add = np.dot, np.multiply, np.add
-    # Same layout rules as the forward loop: reversed row iterators, and the message d_{t-1}
-    # that step t completes is the next step's d_t.
+    # Same layout rules as the forward loop (row iterators, positional outputs), and the
+    # message d_{t-1} that step t completes is the next step's d_t.
     d_t = d[n - 1]
     steps = zip(
         range(n - 1, -1, -1),
@@ -374,15 +375,15 @@ def backward(params: Params, cache: Cache, out: Params | None = None) -> tuple[P
         strict=True,
     )
     for t, g_t, g_ifg_t, g_o_t, h_to_c_t, to_o_t, to_ifg_t, f_t in steps:
-        multiply(d_t, h_to_c_t, out=buffer)
-        add(dc, buffer, out=dc)  # now dL/dc_t
-        multiply(d_t, to_o_t, out=g_o_t)
-        multiply(to_ifg_t, dc, out=g_ifg_t)  # the one broadcast (3, H) call: cheaper than 3
+        multiply(d_t, h_to_c_t, buffer)
+        add(dc, buffer, dc)  # now dL/dc_t
+        multiply(d_t, to_o_t, g_o_t)
+        multiply(to_ifg_t, dc, g_ifg_t)  # the one broadcast (3, H) call: cheaper than 3
         if t:
-            dot(g_t, W_hh, out=buffer)  # W_hh^T g_t
+            dot(g_t, W_hh, buffer)  # W_hh^T g_t
             d_t = d[t - 1]
-            add(d_t, buffer, out=d_t)
-            multiply(dc, f_t, out=dc)
+            add(d_t, buffer, d_t)
+            multiply(dc, f_t, dc)
     grads = lagwalk.empty_like(params, dtype) if out is None else out
     x = lagwalk.one_hot(cache.inputs, params["W_xh"].shape[1], dtype)
     np.matmul(g.T, x, out=grads["W_xh"])
