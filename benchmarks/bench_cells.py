@@ -194,7 +194,7 @@ def itemize_ms(cell_name: str, V: int, horizon: int | None, repeats: int = 50) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=100, help="chunks per engine per round")
-    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--chars", type=int, default=300_000, help="corpus size")
     parser.add_argument("--torch-dtype", default="float32", choices=("float32", "float64"))
     parser.add_argument("--no-torch", action="store_true")
@@ -249,10 +249,16 @@ def main() -> None:
             continue
         theirs = median[f"torch {cell_name}"]
         for suffix, precision in (("", "float64"), (" f32", "float32")):
-            ours = median[f"numpy {cell_name}{suffix}"]
+            name = f"numpy {cell_name}{suffix}"
+            ours = median[name]
+            # Each round's numpy and torch runs were back to back: their ratio is steadier
+            # than the ratio of medians when the machine's speed drifts.
+            torch_rates = rates[f"torch {cell_name}"]
+            paired = [a[1] / b[1] for a, b in zip(rates[name], torch_rates, strict=True)]
             print(
                 f"  numpy ({precision}) / torch {cell_name}: {ours[0] / theirs[0]:.2f}x wall, "
-                f"{ours[1] / theirs[1]:.2f}x CPU time"
+                f"{ours[1] / theirs[1]:.2f}x CPU time; per round (CPU) median "
+                f"{np.median(paired):.2f}x, range {min(paired):.2f}-{max(paired):.2f}x"
             )
     print("\nitemized magnitudes of one chunk (wrt W_hh, fro), median ms:")
     for cell_name in ("lstm", "gru"):
