@@ -179,6 +179,11 @@ def _views(flat: np.ndarray, like: Params) -> Params:
     return views
 
 
+_SAFE_STEP = 1e30
+"""Steps below this cannot take a finite float32 or float64 number past the largest one: a
+half unit in the last place there is 1e31 (float32) or 1e292 (float64)."""
+
+
 def _sum_of_squares_is_finite(flat: np.ndarray) -> bool:
     """True if ``sum(flat**2)`` is finite, which implies every ``|flat[i]|`` is below the square
     root of the dtype's largest number (1.3e154 in float64, 1.8e19 in float32)."""
@@ -489,7 +494,7 @@ class CharRNNTrainer:
         report = clip_gradients(self._flat_grads, self.clip, self.clip_norm)
         if not math.isfinite(report.grad_norm):
             raise self._diverged(step, "gradient")
-        self._apply_update(step)
+        self._apply_update(step, report.grad_norm)
 
         # Commit.
         self._h = cell.final_state(cache)
@@ -520,19 +525,18 @@ class CharRNNTrainer:
             callback(rec)
         return rec
 
-    def _apply_update(self, step: int) -> None:
+    def _apply_update(self, step: int, grad_norm: float) -> None:
         """Apply the optimizer's step to theta, or nothing if theta would not stay finite.
 
         The optimizer proposes the step without changing its state, so a non-finite step is
         dropped by not committing it: no copies of the parameters or the optimizer state are
-        taken. When ``sum(theta**2)`` and ``sum(delta**2)`` are both finite, every entry of
-        both is below the square root of the largest float, so ``theta - delta`` cannot
-        overflow: the update is done in place. Otherwise (rare: huge or non-finite values)
-        the candidate is built aside and checked entry by entry first.
+        taken. When ``theta - delta`` provably cannot overflow (:meth:`_step_is_safe`), the
+        update is done in place. Otherwise (rare: huge or non-finite values) the candidate
+        is built aside and checked entry by entry first.
         """
         theta = self._theta
         delta = self.optimizer.propose(self._flat_grads)["theta"]
-        if _sum_of_squares_is_finite(delta) and _sum_of_squares_is_finite(theta):
+        if self._step_is_safe(theta, delta, grad_norm):
             theta -= delta
         else:
             candidate = theta - delta
@@ -540,6 +544,20 @@ class CharRNNTrainer:
                 raise self._diverged(step, "parameters")
             np.copyto(theta, candidate)
         self.optimizer.commit()
+
+    def _step_is_safe(self, theta: np.ndarray, delta: np.ndarray, grad_norm: float) -> bool:
+        """True if ``theta - delta`` cannot create a non-finite entry.
+
+        Training keeps theta finite (a step that would not is dropped). If the optimizer
+        bounds its step below :data:`_SAFE_STEP` (Adagrad: by the learning rate), no finite
+        entry can pass the largest float: nothing to look at. Else, if ``sum(theta**2)`` and
+        ``sum(delta**2)`` are both finite, every entry of both is below the square root of
+        the largest float, so their difference cannot overflow either.
+        """
+        bound = self.optimizer.step_bound(grad_norm)
+        if bound is not None and bound < _SAFE_STEP:
+            return True
+        return _sum_of_squares_is_finite(delta) and _sum_of_squares_is_finite(theta)
 
     def step(self) -> Record:
         """Train on one chunk and record it, whatever ``record_every`` says.

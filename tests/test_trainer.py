@@ -361,6 +361,19 @@ def test_non_finite_step_mid_training_keeps_the_steps_before_it(name, value, qua
     assert trainer.position == 5 * SMALL["seq_length"]
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_adagrad_keeps_parameters_near_the_float_limit_finite(dtype):
+    # Adagrad's step is at most the learning rate, so the trainer skips the overflow check;
+    # a bias at the largest finite float must still come out finite (and the loss too).
+    trainer = _trainer(dtype=dtype)
+    largest = np.finfo(dtype).max
+    trainer.params["b_h"][:3] = [largest, -largest, largest]
+    trainer.train(5, progress=False)
+    assert all(np.isfinite(p).all() for p in trainer.params.values())
+    assert np.isfinite(trainer.loss_history).all()
+    assert np.abs(trainer.params["b_h"][:3]).min() > 0.99 * largest
+
+
 # ------------------------------------------------------------------ interrupt
 def test_keyboard_interrupt_stops_between_steps_and_training_continues():
     interrupted, reference = _trainer(record_every=1), _trainer(record_every=1)
