@@ -2,7 +2,7 @@
 import type { AnyModel } from "@anywidget/types";
 import { BarsView } from "./bars";
 import { type Chunk, StackMaxCache, largestLossSource, magnitudeAt, readChunk, stackedTotals } from "./chunk";
-import { columnGeometry } from "./columns";
+import { type ColumnGeometry, columnGeometry, scrollToColumn } from "./columns";
 import { html, listen } from "./dom";
 import { downloadPng, downloadSvg } from "./export-image";
 import { JUMP_FACTOR, JumpCache, divergedOf, divergedText } from "./explode";
@@ -57,6 +57,8 @@ export class RnnbowApp implements LinkMember {
   private hoveredRecord: number | null = null;
   private hoveredSource: number | null = null;
   private chunk: Chunk | null = null;
+  /** The chunk whose default source the detail views last scrolled into view. */
+  private scrolledFor = -1;
   private width = 0;
   /** Milliseconds the last hover-driven update of views 2-4 took. */
   lastHoverMs = 0;
@@ -415,6 +417,24 @@ export class RnnbowApp implements LinkMember {
     if (linked && this.link) scaleMax = this.link.maxOver((member) => member.barMax(globalScale ? null : index, k));
     this.bars.render(this.chunk, geometry, { k, globalScale, scaleMax, linked });
     this.renderSource();
+    this.revealDefaultSource(geometry);
+  }
+
+  /**
+   * When a new chunk is shown in views wider than the output (long chunks scroll sideways),
+   * scroll so that its default source, the largest loss, is in view: otherwise the horizon
+   * panel could describe a loss the reader cannot see.
+   */
+  private revealDefaultSource(geometry: ColumnGeometry): void {
+    const view = this.detail.clientWidth;
+    // The sections span the scrolled width; their sticky text blocks one view (style.css).
+    if (view > 0) this.detail.style.setProperty("--rnnbow-view-width", `${view - 8}px`);
+    this.detail.style.setProperty("--rnnbow-content-width", `${geometry.width}px`);
+    const chunk = this.chunk;
+    if (!chunk || chunk.index === this.scrolledFor || this.hoveredSource !== null) return;
+    this.scrolledFor = chunk.index;
+    if (view <= 0 || geometry.width <= view) return;
+    this.detail.scrollLeft = scrollToColumn(geometry, largestLossSource(chunk.losses), this.detail.scrollLeft, view);
   }
 
   private sourceShown(): number {

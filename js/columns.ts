@@ -47,3 +47,17 @@ export function columnAt(geometry: ColumnGeometry, x: number): number {
   const j = Math.floor((x - geometry.left) / geometry.colWidth);
   return j >= 0 && j < geometry.n ? j : -1;
 }
+
+/**
+ * The horizontal scroll offset that brings column j into a view `viewWidth` px wide, with
+ * some of the steps before it (where its gradient flows back to) on its left; `scrollLeft`
+ * unchanged when column j is already in full view.
+ */
+export function scrollToColumn(geometry: ColumnGeometry, j: number, scrollLeft: number, viewWidth: number): number {
+  const maxScroll = Math.max(0, geometry.width - viewWidth);
+  const left = columnX(geometry, j);
+  const right = left + geometry.colWidth;
+  if (left >= scrollLeft + geometry.left && right <= scrollLeft + viewWidth) return scrollLeft;
+  const wanted = right - viewWidth * 0.75; // the source three quarters across, its past before it
+  return Math.min(maxScroll, Math.max(0, Math.round(wanted)));
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decayOf, largestLossSource, stackedTotals } from "./chunk";
-import { columnAt, columnCenter, columnGeometry, MIN_COLUMN } from "./columns";
+import { columnAt, columnCenter, columnGeometry, columnX, MIN_COLUMN, scrollToColumn } from "./columns";
 import { triangleIndex, triangleSize } from "./decode";
 import { visibleGlyph } from "./glyphs";
 import { binRecords, brushRange, columnCount, columnOfRecord, firstRecord } from "./overview-bins";
@@ -90,5 +90,28 @@ describe("visible glyphs", () => {
     expect(visibleGlyph("\r")).toBe("\\x0d");
     expect(visibleGlyph("\u0007")).toBe("\\x07");
     expect(visibleGlyph("é")).toBe("é");
+  });
+});
+
+describe("scrolling a long chunk to a column", () => {
+  const geometry = columnGeometry(600, 100); // 100 columns at MIN_COLUMN: wider than 600 px
+
+  it("leaves the scroll alone when the column is in view", () => {
+    expect(geometry.width).toBeGreaterThan(600);
+    expect(scrollToColumn(geometry, 5, 0, 600)).toBe(0);
+    expect(scrollToColumn(geometry, 40, 300, 600)).toBe(300);
+  });
+
+  it("brings a column on the right into view with the steps before it", () => {
+    const scroll = scrollToColumn(geometry, 90, 0, 600);
+    const left = columnX(geometry, 90);
+    expect(left).toBeGreaterThanOrEqual(scroll + geometry.left);
+    expect(left + geometry.colWidth).toBeLessThanOrEqual(scroll + 600);
+    expect(left - scroll).toBeGreaterThan(300); // most of the view shows earlier steps
+  });
+
+  it("never scrolls past either end", () => {
+    expect(scrollToColumn(geometry, 99, 0, 600)).toBeLessThanOrEqual(geometry.width - 600);
+    expect(scrollToColumn(geometry, 0, 900, 600)).toBe(0);
   });
 });

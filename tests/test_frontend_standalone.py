@@ -14,6 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,3 +188,44 @@ def test_a_single_run_shows_no_comparison_controls(browser_page):
     control = page.get_by_text("same scale as the other runs")
     assert control.count() == 1  # present in the toolbar ...
     assert not control.is_visible()  # ... but hidden when the widget is not linked to others
+
+
+def test_a_long_chunk_scrolls_its_largest_loss_into_view(browser, artifacts):
+    # n = 100 columns do not fit the output: the views scroll sideways together. The horizon
+    # panel describes the largest loss by default, so that column must be in view.
+    from rnnbow_widget.payload import float32_to_bfloat16
+
+    n, late = 100, 90
+    columns = make_fixture.make_records(20, n, seed=1)
+    columns["losses"][:, late] = float32_to_bfloat16(np.float32(50.0))
+    fixture = {
+        "state": make_fixture.make_state(20, n),
+        "blocks": make_fixture.to_blocks(columns, block_size=128),
+    }
+    bundle = ensure_bundle().read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "long.html"
+        path.write_text(page_html(fixture, bundle), encoding="utf-8")
+        page = browser.new_page()
+        page.set_viewport_size({"width": 1160, "height": 1050})
+        page.goto(path.as_uri())
+        page.wait_for_selector("[data-rnnbow-view=horizon] .rnnbow-horizon-bar")
+        horizon = page.locator("[data-rnnbow-view=horizon] svg")
+        assert horizon.get_attribute("data-source") == str(late)
+        box = page.evaluate(
+            """(step) => {
+              const detail = document.querySelector('.rnnbow-detail');
+              const bar = document.querySelector(
+                `[data-rnnbow-view=horizon] .rnnbow-horizon-bar[data-step='${step}']`);
+              const d = detail.getBoundingClientRect(), b = bar.getBoundingClientRect();
+              return { scrolls: detail.scrollWidth > detail.clientWidth,
+                       scrollLeft: detail.scrollLeft,
+                       inside: b.left >= d.left && b.right <= d.right };
+            }""",
+            late,
+        )
+        page.screenshot(path=str(ARTIFACTS / "standalone-long-chunk.png"), full_page=True)
+        page.close()
+    assert box["scrolls"], "the fixture should be wider than the output"
+    assert box["scrollLeft"] > 0
+    assert box["inside"], f"the largest loss's column is out of view: {box}"
