@@ -140,3 +140,34 @@ def test_float32_recording_round_trips_through_a_file(tmp_path) -> None:
     loaded = Recording.load(path)
     assert loaded.meta["dtype"] == "float32"
     np.testing.assert_array_equal(loaded[-1].magnitudes, trainer.recording[-1].magnitudes)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_float32_runs_keep_the_vanishing_tail_below_the_float32_range(cell: str) -> None:
+    # With small recurrent weights the far-back contributions fall below float32's smallest
+    # number (1.4e-45); the engine still computes them (in float64) from the float32 model.
+    module = _cell_module(cell)
+    rng = np.random.default_rng(5)
+    V, H, n = 9, 8, 24
+    params32 = {k: v.astype(np.float32) for k, v in module.init_params(V, H, rng, 0.002).items()}
+    if cell != "rnn":
+        # Shut the gate that carries memory straight through (LSTM forget, GRU update):
+        # otherwise the gated cells keep their gradient far too well for this test.
+        params32["b_h"][H : 2 * H] = -20.0
+    params64 = {k: v.astype(np.float64) for k, v in params32.items()}
+    x, y = rng.integers(0, V, n), rng.integers(0, V, n)
+    state = (rng.standard_normal((2, H) if cell == "lstm" else H) * 0.5).astype(np.float32)
+    cache32 = module.forward(params32, x, y, state)
+    cache64 = module.forward(params64, x, y, state.astype(np.float64))
+    if cell == "rnn":
+        tail32 = itemize.magnitudes_from_cache(params32, cache32)
+        tail64 = itemize.magnitudes_from_cache(params64, cache64)
+    else:
+        tail32 = module.itemized_magnitudes(params32, cache32)
+        tail64 = module.itemized_magnitudes(params64, cache64)
+    far = tail64[n - 1, 0]
+    assert 0 < far < 1e-45, f"the fixture should reach below float32's range, got {far}"
+    assert tail32[n - 1, 0] > 0
+    # The float32 forward pass rounds its values (and a nearly shut gate, sigmoid(-20),
+    # has few correct digits in float32), so the float32 model's tail is close, not equal.
+    np.testing.assert_allclose(tail32, tail64, rtol=1e-2, atol=0)
