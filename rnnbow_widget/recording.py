@@ -674,11 +674,22 @@ class Recording:
         if has_units:
             try:
                 recording.units = UnitStore.from_arrays(
-                    {key: archive[key] for key in _UNIT_KEYS}, recording.seq_length, count
+                    {key: archive[key] for key in _UNIT_KEYS},
+                    recording.seq_length,
+                    count,
+                    _meta_horizon(recording.meta),
                 )
             except ValueError as error:
                 raise _Invalid(f"per-unit data is inconsistent: {error}") from None
         return recording
+
+
+def _meta_horizon(meta: dict) -> int | None:
+    """``meta["horizon"]`` when it is a horizon (an int >= 1), else None (every pair)."""
+    horizon = meta.get("horizon")
+    if isinstance(horizon, int) and not isinstance(horizon, bool) and horizon >= 1:
+        return horizon
+    return None
 
 
 class _Invalid(Exception):

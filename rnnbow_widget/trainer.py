@@ -225,8 +225,9 @@ class CharRNNTrainer:
     units_budget_mb : float, default 256
         Memory budget (MiB) for the per-unit drilldown: every record's contribution per
         hidden unit (``trainer.recording.units``, a :class:`~rnnbow_widget.units.UnitStore`,
-        about 65 KB per record at n = 25, H = 100). Over budget, every other kept record is
-        dropped, so the kept ones still span training. 0 keeps none.
+        about 65 KB per record at n = 25, H = 100; with a ``horizon`` only the pairs within it
+        are kept, 23 KB at horizon 5). Over budget, every other kept record is dropped, so the
+        kept ones still span training. 0 keeps none.
 
     Attributes
     ----------
@@ -358,7 +359,8 @@ class CharRNNTrainer:
             },
         )
         if units_budget > 0:
-            self.recording.units = UnitStore(self.seq_length, H, units_budget)
+            # Only the pairs the walk reaches are kept: ~n / horizon times more records fit.
+            self.recording.units = UnitStore(self.seq_length, H, units_budget, self.horizon)
 
     # ------------------------------------------------------------------ state
     @property

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rnnbow_widget import itemize, model, payload, units
-from rnnbow_widget.cells import gru, lstm
+from rnnbow_widget.cells import gru, lagwalk, lstm
 from rnnbow_widget.export import exported_units, render_html
 from rnnbow_widget.recording import Recording
 from rnnbow_widget.trainer import CharRNNTrainer
@@ -159,6 +159,99 @@ def test_put_rejects_a_wrong_shape_naming_units():
         store.put(-1, np.ones((6, 2)))
 
 
+def band_triangle(n: int, H: int, horizon: int, seed: int = 0) -> np.ndarray:
+    """A packed triangle of positive values within ``t - j < horizon``, zeros beyond."""
+    rows, cols = np.tril_indices(n)
+    values = np.random.default_rng(seed).random((len(rows), H)) + 0.1
+    values[rows - cols >= horizon] = 0.0
+    return values
+
+
+def test_band_store_keeps_the_walked_pairs_and_reads_back_the_triangle():
+    n, H, k = 6, 3, 2
+    store = UnitStore(n, H, horizon=k)
+    assert store.horizon == 2 and store.lags == 2 and store.rows == 11  # 6 + 5 pairs
+    assert store.record_bytes == 11 * 3 * 2
+    triangle = band_triangle(n, H, k)
+    t, j = lagwalk.pair_indices(n, k)
+    in_pair_order = triangle[t * (t + 1) // 2 + j]
+    assert store.put(0, triangle) and store.put(1, in_pair_order, pair_order=True)
+    expected = payload.float32_to_bfloat16(triangle)
+    for index in (0, 1):
+        bits = store.packed(index)
+        assert bits.dtype == np.uint16 and bits.shape == (21, 3)
+        np.testing.assert_array_equal(bits, expected)
+        np.testing.assert_array_equal(
+            store.get(index), packed_to_square(payload.bfloat16_to_float32(expected), n)
+        )
+    assert store.nbytes == 2 * 66 and "horizon 2" in repr(store)
+
+
+def test_band_store_drops_triangle_rows_beyond_its_horizon():
+    store = UnitStore(4, 2, horizon=1)
+    store.put(0, np.ones((10, 2)))
+    assert store.get(0)[:, :, 0].tolist() == np.eye(4).tolist()
+
+
+def test_band_store_rejects_pair_order_of_another_horizon():
+    store = UnitStore(5, 2, horizon=3)
+    message = "units in pair order must have shape (pair_count(n, lags), H) = (12, 2)"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        store.put(0, np.ones((15, 2)), pair_order=True)
+
+
+def test_a_horizon_of_n_or_more_is_the_full_triangle():
+    store = UnitStore(4, 2, horizon=9)
+    assert store.horizon is None and store.lags == 4 and store.rows == store.triangle == 10
+    triangle = np.arange(20.0).reshape(10, 2)
+    store.put(0, triangle)
+    np.testing.assert_array_equal(store.packed(0), payload.float32_to_bfloat16(triangle))
+
+
+def test_band_message_is_the_packed_triangle_as_before():
+    recording = Recording(6, "ab")
+    for step in range(2):
+        recording.append(step=step, offset=0, inputs=[0] * 6, targets=[1] * 6,
+                         predictions=[1] * 6, losses=[1.0] * 6, magnitudes=np.eye(6),
+                         grad_norm=1.0, clipped=False, smooth_loss=1.0)  # fmt: skip
+    recording.units = UnitStore(6, 3, horizon=2)
+    triangle = band_triangle(6, 3, 2)
+    recording.units.put(1, triangle)
+    content, buffers = units_message(recording, 1)
+    assert content["available"] and content["shape"] == [21, 3]
+    np.testing.assert_array_equal(
+        np.frombuffer(buffers[0], dtype="<u2").reshape(21, 3), payload.float32_to_bfloat16(triangle)
+    )
+
+
+def test_band_budget_counts_the_band_size():
+    full = UnitStore(25, 100, budget_mb=1.0)
+    band = UnitStore(25, 100, budget_mb=1.0, horizon=5)
+    assert full.record_bytes == 325 * 200 and band.record_bytes == 115 * 200
+    assert (full.capacity, band.capacity) == (16, 45)
+    units = np.ones((115, 100))
+    for i in range(45):
+        band.put(i, units, pair_order=True)
+    assert band.stride == 1 and len(band) == 45 and band.nbytes <= band.budget_bytes
+    band.put(45, units, pair_order=True)
+    assert band.stride == 2 and len(band) == 24 and 45 in band
+
+
+def test_band_thinning_keeps_an_even_spread_within_budget_and_the_newest():
+    store = UnitStore(seq_length=4, hidden_size=3, budget_mb=10 * 42 / 2**20, horizon=2)
+    assert store.record_bytes == 42 and store.capacity == 10  # 7 pairs
+    for i in range(37):
+        store.put(i, np.full((7, 3), float(i)), pair_order=True)
+        assert len([k for k in store.indices if k % store.stride == 0]) <= store.capacity
+    assert store.stride == 4 and store.indices == [0, 4, 8, 12, 16, 20, 24, 28, 32, 36]
+    store.put(37, np.ones((7, 3)), pair_order=True)
+    assert 37 in store and 36 in store
+    store.put(38, np.ones((7, 3)), pair_order=True)
+    assert 37 not in store and 38 in store
+    assert store.get(16)[3, 2, 0] == 16.0 and store.get(16)[3, 1, 0] == 0.0
+    assert store.get(3) is None and store.nearest(18) == [16, 20]
+
+
 # ---------------------------------------------------------------- save / load
 
 
@@ -171,6 +264,42 @@ def test_units_survive_save_and_load(tmp_path):
     assert back.units.indices == trainer.recording.units.indices
     assert back.units.stride == trainer.recording.units.stride
     np.testing.assert_array_equal(back.units.packed(3), trainer.recording.units.packed(3))
+
+
+def test_band_units_survive_save_and_load_as_the_triangle(tmp_path):
+    trainer = CharRNNTrainer(TEXT, hidden_size=6, seq_length=8, record_every=1, horizon=3)
+    trainer.train(7, progress=False)
+    store = trainer.recording.units
+    assert store.horizon == 3 and store.rows == 21
+    arrays = store.to_arrays()
+    assert arrays["units_values"].shape == (7, 36, 6)  # the file keeps the packed triangle
+    path = tmp_path / "run.npz"
+    trainer.recording.save(path)
+    back = Recording.load(path).units
+    assert back.horizon == 3 and back.rows == 21 and back.capacity == store.capacity
+    assert back.indices == store.indices and back.stride == store.stride
+    for index in store.indices:
+        np.testing.assert_array_equal(back.packed(index), store.packed(index))
+        np.testing.assert_array_equal(back.get(index), store.get(index))
+
+
+@pytest.mark.parametrize(("beyond", "kept_horizon"), [(0.0, 2), (1.0, None)])
+def test_load_keeps_every_pair_when_the_file_has_values_beyond_the_meta_horizon(
+    tmp_path, beyond, kept_horizon
+):
+    recording = Recording(4, "ab", meta={"horizon": 2})
+    recording.append(step=0, offset=0, inputs=[0] * 4, targets=[1] * 4, predictions=[1] * 4,
+                     losses=[1.0] * 4, magnitudes=np.eye(4), grad_norm=1.0, clipped=False,
+                     smooth_loss=1.0)  # fmt: skip
+    recording.units = UnitStore(4, 3)  # every pair, whatever the meta says
+    triangle = band_triangle(4, 3, 2)
+    triangle[6] = beyond  # pair (3, 0), lag 3
+    recording.units.put(0, triangle)
+    path = tmp_path / "run.npz"
+    recording.save(path)
+    back = Recording.load(path).units
+    assert back.horizon == kept_horizon
+    np.testing.assert_array_equal(back.packed(0), payload.float32_to_bfloat16(triangle))
 
 
 def test_a_recording_without_units_saves_as_version_1_and_loads_without_units(tmp_path):
