@@ -278,6 +278,8 @@ def magnitudes_and_units_from_cache(
     wrt: str = "W_hh",
     norm: str = "fro",
     horizon: int | None = None,
+    *,
+    pair_order: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`magnitudes_from_cache` plus the per-unit contributions, from one lag walk.
 
@@ -285,13 +287,24 @@ def magnitudes_and_units_from_cache(
     gradient: ``|g_{t,j}[i]| * ||h_{j-1}||`` for ``W_hh``, ``|g_{t,j}[i]|`` for ``W_xh``
     (one-hot ``x_j``) and ``b_h`` (:mod:`rnnbow_widget.units`).
 
+    Parameters
+    ----------
+    params, cache, wrt, norm, horizon
+        As for :func:`magnitudes_from_cache`.
+    pair_order : bool, default False
+        Return the units of the walked pairs only, in the walk's order (``(t, j)`` from
+        ``lagwalk.pair_indices(n, min(horizon, n))``) instead of the packed triangle,
+        without its zero rows beyond the horizon: the form
+        :meth:`rnnbow_widget.units.UnitStore.put` stores with ``pair_order=True``.
+
     Returns
     -------
     magnitudes : np.ndarray
         (n, n), as :func:`magnitudes_from_cache`.
     units : np.ndarray
         (n (n + 1) / 2, H) packed triangle; with ``norm="fro"``,
-        ``(units[t (t + 1) / 2 + j] ** 2).sum() == magnitudes[t, j] ** 2``.
+        ``(units[t (t + 1) / 2 + j] ** 2).sum() == magnitudes[t, j] ** 2``. With
+        ``pair_order=True``, (pair_count(n, k), H): row ``r`` is pair ``(t[r], j[r])``.
 
     Examples
     --------
@@ -309,7 +322,7 @@ def magnitudes_and_units_from_cache(
     g, t, j, _ = _itemized_preactivation_grads(params, cache, horizon)
     n, H = len(cache.inputs), g.shape[1]
     blocks = [RecurrentBlock(slice(0, H), cache.h_prev)] if wrt == "W_hh" else None
-    units = unit_contributions(g, t, j, n, H, blocks)
+    units = unit_contributions(g, t, j, n, H, blocks, pair_order=pair_order)
     return _magnitudes(g, t, j, n, wrt, norm, cache), units
 
 

@@ -454,8 +454,13 @@ class CharRNNTrainer:
             raise self._diverged(step, "loss")
         cell.backward(params, cache, out=self._grad_views)  # fills self._grad
         magnitudes = units = None
-        if record and self.recording.units is not None:
-            magnitudes, units = cell.magnitudes_and_units(params, cache, **self._magnitude_options)
+        store = self.recording.units
+        if record and store is not None:
+            # A store that keeps the walk's lags takes its pairs as they come (no triangle).
+            pair_order = store.lags == min(self._magnitude_options["horizon"] or n, n)
+            magnitudes, units = cell.magnitudes_and_units(
+                params, cache, pair_order=pair_order, **self._magnitude_options
+            )
         elif record:
             magnitudes = cell.magnitudes(params, cache, **self._magnitude_options)
         report = clip_gradients(self._flat_grads, self.clip, self.clip_norm)
@@ -487,7 +492,7 @@ class CharRNNTrainer:
             smooth_loss=self.smooth_loss,
         )
         if units is not None:
-            self.recording.units.put(rec.index, units)
+            store.put(rec.index, units, pair_order=pair_order)
         for callback in list(self._record_listeners):
             callback(rec)
         return rec

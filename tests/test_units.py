@@ -90,6 +90,36 @@ def test_gated_unit_combines_the_rows_of_all_its_gates(cell):
     np.testing.assert_allclose(packed_to_square(u, 4), expected, rtol=1e-10, atol=1e-300)
 
 
+MAGNITUDES_AND_UNITS = {
+    "rnn": itemize.magnitudes_and_units_from_cache,
+    "lstm": lstm.itemized_magnitudes_and_units,
+    "gru": gru.itemized_magnitudes_and_units,
+}
+
+
+def packed_rows(n: int, horizon: int | None) -> np.ndarray:
+    t, j = lagwalk.pair_indices(n, n if horizon is None else horizon)
+    return t * (t + 1) // 2 + j
+
+
+@pytest.mark.parametrize("horizon", [None, 2, 6, 9])
+@pytest.mark.parametrize("wrt", ["W_hh", "W_xh", "b_h"])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_pair_order_is_the_triangle_rearranged(cell, wrt, horizon):
+    gated = {"lstm": lstm, "gru": gru}
+    params, cache = gated_case(gated[cell]) if cell in gated else vanilla_case()
+    both = MAGNITUDES_AND_UNITS[cell]
+    m, triangle = both(params, cache, wrt=wrt, horizon=horizon)
+    m_pairs, pairs = both(params, cache, wrt=wrt, horizon=horizon, pair_order=True)
+    rows = packed_rows(6, horizon)
+    np.testing.assert_array_equal(m_pairs, m)
+    assert pairs.shape == (len(rows), triangle.shape[1]) and pairs.dtype == np.float64
+    np.testing.assert_array_equal(pairs, triangle[rows])
+    beyond = np.ones(len(triangle), dtype=bool)
+    beyond[rows] = False
+    assert not triangle[beyond].any()
+
+
 def test_unit_contributions_rejects_a_width_that_is_not_a_multiple_of_hidden_size():
     with pytest.raises(ValueError, match="g has 5 columns, not a multiple of hidden_size = 2"):
         unit_contributions(np.ones((1, 5)), np.array([0]), np.array([0]), 1, 2)
@@ -109,6 +139,41 @@ def test_trainer_stores_units_for_every_record_under_budget():
     # bfloat16 keeps ~3 significant digits; the identity holds to that precision.
     np.testing.assert_allclose(np.sqrt((u.astype(np.float64) ** 2).sum(axis=2)), rec.magnitudes,
                                rtol=2e-2, atol=1e-30)  # fmt: skip
+
+
+def _chunk_before_step(trainer: CharRNNTrainer):
+    """Parameters, inputs, targets and state the trainer's next step will use."""
+    n, p = trainer.seq_length, trainer.position
+    state = trainer.hidden_state
+    if p + n + 1 > len(trainer._data):
+        p, state = 0, trainer._cell.initial_state(trainer.hidden_size)
+    params = {name: value.copy() for name, value in trainer.params.items()}
+    return params, trainer._data[p : p + n], trainer._data[p + 1 : p + n + 1], state
+
+
+@pytest.mark.parametrize(
+    ("cell", "horizon"), [("rnn", 5), ("rnn", None), ("lstm", 5), ("gru", 5), ("rnn", 30)]
+)
+def test_trainer_with_a_horizon_stores_the_triangle_of_the_cache_function(cell, horizon):
+    """What the trainer stores is, bit for bit, the old packed-triangle units in bfloat16."""
+    trainer = CharRNNTrainer(TEXT, hidden_size=8, seq_length=10, record_every=1, cell=cell,
+                             horizon=horizon)  # fmt: skip
+    trainer.train(3, progress=False)
+    module = {"rnn": model, "lstm": lstm, "gru": gru}[cell]
+    both = MAGNITUDES_AND_UNITS[cell]
+    for _ in range(3):
+        params, inputs, targets, state = _chunk_before_step(trainer)
+        cache = module.forward(params, inputs, targets, state)
+        m, triangle = both(params, cache, horizon=horizon)
+        rec = trainer.step()
+        store = trainer.recording.units
+        assert store.horizon == (5 if horizon == 5 else None)
+        np.testing.assert_array_equal(rec.magnitudes, m.astype(np.float32))
+        np.testing.assert_array_equal(
+            store.packed(rec.index), payload.float32_to_bfloat16(triangle)
+        )
+        np.testing.assert_allclose(store.get(rec.index), packed_to_square(triangle, 10),
+                                   rtol=2**-8, atol=0)  # fmt: skip
 
 
 def test_thinning_keeps_an_even_spread_within_budget_and_the_newest():

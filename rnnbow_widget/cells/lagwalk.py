@@ -512,16 +512,28 @@ def cell_magnitudes(
 
 
 def cell_magnitudes_and_units(
-    cell: CellLayout, params: Params, cache: Any, wrt: str, norm: str, horizon: int | None
+    cell: CellLayout,
+    params: Params,
+    cache: Any,
+    wrt: str,
+    norm: str,
+    horizon: int | None,
+    pair_order: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A cell's ``itemized_magnitudes_and_units``: magnitudes and the packed per-unit triangle."""
+    """A cell's ``itemized_magnitudes_and_units``: magnitudes and the per-unit contributions.
+
+    The units are the packed triangle, or with ``pair_order=True`` the walked pairs in the
+    order of :func:`pair_indices` (:func:`rnnbow_widget.units.unit_contributions`).
+    """
     from rnnbow_widget.units import unit_contributions
 
     result, g, blocks, n, k, H = _itemize_cache(
         cell, params, cache, wrt, norm, horizon, False, False
     )
     t, j = pair_indices(n, k)
-    units = unit_contributions(g, t, j, n, H, blocks if result.wrt == "W_hh" else None)
+    units = unit_contributions(
+        g, t, j, n, H, blocks if result.wrt == "W_hh" else None, pair_order=pair_order
+    )
     return result.magnitudes, units
 
 
