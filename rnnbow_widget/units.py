@@ -54,6 +54,11 @@ DEFAULT_BUDGET_MB = 256.0
 ARRAY_KEYS = ("units_index", "units_values", "units_config")
 """The optional .npz arrays a recording with per-unit data holds."""
 
+BLOCK_BYTES = 8 * 2**20
+"""A :class:`UnitStore` allocates its records in blocks of at most this many bytes: fresh
+memory is then mapped in huge pages (numpy asks for them from 4 MiB on) instead of one page
+fault per 4 KiB, a sizeable part of a recorded chunk's cost."""
+
 
 class _Block(Protocol):
     rows: slice
@@ -207,6 +212,8 @@ class UnitStore:
         self._packed_rows = t * (t + 1) // 2 + j  # packed-triangle row of each kept pair
         self.stride = 1
         self._values: dict[int, np.ndarray] = {}  # (rows, H) bfloat16 bits, in pair order
+        self._free: list[np.ndarray] = []  # slots of dropped records, reused first
+        self._slots = 0  # record slots allocated (at most capacity + 1 while under budget)
         self._newest = -1
         self._on_stride = 0  # kept records with index % stride == 0 (what the budget counts)
 
@@ -283,19 +290,36 @@ class UnitStore:
         if self.capacity < 1:
             return False
         if self._newest >= 0 and self._newest % self.stride and self._newest != index:
-            self._values.pop(self._newest, None)
+            self._drop(self._newest)
         self._newest = max(self._newest, index)
         if index % self.stride == 0 and index not in self._values:
             self._on_stride += 1
-        self._values[index] = float32_to_bfloat16(units)
+        self._values[index] = float32_to_bfloat16(units, out=self._slot(index))
         # The newest record rides along outside the count when it is off the stride.
         while self._on_stride > self.capacity:
             self.stride *= 2
             for kept in list(self._values):
                 if kept % self.stride and kept != self._newest:
-                    del self._values[kept]
+                    self._drop(kept)
             self._on_stride = sum(1 for kept in self._values if kept % self.stride == 0)
         return index in self._values
+
+    def _slot(self, index: int) -> np.ndarray:
+        """The (rows, H) uint16 place for record ``index``: its own, a free one or a new one."""
+        slot = self._values.get(index)
+        if slot is not None:
+            return slot
+        if not self._free:
+            wanted = min(BLOCK_BYTES // self.record_bytes, self.capacity + 1 - self._slots)
+            block = np.empty((max(wanted, 1), self.rows, self.hidden_size), dtype=np.uint16)
+            self._free.extend(block[::-1])  # views; pop() hands out block[0] first
+            self._slots += len(block)
+        return self._free.pop()
+
+    def _drop(self, index: int) -> None:
+        slot = self._values.pop(index, None)
+        if slot is not None:
+            self._free.append(slot)
 
     # ------------------------------------------------------------ reading
     def packed(self, index: int) -> np.ndarray | None:
@@ -407,19 +431,17 @@ class UnitStore:
             raise ValueError(
                 f"units_values is {values.dtype} {values.shape}, expected uint16 {shape}"
             )
-        bands = [values[row].take(store._packed_rows, axis=0) for row in range(len(index))]
-        if store.horizon is not None and any(
-            np.count_nonzero(band) != np.count_nonzero(values[row])
-            for row, band in enumerate(bands)
-        ):
+        bands = values.take(store._packed_rows, axis=1)
+        if store.horizon is not None and np.count_nonzero(bands) != np.count_nonzero(values):
             # Something beyond the horizon is not +0.0: keep every pair.
             store = cls(seq_length, hidden_size, budget_bytes / 2**20)
-            bands = [values[row].take(store._packed_rows, axis=0) for row in range(len(index))]
+            bands = values.take(store._packed_rows, axis=1)
         if len(index) > max(store.capacity, 1) + 1:
             raise ValueError(f"units_index holds {len(index)} records, more than the budget allows")
         store.stride = stride
         store._newest = newest
-        store._values = {int(i): band for i, band in zip(index.tolist(), bands, strict=True)}
+        store._values = dict(zip(index.tolist(), bands, strict=True))
+        store._slots = len(bands)
         store._on_stride = sum(1 for kept in store._values if kept % stride == 0)
         return store
 

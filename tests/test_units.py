@@ -194,6 +194,25 @@ def test_thinning_keeps_an_even_spread_within_budget_and_the_newest():
     assert store.nearest(18) == [16, 20]
 
 
+def test_store_reuses_the_memory_of_dropped_records_and_keeps_values_apart():
+    store = UnitStore(seq_length=4, hidden_size=3, budget_mb=10 * 42 / 2**20, horizon=2)
+    for i in range(100):
+        store.put(i, np.full((7, 3), i + 1.0), pair_order=True)
+        assert store._slots <= store.capacity + 1
+    store.put(99, np.full((7, 3), -1.0), pair_order=True)  # again: in its own place
+    for index in store.indices:
+        expected = -1.0 if index == 99 else index + 1.0
+        assert set(store.get(index)[np.tril_indices(4)].ravel()) - {0.0} == {expected}
+    assert len({id(slot.base) for slot in store._values.values()}) == 1  # one block
+
+
+def test_store_allocates_blocks_of_at_most_block_bytes():
+    store = UnitStore(seq_length=25, hidden_size=100, budget_mb=64, horizon=5)
+    store.put(0, np.ones((115, 100)), pair_order=True)
+    per_block = units.BLOCK_BYTES // store.record_bytes
+    assert store._slots == per_block == 364 and len(store._free) == per_block - 1
+
+
 def test_budget_zero_keeps_no_units_and_trainer_skips_them():
     trainer = CharRNNTrainer(TEXT, hidden_size=8, seq_length=10, units_budget_mb=0)
     trainer.train(3, progress=False)
