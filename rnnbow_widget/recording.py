@@ -343,6 +343,34 @@ class Recording:
         ValueError, TypeError
             When a field has the wrong shape, type or range (the message names the field).
         """
+        index = self._append(
+            step,
+            offset,
+            inputs,
+            targets,
+            predictions,
+            losses,
+            magnitudes,
+            grad_norm,
+            clipped,
+            smooth_loss,
+        )
+        return self._record(index)
+
+    def _append(
+        self,
+        step: int,
+        offset: int,
+        inputs: np.ndarray,
+        targets: np.ndarray,
+        predictions: np.ndarray,
+        losses: np.ndarray,
+        magnitudes: np.ndarray,
+        grad_norm: float,
+        clipped: bool,
+        smooth_loss: float,
+    ) -> int:
+        """:meth:`append` without building the :class:`Record`: returns its index."""
         n = self.seq_length
         step = _as_index(step, "step")
         offset = _as_index(offset, "offset")
@@ -387,7 +415,7 @@ class Recording:
             data[name][i] = value
         data["accuracy"][i] = np.count_nonzero(vocab_indices[1] == vocab_indices[2]) / n
         self._count += 1
-        return self._record(i)
+        return i
 
     # ----------------------------------------------------------------- reading
     def __len__(self) -> int:

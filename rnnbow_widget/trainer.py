@@ -438,8 +438,11 @@ class CharRNNTrainer:
         }
         return error
 
-    def _advance(self, record: bool) -> Record | None:
-        """Train on one chunk; all state changes happen at the end, after every check."""
+    def _advance(self, record: bool) -> int | None:
+        """Train on one chunk; all state changes happen at the end, after every check.
+
+        Returns the new record's index when the chunk was recorded, else None.
+        """
         n = self.seq_length
         step = self._steps_done
         p, h = self._position, self._h
@@ -479,23 +482,26 @@ class CharRNNTrainer:
         self._steps_done = step + 1
         if not record:
             return None
-        rec = self.recording.append(
-            step=step,
-            offset=p,
-            inputs=inputs,
-            targets=targets,
-            predictions=cache.predictions,
-            losses=cache.losses,
-            magnitudes=magnitudes,
-            grad_norm=report.grad_norm,
-            clipped=report.clipped,
-            smooth_loss=self.smooth_loss,
+        # Recording.append without decoding a Record: only listeners need one.
+        index = self.recording._append(
+            step,
+            p,
+            inputs,
+            targets,
+            cache.predictions,
+            cache.losses,
+            magnitudes,
+            report.grad_norm,
+            report.clipped,
+            self.smooth_loss,
         )
         if units is not None:
-            store.put(rec.index, units, pair_order=pair_order)
-        for callback in list(self._record_listeners):
-            callback(rec)
-        return rec
+            store.put(index, units, pair_order=pair_order)
+        if self._record_listeners:
+            rec = self.recording[index]
+            for callback in list(self._record_listeners):
+                callback(rec)
+        return index
 
     def _apply_update(self, step: int) -> None:
         """Apply the optimizer's step to theta, or nothing if theta would not stay finite.
@@ -534,7 +540,7 @@ class CharRNNTrainer:
         stop = _DeferredInterrupt()
         try:
             with stop, _quiet_numerics():
-                rec = self._advance(record=True)
+                index = self._advance(record=True)
         finally:
             self._notify_end()
         if stop.requested:
@@ -542,8 +548,8 @@ class CharRNNTrainer:
                 f"interrupted after completing step {self._steps_done - 1} "
                 "(it is trainer.recording[-1])"
             )
-        assert rec is not None
-        return rec
+        assert index is not None
+        return self.recording[index]
 
     def train(self, steps: int, progress: bool = True) -> float:
         """Train on ``steps`` consecutive chunks.
