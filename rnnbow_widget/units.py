@@ -36,7 +36,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from rnnbow_widget.cells.lagwalk import check_horizon, pair_count, pair_indices
+from rnnbow_widget.cells.lagwalk import RecurrentBlock, check_horizon, pair_count, pair_indices
 from rnnbow_widget.payload import BFLOAT16, bfloat16_to_float32, float32_to_bfloat16
 
 __all__ = [
@@ -113,20 +113,21 @@ def unit_contributions(
     P = g.shape[1]
     if P % hidden_size:
         raise ValueError(f"g has {P} columns, not a multiple of hidden_size = {hidden_size}")
+    if blocks is not None:
+        # RecurrentBlock keeps ||v_j||**2 once it is worked out (the magnitudes need it too).
+        blocks = [b if isinstance(b, RecurrentBlock) else RecurrentBlock(b.rows, b.vectors)
+                  for b in blocks]  # fmt: skip
     if P == hidden_size and (blocks is None or len(blocks) == 1):
         # One gate block (the vanilla cell): row i of outer(g, v) has norm |g_i| * ||v||,
         # so no squares and no square root are needed. This runs on every recorded chunk.
         per_unit = np.abs(g)
         if blocks is not None:
-            v = np.asarray(blocks[0].vectors, dtype=np.float64)
-            per_unit *= np.sqrt(np.einsum("ij,ij->i", v, v))[j][:, None]
+            per_unit *= np.sqrt(blocks[0].squared_norms)[j][:, None]
     else:
         squared = np.square(g)
         if blocks is not None:
             for block in blocks:
-                v = np.asarray(block.vectors, dtype=np.float64)
-                v_squared = np.einsum("ij,ij->i", v, v)
-                squared[:, block.rows] *= v_squared[j][:, None]
+                squared[:, block.rows] *= block.squared_norms[j][:, None]
         per_unit = squared.reshape(len(g), P // hidden_size, hidden_size).sum(axis=1)
         np.sqrt(per_unit, out=per_unit)
     if pair_order:

@@ -120,6 +120,26 @@ def test_pair_order_is_the_triangle_rearranged(cell, wrt, horizon):
     assert not triangle[beyond].any()
 
 
+def test_magnitudes_and_units_share_the_squared_norms_of_one_block():
+    params, cache = vanilla_case()
+    g, k, _ = itemize._itemized_preactivation_grads(params, cache, 3)
+    block = lagwalk.RecurrentBlock(slice(0, 5), cache.h_prev)
+    m = itemize._magnitudes(g, 6, k, "W_hh", "fro", cache, block)
+    assert "squared_norms" in vars(block)
+    np.testing.assert_allclose(block.squared_norms, (cache.h_prev**2).sum(axis=1), rtol=1e-14)
+    np.testing.assert_array_equal(m, itemize.magnitudes_from_cache(params, cache, horizon=3))
+    t, j = lagwalk.pair_indices(6, 3)
+    u = unit_contributions(g, t, j, 6, 5, [block], pair_order=True)
+    expected = np.abs(g) * np.linalg.norm(cache.h_prev, axis=1)[j, None]
+    np.testing.assert_allclose(u, expected, rtol=1e-14)
+
+
+def test_pair_matrix_places_each_pair_and_zeros_the_rest():
+    t, j = lagwalk.pair_indices(4, 2)
+    m = lagwalk.pair_matrix(np.arange(1.0, 8.0), 4, 2)
+    assert m[t, j].tolist() == list(range(1, 8)) and np.count_nonzero(m) == 7
+
+
 def test_unit_contributions_rejects_a_width_that_is_not_a_multiple_of_hidden_size():
     with pytest.raises(ValueError, match="g has 5 columns, not a multiple of hidden_size = 2"):
         unit_contributions(np.ones((1, 5)), np.array([0]), np.array([0]), 1, 2)
