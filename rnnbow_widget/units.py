@@ -55,14 +55,20 @@ ARRAY_KEYS = ("units_index", "units_values", "units_config")
 """The optional .npz arrays a recording with per-unit data holds."""
 
 BLOCK_BYTES = 8 * 2**20
-"""A :class:`UnitStore` allocates its records in blocks of at most this many bytes: fresh
-memory is then mapped in huge pages (numpy asks for them from 4 MiB on) instead of one page
-fault per 4 KiB, a sizeable part of a recorded chunk's cost."""
+"""A :class:`UnitStore` allocates its records in blocks of at most this many bytes (never more
+than the budget's records plus one), and reuses the places of dropped records. Every new record
+lands in memory touched for the first time, a sizeable part of a recorded chunk's cost; numpy
+asks for huge pages for blocks of 4 MiB and more, so that costs one fault per 2 MiB instead of
+one per 4 KiB."""
 
 
 class _Block(Protocol):
     rows: slice
     vectors: np.ndarray
+
+
+def _recurrent_block(block: _Block) -> RecurrentBlock:
+    return block if isinstance(block, RecurrentBlock) else RecurrentBlock(block.rows, block.vectors)
 
 
 def unit_contributions(
@@ -115,8 +121,7 @@ def unit_contributions(
         raise ValueError(f"g has {P} columns, not a multiple of hidden_size = {hidden_size}")
     if blocks is not None:
         # RecurrentBlock keeps ||v_j||**2 once it is worked out (the magnitudes need it too).
-        blocks = [b if isinstance(b, RecurrentBlock) else RecurrentBlock(b.rows, b.vectors)
-                  for b in blocks]  # fmt: skip
+        blocks = [_recurrent_block(block) for block in blocks]
     if P == hidden_size and (blocks is None or len(blocks) == 1):
         # One gate block (the vanilla cell): row i of outer(g, v) has norm |g_i| * ||v||,
         # so no squares and no square root are needed. This runs on every recorded chunk.
