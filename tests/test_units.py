@@ -196,6 +196,19 @@ def test_trainer_with_a_horizon_stores_the_triangle_of_the_cache_function(cell, 
                                    rtol=2**-8, atol=0)  # fmt: skip
 
 
+def test_a_store_with_another_horizon_gets_the_triangle_from_the_trainer():
+    band = CharRNNTrainer(TEXT, hidden_size=6, seq_length=8, record_every=1, horizon=3)
+    full = CharRNNTrainer(TEXT, hidden_size=6, seq_length=8, record_every=1, horizon=3)
+    full.recording.units = UnitStore(8, 6)  # every pair: the trainer hands it the triangle
+    band.train(4, progress=False)
+    full.train(4, progress=False)
+    assert full.recording.units.rows == 36 and band.recording.units.rows == 21
+    for index in range(4):
+        np.testing.assert_array_equal(
+            full.recording.units.packed(index), band.recording.units.packed(index)
+        )
+
+
 def test_thinning_keeps_an_even_spread_within_budget_and_the_newest():
     store = UnitStore(seq_length=4, hidden_size=3, budget_mb=10 * 60 / 2**20)  # 10 records
     assert store.record_bytes == 60 and store.capacity == 10
