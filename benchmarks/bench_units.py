@@ -6,35 +6,46 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench_units.py                  # n = 25, H = 100
     .venv/bin/python benchmarks/bench_units.py --hidden-size 256 --budget-mb 64
 
-Times are medians of interleaved repeats (CPU time of this process), to be read as rough
-figures on a shared machine.
+Three kinds of figures:
+
+- the store (full triangle and horizon band): bytes per record, records that fit, ``put`` per
+  record (fresh records: this includes first touching their memory);
+- the parts of a recorded chunk, as the trainer runs them, each timed alone (``timeit``, best
+  of ``--repeats``): the magnitudes alone, magnitudes plus units (in the walk's pair order),
+  ``UnitStore.put`` and ``Recording._append``;
+- training with a record on every chunk against training without (issue 2b), paired: per
+  round, ``--chunks`` chunks of each on two trainers, CPU time; the medians over the rounds of
+  the ratio and of the extra time per recorded chunk. Steadier than best-of runs on a shared
+  machine, but still expect +-10%.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
+import timeit
 from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rnnbow_widget import itemize, model, payload
+from rnnbow_widget import corpora, itemize, model, payload
 from rnnbow_widget.cells import gru, lstm
+from rnnbow_widget.recording import Recording
 from rnnbow_widget.trainer import CharRNNTrainer
 from rnnbow_widget.units import UnitStore, units_message
 
+HORIZONS = (None, 5)
 
-def cpu_ms(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        function()
-        times.append(time.process_time() - start)
-    return 1000 * float(np.median(times))
+
+def best_us(function, repeats: int, number: int = 50) -> float:
+    return 1e6 * min(timeit.repeat(function, number=number, repeat=repeats)) / number
 
 
 def record_overhead(H: int, n: int, V: int, repeats: int) -> None:
@@ -48,30 +59,72 @@ def record_overhead(H: int, n: int, V: int, repeats: int) -> None:
         ("gru", gru.init_params(V, H, rng), gru.initial_state(H), gru,
          gru.itemized_magnitudes, gru.itemized_magnitudes_and_units),
     ]  # fmt: skip
-    print(f"\nrecorded-step cost, n = {n}, H = {H}, V = {V} (median CPU ms of {repeats})")
+    print(f"\nparts of a recorded chunk, n = {n}, H = {H}, V = {V} (us, best of {repeats})")
+    print("  cell  horizon  magnitudes  + units  put  append  = extra")
     for name, params, state0, cell, magnitudes, both in cases:
         cache = cell.forward(params, inputs, targets, state0)
-        plain = cpu_ms(lambda: magnitudes(params, cache), repeats)  # noqa: B023
-        with_units = cpu_ms(lambda: both(params, cache), repeats)  # noqa: B023
-        print(
-            f"  {name:5s} magnitudes {plain:7.2f} ms   magnitudes + units {with_units:7.2f} ms "
-            f"  (+{with_units - plain:.2f} ms)"
-        )
+        for horizon in HORIZONS:
+            options = {"horizon": horizon, "pair_order": True}
+            m, units = both(params, cache, **options)
+            store = UnitStore(n, H, horizon=horizon)
+            recording = Recording(n, "ab")
+            index = iter(range(10**9))
+            chunk = (0, 0, inputs % 2, targets % 2, inputs % 2, cache.losses, m, 1.0, False, 1.0)
+            alone = best_us(lambda: magnitudes(params, cache, horizon=horizon), repeats)  # noqa: B023
+            with_units = best_us(lambda: both(params, cache, **options), repeats)  # noqa: B023
+            put = best_us(lambda: store.put(next(index), units, pair_order=True), repeats)  # noqa: B023
+            append = best_us(lambda: recording._append(*chunk), repeats)  # noqa: B023
+            print(
+                f"  {name:5s} {horizon!s:>7s} {alone:11.0f} {with_units:8.0f} {put:4.0f} "
+                f"{append:7.0f} {with_units + put + append:8.0f}"
+            )
 
 
 def store_figures(H: int, n: int, budget_mb: float, records: int) -> None:
-    store = UnitStore(n, H, budget_mb)
-    values = np.random.default_rng(1).random((n * (n + 1) // 2, H))
-    start = time.perf_counter()
-    for i in range(records):
-        store.put(i, values)
-    elapsed = time.perf_counter() - start
-    print(f"\nUnitStore, n = {n}, H = {H}, budget {budget_mb:g} MiB, {records} records appended")
-    print(f"  bytes per kept record       {store.record_bytes:,} (bfloat16)")
-    print(f"  records that fit the budget {store.capacity:,}")
-    print(f"  kept                        {len(store):,} (stride {store.stride}), "
-          f"{store.nbytes / 2**20:.1f} MiB")  # fmt: skip
-    print(f"  put() per record            {1e6 * elapsed / records:.1f} us (bfloat16 rounding)")
+    for horizon in HORIZONS:
+        store = UnitStore(n, H, budget_mb, horizon)
+        values = np.random.default_rng(1).random((store.rows, H))
+        start = time.perf_counter()
+        for i in range(records):
+            store.put(i, values, pair_order=True)
+        elapsed = time.perf_counter() - start
+        print(
+            f"\nUnitStore, n = {n}, H = {H}, horizon {horizon}, budget {budget_mb:g} MiB, "
+            f"{records} records appended"
+        )
+        print(f"  bytes per kept record       {store.record_bytes:,} (bfloat16, {store.rows} rows)")
+        print(f"  records that fit the budget {store.capacity:,}")
+        print(f"  kept                        {len(store):,} (stride {store.stride}), "
+              f"{store.nbytes / 2**20:.1f} MiB")  # fmt: skip
+        print(f"  put() per record            {1e6 * elapsed / records:.1f} us (fresh memory)")
+
+
+def training_ratio(H: int, n: int, chunks: int, rounds: int) -> None:
+    text = corpora.c_code()
+    print(f"\ntraining, record on every chunk vs none, n = {n}, H = {H} (medians of {rounds} "
+          f"paired rounds of {chunks} chunks, CPU time)")  # fmt: skip
+    for cell in ("rnn", "lstm", "gru"):
+        for horizon in HORIZONS:
+            runs = {
+                every: CharRNNTrainer(text, hidden_size=H, seq_length=n, cell=cell,
+                                      horizon=horizon, record_every=every)
+                for every in (1, 10**9)
+            }  # fmt: skip
+            for trainer in runs.values():
+                trainer.train(20, progress=False)
+            ratios, extras = [], []
+            for _ in range(rounds):
+                spent = {}
+                for every, trainer in runs.items():
+                    start = time.process_time()
+                    trainer.train(chunks, progress=False)
+                    spent[every] = (time.process_time() - start) / chunks
+                ratios.append(spent[1] / spent[10**9])
+                extras.append(spent[1] - spent[10**9])
+            print(
+                f"  {cell:5s} horizon {horizon!s:>4s}: x{np.median(ratios):.2f}, "
+                f"+{1e6 * np.median(extras):.0f} us per recorded chunk"
+            )
 
 
 def wire_and_file(H: int, n: int, steps: int) -> None:
@@ -100,10 +153,13 @@ def main() -> None:
     parser.add_argument("--budget-mb", type=float, default=256.0)
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--chunks", type=int, default=40, help="chunks per paired round")
+    parser.add_argument("--rounds", type=int, default=30, help="paired rounds")
     args = parser.parse_args()
     H, n = args.hidden_size, args.seq_length
     store_figures(H, n, args.budget_mb, args.records)
     record_overhead(H, n, args.vocab_size, args.repeats)
+    training_ratio(H, n, args.chunks, args.rounds)
     wire_and_file(H, n, 300)
 
 

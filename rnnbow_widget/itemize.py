@@ -28,6 +28,7 @@ lag 20 with small weights) is what the widget shows, and its squares underflow f
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -42,6 +43,7 @@ from rnnbow_widget.cells.lagwalk import (
     one_hot,
     pair_count,
     pair_indices,
+    pair_matrix,
     summed_gradient,
 )
 from rnnbow_widget.cells.lagwalk import check_choice as _check_choice
@@ -171,9 +173,22 @@ def _float64_params(params: Params) -> Params:
     return {name: np.asarray(params[name], dtype=np.float64) for name in model.PARAM_NAMES}
 
 
+_CACHE_SHAPES = operator.attrgetter(
+    "inputs.shape", "targets.shape", "h.shape", "dact.shape", "p.shape"
+)
+
+
 def _check_cache(cache: Cache, H: int, V: int) -> None:
     if not isinstance(cache, Cache):
         raise TypeError(f"cache must be a model.Cache from model.forward, got {type(cache)!r}")
+    try:  # the common case (arrays that fit), at once
+        inputs, targets, h, dact, p = _CACHE_SHAPES(cache)
+        if len(inputs) == 1 and inputs[0] >= 1:
+            n = inputs[0]
+            if (targets, h, dact, p) == ((n,), (n + 1, H), (n, H), (n, V)):
+                return
+    except AttributeError:
+        pass
     n = np.shape(cache.inputs)[0] if np.ndim(cache.inputs) == 1 else -1
     expected = {
         "inputs": (n,),
@@ -192,31 +207,32 @@ def _check_cache(cache: Cache, H: int, V: int) -> None:
 
 
 def _magnitudes(
-    g: np.ndarray, t: np.ndarray, j: np.ndarray, n: int, wrt: str, norm: str, cache: Cache
+    g: np.ndarray, n: int, k: int, wrt: str, norm: str, cache: Cache, block: RecurrentBlock
 ) -> np.ndarray:
-    """Scatter per-pair norms of the itemized gradients into an (n, n) matrix."""
+    """Per-pair norms of the itemized gradients as an (n, n) matrix.
+
+    ``block`` is ``W_hh``'s (the vectors ``h_{j-1}``); it keeps their squared norms for
+    :func:`unit_contributions`.
+    """
     if norm == "fro":
         size = np.sqrt(np.einsum("ij,ij->i", g, g))
     else:
         size = np.abs(g).mean(axis=1)
     if wrt == "W_hh":
-        h_prev = np.asarray(cache.h_prev, dtype=np.float64)
         if norm == "fro":
-            h_size = np.sqrt(np.einsum("ij,ij->i", h_prev, h_prev))
+            h_size = np.sqrt(block.squared_norms)
         else:
-            h_size = np.abs(h_prev).mean(axis=1)
-        size *= h_size[j]
+            h_size = np.abs(np.asarray(block.vectors, dtype=np.float64)).mean(axis=1)
+        size *= h_size[pair_indices(n, k)[1]]
     elif wrt == "W_xh" and norm == "mean_abs":
         size /= np.shape(cache.p)[1]  # the matrix has V columns, one of them non-zero
-    magnitudes = np.zeros((n, n))
-    magnitudes[t, j] = size
-    return magnitudes
+    return pair_matrix(size, n, k)
 
 
 def _itemized_preactivation_grads(
     params: Params, cache: Cache, horizon: object
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, Params]:
-    """Validate, then run the lag walk; returns ``(g, t, j, float64 params)``."""
+) -> tuple[np.ndarray, int, Params]:
+    """Validate, then run the lag walk; returns ``(g, lags walked, float64 params)``."""
     H, V = model.check_params(params)
     _check_cache(cache, H, V)
     n = len(cache.inputs)
@@ -224,9 +240,7 @@ def _itemized_preactivation_grads(
     params = _float64_params(params)
     d_local = model.local_messages(params, cache)
     steps = VanillaBackwardSteps(params["W_hh"], np.asarray(cache.dact, dtype=np.float64))
-    g = lag_walk(steps, d_local, k)
-    t, j = pair_indices(n, k)
-    return g, t, j, params
+    return lag_walk(steps, d_local, k), k, params
 
 
 def magnitudes_from_cache(
@@ -268,8 +282,9 @@ def magnitudes_from_cache(
     """
     wrt = _check_choice("wrt", wrt, WRT_CHOICES)
     norm = _check_choice("norm", norm, NORM_CHOICES)
-    g, t, j, _ = _itemized_preactivation_grads(params, cache, horizon)
-    return _magnitudes(g, t, j, len(cache.inputs), wrt, norm, cache)
+    g, k, _ = _itemized_preactivation_grads(params, cache, horizon)
+    block = RecurrentBlock(slice(0, g.shape[1]), cache.h_prev)
+    return _magnitudes(g, len(cache.inputs), k, wrt, norm, cache, block)
 
 
 def magnitudes_and_units_from_cache(
@@ -278,6 +293,8 @@ def magnitudes_and_units_from_cache(
     wrt: str = "W_hh",
     norm: str = "fro",
     horizon: int | None = None,
+    *,
+    pair_order: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`magnitudes_from_cache` plus the per-unit contributions, from one lag walk.
 
@@ -285,13 +302,24 @@ def magnitudes_and_units_from_cache(
     gradient: ``|g_{t,j}[i]| * ||h_{j-1}||`` for ``W_hh``, ``|g_{t,j}[i]|`` for ``W_xh``
     (one-hot ``x_j``) and ``b_h`` (:mod:`rnnbow_widget.units`).
 
+    Parameters
+    ----------
+    params, cache, wrt, norm, horizon
+        As for :func:`magnitudes_from_cache`.
+    pair_order : bool, default False
+        Return the units of the walked pairs only, in the walk's order (``(t, j)`` from
+        ``lagwalk.pair_indices(n, min(horizon, n))``) instead of the packed triangle,
+        without its zero rows beyond the horizon: the form
+        :meth:`rnnbow_widget.units.UnitStore.put` stores with ``pair_order=True``.
+
     Returns
     -------
     magnitudes : np.ndarray
         (n, n), as :func:`magnitudes_from_cache`.
     units : np.ndarray
         (n (n + 1) / 2, H) packed triangle; with ``norm="fro"``,
-        ``(units[t (t + 1) / 2 + j] ** 2).sum() == magnitudes[t, j] ** 2``.
+        ``(units[t (t + 1) / 2 + j] ** 2).sum() == magnitudes[t, j] ** 2``. With
+        ``pair_order=True``, (pair_count(n, k), H): row ``r`` is pair ``(t[r], j[r])``.
 
     Examples
     --------
@@ -306,11 +334,13 @@ def magnitudes_and_units_from_cache(
 
     wrt = _check_choice("wrt", wrt, WRT_CHOICES)
     norm = _check_choice("norm", norm, NORM_CHOICES)
-    g, t, j, _ = _itemized_preactivation_grads(params, cache, horizon)
+    g, k, _ = _itemized_preactivation_grads(params, cache, horizon)
     n, H = len(cache.inputs), g.shape[1]
-    blocks = [RecurrentBlock(slice(0, H), cache.h_prev)] if wrt == "W_hh" else None
-    units = unit_contributions(g, t, j, n, H, blocks)
-    return _magnitudes(g, t, j, n, wrt, norm, cache), units
+    block = RecurrentBlock(slice(0, H), cache.h_prev)
+    magnitudes = _magnitudes(g, n, k, wrt, norm, cache, block)
+    t, j = pair_indices(n, k)
+    blocks = [block] if wrt == "W_hh" else None
+    return magnitudes, unit_contributions(g, t, j, n, H, blocks, pair_order=pair_order)
 
 
 def itemized_gradients(
@@ -383,7 +413,7 @@ def itemized_gradients(
 
     params = _float64_params(params)
     cache = model.forward(params, inputs, targets, h0, activation=activation)
-    g, t, j, params = _itemized_preactivation_grads(params, cache, horizon)
+    g, k, params = _itemized_preactivation_grads(params, cache, horizon)
     n = len(inputs)
     h_prev = cache.h_prev
     blocks = [RecurrentBlock(slice(0, H), h_prev)]
@@ -391,6 +421,7 @@ def itemized_gradients(
 
     full_tensor = None
     if full:
+        t, j = pair_indices(n, k)
         full_tensor = np.zeros((n, n, *params[wrt].shape))
         if wrt == "W_hh":
             full_tensor[t, j] = g[:, :, None] * h_prev[j][:, None, :]
@@ -401,7 +432,7 @@ def itemized_gradients(
             full_tensor[t, j] = g
 
     return ItemizedGradients(
-        magnitudes=_magnitudes(g, t, j, n, wrt, norm, cache),
+        magnitudes=_magnitudes(g, n, k, wrt, norm, cache, blocks[0]),
         gradient=gradient,
         full=full_tensor,
         wrt=wrt,

@@ -167,16 +167,16 @@ def _check_fraction(fraction: float) -> None:
 
 
 def _reach_of(lower: np.ndarray, fraction: float) -> float:
-    _, mask, _, steps = _geometry(lower.shape[0])
     local = lower.diagonal()
     sources = local > 0
-    if not sources.any():
+    live = np.count_nonzero(sources)
+    if not live:
         return 0.0
     strong = lower >= (fraction * local)[:, None]
-    strong &= mask
-    # The diagonal is always strong for a live source, so argmax finds the earliest strong j.
-    distances = steps - strong.argmax(axis=1)
-    return float(distances[sources].sum() / np.count_nonzero(sources))
+    # The diagonal is always strong for a live source, so argmax finds the earliest strong
+    # j <= t (what lies above the diagonal comes later and does not matter).
+    distances = _geometry(lower.shape[0])[3] - strong.argmax(axis=1)
+    return float(distances[sources].sum() / live)
 
 
 def summarize(m: np.ndarray, fraction: float = 0.01) -> dict[str, float]:

@@ -52,7 +52,7 @@ COLUMN_ORDER = (*SCALAR_COLUMNS, *LABEL_COLUMNS, *BFLOAT16_COLUMNS)
 _WIRE_DTYPES = {"int32", "float32", "uint8", "uint16", BFLOAT16}
 
 
-def float32_to_bfloat16(values: np.ndarray) -> np.ndarray:
+def float32_to_bfloat16(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Round float32 values to bfloat16, returned as their uint16 bit patterns.
 
     Rounds to nearest, ties to even, on the float32 bits; NaN stays NaN (quiet), infinities
@@ -63,11 +63,13 @@ def float32_to_bfloat16(values: np.ndarray) -> np.ndarray:
     ----------
     values : numpy.ndarray
         Any real array; it is converted to float32 first.
+    out : numpy.ndarray, optional
+        uint16 array of the same shape to write the bits into (no new array is made).
 
     Returns
     -------
     numpy.ndarray
-        uint16 array of the same shape.
+        uint16 array of the same shape (``out`` when given).
 
     Examples
     --------
@@ -75,6 +77,12 @@ def float32_to_bfloat16(values: np.ndarray) -> np.ndarray:
     array([16256, 49152,   109], dtype=uint16)
     """
     bits = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32)
+    if out is None:
+        out = np.empty(bits.shape, dtype=np.uint16)
+    elif out.dtype != np.uint16 or out.shape != bits.shape:
+        raise ValueError(
+            f"out must be a uint16 array of shape {bits.shape}, got {out.dtype} {out.shape}"
+        )
     nan = np.isnan(bits.view(np.float32))
     if not nan.any():
         # The common case (records are finite): round in place on one scratch array.
@@ -84,12 +92,14 @@ def float32_to_bfloat16(values: np.ndarray) -> np.ndarray:
         rounded += bits
         rounded += np.uint32(0x7FFF)
         rounded >>= np.uint32(16)
-        return rounded.astype(np.uint16)
+        np.copyto(out, rounded, casting="unsafe")
+        return out
     safe = np.where(nan, np.uint32(0), bits)
     lsb = (safe >> np.uint32(16)) & np.uint32(1)
     rounded = (safe + np.uint32(0x7FFF) + lsb) >> np.uint32(16)
     quiet_nan = (bits >> np.uint32(16)) | np.uint32(0x0040)
-    return np.where(nan, quiet_nan, rounded).astype(np.uint16)
+    np.copyto(out, np.where(nan, quiet_nan, rounded), casting="unsafe")
+    return out
 
 
 def bfloat16_to_float32(bits: np.ndarray) -> np.ndarray:

@@ -343,6 +343,34 @@ class Recording:
         ValueError, TypeError
             When a field has the wrong shape, type or range (the message names the field).
         """
+        index = self._append(
+            step,
+            offset,
+            inputs,
+            targets,
+            predictions,
+            losses,
+            magnitudes,
+            grad_norm,
+            clipped,
+            smooth_loss,
+        )
+        return self._record(index)
+
+    def _append(
+        self,
+        step: int,
+        offset: int,
+        inputs: np.ndarray,
+        targets: np.ndarray,
+        predictions: np.ndarray,
+        losses: np.ndarray,
+        magnitudes: np.ndarray,
+        grad_norm: float,
+        clipped: bool,
+        smooth_loss: float,
+    ) -> int:
+        """:meth:`append` without building the :class:`Record`: returns its index."""
         n = self.seq_length
         step = _as_index(step, "step")
         offset = _as_index(offset, "offset")
@@ -387,7 +415,7 @@ class Recording:
             data[name][i] = value
         data["accuracy"][i] = np.count_nonzero(vocab_indices[1] == vocab_indices[2]) / n
         self._count += 1
-        return self._record(i)
+        return i
 
     # ----------------------------------------------------------------- reading
     def __len__(self) -> int:
@@ -674,11 +702,22 @@ class Recording:
         if has_units:
             try:
                 recording.units = UnitStore.from_arrays(
-                    {key: archive[key] for key in _UNIT_KEYS}, recording.seq_length, count
+                    {key: archive[key] for key in _UNIT_KEYS},
+                    recording.seq_length,
+                    count,
+                    _meta_horizon(recording.meta),
                 )
             except ValueError as error:
                 raise _Invalid(f"per-unit data is inconsistent: {error}") from None
         return recording
+
+
+def _meta_horizon(meta: dict) -> int | None:
+    """``meta["horizon"]`` when it is a horizon (an int >= 1), else None (every pair)."""
+    horizon = meta.get("horizon")
+    if isinstance(horizon, int) and not isinstance(horizon, bool) and horizon >= 1:
+        return horizon
+    return None
 
 
 class _Invalid(Exception):

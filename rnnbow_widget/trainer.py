@@ -246,8 +246,9 @@ class CharRNNTrainer:
     units_budget_mb : float, default 256
         Memory budget (MiB) for the per-unit drilldown: every record's contribution per
         hidden unit (``trainer.recording.units``, a :class:`~rnnbow_widget.units.UnitStore`,
-        about 65 KB per record at n = 25, H = 100). Over budget, every other kept record is
-        dropped, so the kept ones still span training. 0 keeps none.
+        about 65 KB per record at n = 25, H = 100; with a ``horizon`` only the pairs within it
+        are kept, 23 KB at horizon 5). Over budget, every other kept record is dropped, so the
+        kept ones still span training. 0 keeps none.
     dtype : str, default "float64"
         Precision of the parameters, the optimizer state and the forward and backward passes:
         ``"float64"`` (the default, as in the paper's analysis) or ``"float32"`` (PyTorch's
@@ -389,7 +390,8 @@ class CharRNNTrainer:
             },
         )
         if units_budget > 0:
-            self.recording.units = UnitStore(self.seq_length, H, units_budget)
+            # Only the pairs the walk reaches are kept: ~n / horizon times more records fit.
+            self.recording.units = UnitStore(self.seq_length, H, units_budget, self.horizon)
 
     # ------------------------------------------------------------------ state
     def _initial_state(self) -> np.ndarray:
@@ -471,8 +473,11 @@ class CharRNNTrainer:
         }
         return error
 
-    def _advance(self, record: bool) -> Record | None:
-        """Train on one chunk; all state changes happen at the end, after every check."""
+    def _advance(self, record: bool) -> int | None:
+        """Train on one chunk; all state changes happen at the end, after every check.
+
+        Returns the new record's index when the chunk was recorded, else None.
+        """
         n = self.seq_length
         step = self._steps_done
         p, h = self._position, self._h
@@ -487,8 +492,13 @@ class CharRNNTrainer:
             raise self._diverged(step, "loss")
         cell.backward(params, cache, out=self._grad_views)  # fills self._grad
         magnitudes = units = None
-        if record and self.recording.units is not None:
-            magnitudes, units = cell.magnitudes_and_units(params, cache, **self._magnitude_options)
+        store = self.recording.units
+        if record and store is not None:
+            # A store that keeps the walk's lags takes its pairs as they come (no triangle).
+            pair_order = store.lags == min(self._magnitude_options["horizon"] or n, n)
+            magnitudes, units = cell.magnitudes_and_units(
+                params, cache, pair_order=pair_order, **self._magnitude_options
+            )
         elif record:
             magnitudes = cell.magnitudes(params, cache, **self._magnitude_options)
         report = clip_gradients(self._flat_grads, self.clip, self.clip_norm)
@@ -507,23 +517,26 @@ class CharRNNTrainer:
         self._steps_done = step + 1
         if not record:
             return None
-        rec = self.recording.append(
-            step=step,
-            offset=p,
-            inputs=inputs,
-            targets=targets,
-            predictions=cache.predictions,
-            losses=cache.losses,
-            magnitudes=magnitudes,
-            grad_norm=report.grad_norm,
-            clipped=report.clipped,
-            smooth_loss=self.smooth_loss,
+        # Recording.append without decoding a Record: only listeners need one.
+        index = self.recording._append(
+            step,
+            p,
+            inputs,
+            targets,
+            cache.predictions,
+            cache.losses,
+            magnitudes,
+            report.grad_norm,
+            report.clipped,
+            self.smooth_loss,
         )
         if units is not None:
-            self.recording.units.put(rec.index, units)
-        for callback in list(self._record_listeners):
-            callback(rec)
-        return rec
+            store.put(index, units, pair_order=pair_order)
+        if self._record_listeners:
+            rec = self.recording[index]
+            for callback in list(self._record_listeners):
+                callback(rec)
+        return index
 
     def _apply_update(self, step: int, grad_norm: float) -> None:
         """Apply the optimizer's step to theta, or nothing if theta would not stay finite.
@@ -575,7 +588,7 @@ class CharRNNTrainer:
         stop = _DeferredInterrupt()
         try:
             with stop, _quiet_numerics():
-                rec = self._advance(record=True)
+                index = self._advance(record=True)
         finally:
             self._notify_end()
         if stop.requested:
@@ -583,8 +596,8 @@ class CharRNNTrainer:
                 f"interrupted after completing step {self._steps_done - 1} "
                 "(it is trainer.recording[-1])"
             )
-        assert rec is not None
-        return rec
+        assert index is not None
+        return self.recording[index]
 
     def train(self, steps: int, progress: bool = True) -> float:
         """Train on ``steps`` consecutive chunks.

@@ -17,12 +17,15 @@ GRU's candidate). The identity with the magnitudes holds for every cell. For ``W
 vector is the one-hot ``x_j`` (norm 1), for ``b_h`` there is none (norm 1). With
 ``norm="mean_abs"`` the recorded magnitudes are means, but the units stay row norms.
 
-Storage (:class:`UnitStore`): per record, the packed triangle (``t (t + 1) / 2 + j``) of
-``H`` values as bfloat16, ``n (n + 1) / 2 * H * 2`` bytes (65 KB at n = 25, H = 100).
-Records are kept while under a budget; over it the store *thins evenly*: the stride doubles
-and only records whose index is a multiple of it stay, so the kept ones still span all of
-training. The newest record is always kept as well (the chunk a live view shows), until the
-next one arrives.
+Storage (:class:`UnitStore`): per record, ``H`` values as bfloat16 for every pair the lag
+walk reaches, in its pair order (:func:`~rnnbow_widget.cells.lagwalk.pair_indices`): all
+``n (n + 1) / 2`` pairs without a horizon (65 KB at n = 25, H = 100), only the
+``pair_count(n, k)`` pairs with ``t - j < k`` with a horizon k (23 KB at k = 5). Readers get
+the packed triangle (``t (t + 1) / 2 + j``) with zeros beyond the horizon, as the browser and
+the saved file expect. Records are kept while under a budget; over it the store *thins
+evenly*: the stride doubles and only records whose index is a multiple of it stay, so the
+kept ones still span all of training. The newest record is always kept as well (the chunk a
+live view shows), until the next one arrives.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from rnnbow_widget.cells.lagwalk import RecurrentBlock, check_horizon, pair_count, pair_indices
 from rnnbow_widget.payload import BFLOAT16, bfloat16_to_float32, float32_to_bfloat16
 
 __all__ = [
@@ -50,10 +54,21 @@ DEFAULT_BUDGET_MB = 256.0
 ARRAY_KEYS = ("units_index", "units_values", "units_config")
 """The optional .npz arrays a recording with per-unit data holds."""
 
+BLOCK_BYTES = 8 * 2**20
+"""A :class:`UnitStore` allocates its records in blocks of at most this many bytes (never more
+than the budget's records plus one), and reuses the places of dropped records. Every new record
+lands in memory touched for the first time, a sizeable part of a recorded chunk's cost; numpy
+asks for huge pages for blocks of 4 MiB and more, so that costs one fault per 2 MiB instead of
+one per 4 KiB."""
+
 
 class _Block(Protocol):
     rows: slice
     vectors: np.ndarray
+
+
+def _recurrent_block(block: _Block) -> RecurrentBlock:
+    return block if isinstance(block, RecurrentBlock) else RecurrentBlock(block.rows, block.vectors)
 
 
 def unit_contributions(
@@ -63,6 +78,8 @@ def unit_contributions(
     n: int,
     hidden_size: int,
     blocks: Sequence[_Block] | None = None,
+    *,
+    pair_order: bool = False,
 ) -> np.ndarray:
     """Row norms of every itemized gradient, folded per hidden unit, as a packed triangle.
 
@@ -80,12 +97,16 @@ def unit_contributions(
     blocks : sequence of objects with ``rows`` (slice of g's columns) and ``vectors`` (n, H')
         The vector each block of rows multiplies at step j (``h_{j-1}`` for ``W_hh``). None
         means every vector has norm 1 (``W_xh`` with one-hot inputs, ``b_h``).
+    pair_order : bool, default False
+        Return one row per row of ``g``, in its order, instead of the packed triangle (no
+        zero rows for the pairs beyond a horizon; :class:`UnitStore` keeps this form).
 
     Returns
     -------
     np.ndarray
         (n (n + 1) / 2, H) float64: row ``t (t + 1) / 2 + j`` holds ``u[t, j, :]``; pairs the
-        walk did not reach (beyond a horizon) are 0.
+        walk did not reach (beyond a horizon) are 0. With ``pair_order=True``, (pairs, H):
+        row ``r`` holds ``u[t[r], j[r], :]``.
 
     Examples
     --------
@@ -98,25 +119,26 @@ def unit_contributions(
     P = g.shape[1]
     if P % hidden_size:
         raise ValueError(f"g has {P} columns, not a multiple of hidden_size = {hidden_size}")
-    out = np.zeros((n * (n + 1) // 2, hidden_size))
-    rows = t * (t + 1) // 2 + j
+    if blocks is not None:
+        # RecurrentBlock keeps ||v_j||**2 once it is worked out (the magnitudes need it too).
+        blocks = [_recurrent_block(block) for block in blocks]
     if P == hidden_size and (blocks is None or len(blocks) == 1):
         # One gate block (the vanilla cell): row i of outer(g, v) has norm |g_i| * ||v||,
         # so no squares and no square root are needed. This runs on every recorded chunk.
         per_unit = np.abs(g)
         if blocks is not None:
-            v = np.asarray(blocks[0].vectors, dtype=np.float64)
-            per_unit *= np.sqrt(np.einsum("ij,ij->i", v, v))[j][:, None]
-        out[rows] = per_unit
-        return out
-    squared = np.square(g)
-    if blocks is not None:
-        for block in blocks:
-            v = np.asarray(block.vectors, dtype=np.float64)
-            v_squared = np.einsum("ij,ij->i", v, v)
-            squared[:, block.rows] *= v_squared[j][:, None]
-    per_unit = squared.reshape(len(g), P // hidden_size, hidden_size).sum(axis=1)
-    out[rows] = np.sqrt(per_unit)
+            per_unit *= np.sqrt(blocks[0].squared_norms)[j][:, None]
+    else:
+        squared = np.square(g)
+        if blocks is not None:
+            for block in blocks:
+                squared[:, block.rows] *= block.squared_norms[j][:, None]
+        per_unit = squared.reshape(len(g), P // hidden_size, hidden_size).sum(axis=1)
+        np.sqrt(per_unit, out=per_unit)
+    if pair_order:
+        return per_unit
+    out = np.zeros((n * (n + 1) // 2, hidden_size))
+    out[t * (t + 1) // 2 + j] = per_unit
     return out
 
 
@@ -144,13 +166,23 @@ class UnitStore:
     budget_mb : float, default 256
         Memory budget in MiB for the stored values (bfloat16). When one more record would
         exceed it, the stride doubles and records off the new stride are dropped.
+    horizon : int or None, default None
+        The recording's horizon k: only the pairs with ``t - j < k`` are kept (the others
+        read back as 0), so about ``n / k`` times more records fit the budget. None keeps
+        every pair.
 
     Attributes
     ----------
     stride : int
         Records with ``index % stride == 0`` are kept (plus the newest one).
+    horizon : int or None
+        The horizon, None when it covers every pair (``horizon >= n``).
+    lags : int
+        Lags kept, ``min(horizon, n)`` (n without a horizon).
+    rows : int
+        Pairs kept per record, ``pair_count(n, lags)`` (``n (n + 1) / 2`` without a horizon).
     record_bytes : int
-        Bytes per kept record, ``n (n + 1) / 2 * H * 2``.
+        Bytes per kept record, ``rows * H * 2``.
 
     Examples
     --------
@@ -158,21 +190,36 @@ class UnitStore:
     >>> kept = [store.put(i, np.ones((6, 2))) for i in range(20)]
     >>> store.stride, store.indices[:4], 19 in store, 3 in store
     (4, [0, 4, 8, 12], True, False)
+    >>> band = UnitStore(seq_length=3, hidden_size=2, horizon=1)  # the diagonal only
+    >>> band.rows, band.record_bytes
+    (3, 12)
     """
 
     def __init__(
-        self, seq_length: int, hidden_size: int, budget_mb: float = DEFAULT_BUDGET_MB
+        self,
+        seq_length: int,
+        hidden_size: int,
+        budget_mb: float = DEFAULT_BUDGET_MB,
+        horizon: int | None = None,
     ) -> None:
         for name, value in (("seq_length", seq_length), ("hidden_size", hidden_size)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-        self.seq_length = int(seq_length)
+        self.seq_length = n = int(seq_length)
         self.hidden_size = int(hidden_size)
         self.budget_mb = _check_budget(budget_mb)
-        self.triangle = self.seq_length * (self.seq_length + 1) // 2
-        self.record_bytes = self.triangle * self.hidden_size * 2
+        self.lags = check_horizon(horizon, n)
+        self.horizon = self.lags if self.lags < n else None
+        self.triangle = n * (n + 1) // 2
+        self.rows = pair_count(n, self.lags)
+        self.record_bytes = self.rows * self.hidden_size * 2
+        t, j = pair_indices(n, self.lags)
+        self._pairs = (t, j)
+        self._packed_rows = t * (t + 1) // 2 + j  # packed-triangle row of each kept pair
         self.stride = 1
-        self._values: dict[int, np.ndarray] = {}
+        self._values: dict[int, np.ndarray] = {}  # (rows, H) bfloat16 bits, in pair order
+        self._free: list[np.ndarray] = []  # slots of dropped records, reused first
+        self._slots = 0  # record slots allocated (at most capacity + 1 while under budget)
         self._newest = -1
         self._on_stride = 0  # kept records with index % stride == 0 (what the budget counts)
 
@@ -204,48 +251,97 @@ class UnitStore:
         return index in self._values
 
     def __repr__(self) -> str:
+        horizon = "" if self.horizon is None else f", horizon {self.horizon}"
         return (
-            f"UnitStore({len(self)} records, stride {self.stride}, "
+            f"UnitStore({len(self)} records, stride {self.stride}{horizon}, "
             f"{self.nbytes / 2**20:.1f} of {self.budget_mb:g} MiB)"
         )
 
     # ------------------------------------------------------------ writing
-    def put(self, index: int, units: np.ndarray) -> bool:
-        """Store record ``index``'s units (packed triangle, (n(n+1)/2, H)); True if kept.
+    def put(self, index: int, units: np.ndarray, *, pair_order: bool = False) -> bool:
+        """Store record ``index``'s units; True if kept.
 
         The previous newest record is dropped if it is off the stride; the stride doubles
         (dropping every other kept record) while the budget would be exceeded.
+
+        Parameters
+        ----------
+        index : int
+            Record index, >= 0.
+        units : np.ndarray
+            The packed triangle, (n(n+1)/2, H); rows of pairs beyond the horizon are not
+            stored. With ``pair_order=True``, the (rows, H) kept pairs in the order of
+            ``pair_indices(n, lags)``, as the lag walk yields them
+            (``magnitudes_and_units_from_cache(..., pair_order=True)``).
+        pair_order : bool, default False
+            Whether ``units`` is in pair order.
         """
         if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0:
             raise ValueError(f"index must be an int >= 0, got {index!r}")
         index = int(index)
         units = np.asarray(units)
-        if units.shape != (self.triangle, self.hidden_size):
+        if pair_order:
+            if units.shape != (self.rows, self.hidden_size):
+                raise ValueError(
+                    f"units in pair order must have shape (pair_count(n, lags), H) = "
+                    f"({self.rows}, {self.hidden_size}), got {units.shape}"
+                )
+        elif units.shape != (self.triangle, self.hidden_size):
             raise ValueError(
                 f"units must have shape (n(n+1)/2, H) = ({self.triangle}, {self.hidden_size}), "
                 f"got {units.shape}"
             )
+        else:
+            units = units.take(self._packed_rows, axis=0)
         if self.capacity < 1:
             return False
         if self._newest >= 0 and self._newest % self.stride and self._newest != index:
-            self._values.pop(self._newest, None)
+            self._drop(self._newest)
         self._newest = max(self._newest, index)
         if index % self.stride == 0 and index not in self._values:
             self._on_stride += 1
-        self._values[index] = float32_to_bfloat16(units)
+        self._values[index] = float32_to_bfloat16(units, out=self._slot(index))
         # The newest record rides along outside the count when it is off the stride.
         while self._on_stride > self.capacity:
             self.stride *= 2
             for kept in list(self._values):
                 if kept % self.stride and kept != self._newest:
-                    del self._values[kept]
+                    self._drop(kept)
             self._on_stride = sum(1 for kept in self._values if kept % self.stride == 0)
         return index in self._values
 
+    def _slot(self, index: int) -> np.ndarray:
+        """The (rows, H) uint16 place for record ``index``: its own, a free one or a new one."""
+        slot = self._values.get(index)
+        if slot is not None:
+            return slot
+        if not self._free:
+            wanted = min(BLOCK_BYTES // self.record_bytes, self.capacity + 1 - self._slots)
+            block = np.empty((max(wanted, 1), self.rows, self.hidden_size), dtype=np.uint16)
+            self._free.extend(block[::-1])  # views; pop() hands out block[0] first
+            self._slots += len(block)
+        return self._free.pop()
+
+    def _drop(self, index: int) -> None:
+        slot = self._values.pop(index, None)
+        if slot is not None:
+            self._free.append(slot)
+
     # ------------------------------------------------------------ reading
     def packed(self, index: int) -> np.ndarray | None:
-        """The stored bfloat16 bits (uint16, (n(n+1)/2, H)) of record ``index``, or None."""
-        return self._values.get(index)
+        """The bfloat16 bits (uint16, (n(n+1)/2, H)) of record ``index``, or None.
+
+        Rows of pairs beyond the horizon are 0 (+0.0).
+        """
+        bits = self._values.get(index)
+        if bits is None:
+            return None
+        if self.rows == self.triangle:
+            out = np.empty((self.triangle, self.hidden_size), dtype=np.uint16)
+        else:
+            out = np.zeros((self.triangle, self.hidden_size), dtype=np.uint16)
+        out[self._packed_rows] = bits
+        return out
 
     def get(self, index: int) -> np.ndarray | None:
         """Record ``index``'s units as float32 ``(n, n, H)`` (``[t, j, i]``, 0 for j > t), or None.
@@ -263,9 +359,8 @@ class UnitStore:
         if bits is None:
             return None
         n = self.seq_length
-        rows, cols = np.tril_indices(n)
         out = np.zeros((n, n, self.hidden_size), dtype=np.float32)
-        out[rows, cols] = bfloat16_to_float32(bits)
+        out[self._pairs] = bfloat16_to_float32(bits)
         return out
 
     def nearest(self, index: int) -> list[int]:
@@ -277,11 +372,15 @@ class UnitStore:
 
     # ------------------------------------------------------------ save / load
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """The arrays :meth:`Recording.save` writes (keys :data:`ARRAY_KEYS`)."""
+        """The arrays :meth:`Recording.save` writes (keys :data:`ARRAY_KEYS`).
+
+        ``units_values`` holds every kept record as the packed triangle (zeros beyond the
+        horizon), whatever the horizon.
+        """
         kept = self.indices
-        values = np.empty((len(kept), self.triangle, self.hidden_size), dtype=np.uint16)
+        values = np.zeros((len(kept), self.triangle, self.hidden_size), dtype=np.uint16)
         for row, index in enumerate(kept):
-            values[row] = self._values[index]
+            values[row, self._packed_rows] = self._values[index]
         config = np.array(
             [self.hidden_size, self.stride, self.budget_bytes, self._newest], dtype=np.int64
         )
@@ -292,8 +391,27 @@ class UnitStore:
         }
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], seq_length: int, count: int) -> UnitStore:
+    def from_arrays(
+        cls,
+        arrays: dict[str, np.ndarray],
+        seq_length: int,
+        count: int,
+        horizon: int | None = None,
+    ) -> UnitStore:
         """Rebuild a store from :meth:`to_arrays` output, checking every array.
+
+        Parameters
+        ----------
+        arrays : dict of str to np.ndarray
+            ``units_index``, ``units_values``, ``units_config``.
+        seq_length : int
+            n.
+        count : int
+            Records in the recording.
+        horizon : int or None, default None
+            The recording's horizon (``meta["horizon"]``): the store keeps only the pairs
+            within it, unless a saved record holds a non-zero value beyond it; then it keeps
+            every pair, so nothing saved is lost.
 
         Raises
         ------
@@ -306,7 +424,7 @@ class UnitStore:
         hidden_size, stride, budget_bytes, newest = (int(v) for v in config)
         if hidden_size < 1 or stride < 1 or budget_bytes < 0 or not -1 <= newest < count:
             raise ValueError(f"units_config holds invalid values {config.tolist()}")
-        store = cls(seq_length, hidden_size, budget_bytes / 2**20)
+        store = cls(seq_length, hidden_size, budget_bytes / 2**20, horizon)
         index, values = arrays["units_index"], arrays["units_values"]
         if index.dtype != np.int64 or index.ndim != 1:
             raise ValueError(f"units_index must be 1-d int64, got {index.dtype} {index.shape}")
@@ -319,11 +437,17 @@ class UnitStore:
             raise ValueError(
                 f"units_values is {values.dtype} {values.shape}, expected uint16 {shape}"
             )
+        bands = values.take(store._packed_rows, axis=1)
+        if store.horizon is not None and np.count_nonzero(bands) != np.count_nonzero(values):
+            # Something beyond the horizon is not +0.0: keep every pair.
+            store = cls(seq_length, hidden_size, budget_bytes / 2**20)
+            bands = values.take(store._packed_rows, axis=1)
         if len(index) > max(store.capacity, 1) + 1:
             raise ValueError(f"units_index holds {len(index)} records, more than the budget allows")
         store.stride = stride
         store._newest = newest
-        store._values = {int(i): values[row].copy() for row, i in enumerate(index)}
+        store._values = dict(zip(index.tolist(), bands, strict=True))
+        store._slots = len(bands)
         store._on_stride = sum(1 for kept in store._values if kept % stride == 0)
         return store
 

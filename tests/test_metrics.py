@@ -154,3 +154,23 @@ def test_effective_horizon_lies_between_zero_and_the_longest_distance(n, seed):
     assert 0.0 <= horizon <= n - 1
     assert 0.0 <= metrics.reach(m) <= n - 1
     np.testing.assert_allclose(metrics.step_totals(m).sum(), m.sum())
+
+
+def _reach_by_hand(m: np.ndarray, fraction: float) -> float:
+    """The definition, one source at a time, on the lower triangle only."""
+    reaches = []
+    for t in range(len(m)):
+        if m[t, t] > 0:
+            strong = [d for d in range(t + 1) if m[t, t - d] >= fraction * m[t, t]]
+            reaches.append(max(strong))
+    return sum(reaches) / len(reaches) if reaches else 0.0
+
+
+@settings(max_examples=80, deadline=None)
+@given(n=st.integers(1, 12), seed=st.integers(0, 2**32 - 1), fraction=st.floats(1e-3, 1.0))
+def test_reach_matches_its_definition_whatever_lies_above_the_diagonal(n, seed, fraction):
+    rng = np.random.default_rng(seed)
+    m = rng.lognormal(0, 30, (n, n)) * (rng.random((n, n)) < 0.7)  # zeros, tiny and huge
+    m[np.diag_indices(n)] *= rng.random(n) < 0.8  # some sources without a local term
+    assert metrics.reach(m, fraction) == _reach_by_hand(m, fraction)
+    assert metrics.summarize(m, fraction)["reach"] == _reach_by_hand(m, fraction)

@@ -70,6 +70,15 @@ def test_bfloat16_keeps_tiny_values_and_specials():
     assert np.isnan(back[5])
 
 
+def test_bfloat16_writes_into_out_and_checks_it():
+    values = np.array([[1.0, np.nan], [-2.0, 3e38]])
+    out = np.full((2, 2), 7, dtype=np.uint16)
+    assert payload.float32_to_bfloat16(values, out=out) is out
+    np.testing.assert_array_equal(out, payload.float32_to_bfloat16(values))
+    with pytest.raises(ValueError, match=r"out must be a uint16 array of shape \(2, 2\)"):
+        payload.float32_to_bfloat16(values, out=np.empty((2, 2), dtype=np.int16))
+
+
 def test_bfloat16_relative_error_is_within_half_an_ulp():
     values = np.random.default_rng(1).lognormal(0, 20, 10_000).astype(np.float32)
     values = values[np.isfinite(values) & (values > 1e-37) & (values < 1e37)]

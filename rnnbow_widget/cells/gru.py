@@ -404,6 +404,8 @@ def itemized_magnitudes_and_units(
     wrt: str = "W_hh",
     norm: str = "fro",
     horizon: int | None = None,
+    *,
+    pair_order: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`itemized_magnitudes` plus per-unit contributions, from one lag walk.
 
@@ -417,7 +419,9 @@ def itemized_magnitudes_and_units(
     magnitudes : np.ndarray
         (n, n).
     units : np.ndarray
-        (n (n + 1) / 2, H) packed triangle, row ``t (t + 1) / 2 + j``.
+        (n (n + 1) / 2, H) packed triangle, row ``t (t + 1) / 2 + j``; with
+        ``pair_order=True`` only the walked pairs, in the order of
+        ``lagwalk.pair_indices(n, min(horizon, n))`` (what ``UnitStore.put`` keeps).
 
     Examples
     --------
@@ -427,7 +431,7 @@ def itemized_magnitudes_and_units(
     >>> u.shape, bool(np.isclose(np.sqrt((u[4] ** 2).sum()), m[2, 1]))
     ((6, 3), True)
     """
-    return lagwalk.cell_magnitudes_and_units(_LAYOUT, params, cache, wrt, norm, horizon)
+    return lagwalk.cell_magnitudes_and_units(_LAYOUT, params, cache, wrt, norm, horizon, pair_order)
 
 
 def itemized_gradients(

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -222,10 +222,18 @@ class RecurrentBlock:
     vectors : np.ndarray
         (n, H): the vector ``v_j`` the block multiplies at step j (``h_{j-1}``, or
         ``r_j * h_{j-1}`` for the GRU's candidate).
+    squared_norms : np.ndarray
+        (n,) ``||v_j||**2``, computed on first use and kept.
     """
 
     rows: slice
     vectors: np.ndarray
+
+    @cached_property
+    def squared_norms(self) -> np.ndarray:
+        """(n,) float64 ``||v_j||**2``, worked out once and shared by magnitudes and units."""
+        v = np.asarray(self.vectors, dtype=np.float64)
+        return np.einsum("ij,ij->i", v, v)
 
 
 def pair_count(n: int, k: int) -> int:
@@ -243,6 +251,24 @@ def pair_indices(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     t.flags.writeable = False
     j.flags.writeable = False
     return t, j
+
+
+@lru_cache(maxsize=64)
+def _pair_positions(n: int, k: int) -> np.ndarray:
+    t, j = pair_indices(n, k)
+    positions = t * n + j
+    positions.flags.writeable = False
+    return positions
+
+
+def pair_matrix(values: np.ndarray, n: int, k: int) -> np.ndarray:
+    """(n, n) float64 with ``values[r]`` at the ``(t, j)`` of row r of ``pair_indices(n, k)``.
+
+    Entries of pairs not walked (above the diagonal, beyond the horizon) are 0.
+    """
+    out = np.zeros(n * n)
+    out[_pair_positions(n, k)] = values
+    return out.reshape(n, n)
 
 
 def lag_walk(
@@ -369,7 +395,8 @@ def itemize(
         size = np.zeros(len(t))
         H = blocks[0].vectors.shape[1]
         for block in blocks:
-            size += _row_norms(g[:, block.rows], norm) * _row_norms(block.vectors, norm)[j]
+            v_size = block.squared_norms if norm == "fro" else _row_norms(block.vectors, norm)
+            size += _row_norms(g[:, block.rows], norm) * v_size[j]
         size = np.sqrt(size) if norm == "fro" else size / (P * H)
     else:
         size = _row_norms(g, norm)
@@ -377,8 +404,7 @@ def itemize(
             size = np.sqrt(size)
         else:
             size /= P * (vocab_size if wrt == "W_xh" else 1)
-    magnitudes = np.zeros((n, n))
-    magnitudes[t, j] = size
+    magnitudes = pair_matrix(size, n, k)
 
     gradient = None
     if with_gradient:
@@ -512,16 +538,28 @@ def cell_magnitudes(
 
 
 def cell_magnitudes_and_units(
-    cell: CellLayout, params: Params, cache: Any, wrt: str, norm: str, horizon: int | None
+    cell: CellLayout,
+    params: Params,
+    cache: Any,
+    wrt: str,
+    norm: str,
+    horizon: int | None,
+    pair_order: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A cell's ``itemized_magnitudes_and_units``: magnitudes and the packed per-unit triangle."""
+    """A cell's ``itemized_magnitudes_and_units``: magnitudes and the per-unit contributions.
+
+    The units are the packed triangle, or with ``pair_order=True`` the walked pairs in the
+    order of :func:`pair_indices` (:func:`rnnbow_widget.units.unit_contributions`).
+    """
     from rnnbow_widget.units import unit_contributions
 
     result, g, blocks, n, k, H = _itemize_cache(
         cell, params, cache, wrt, norm, horizon, False, False
     )
     t, j = pair_indices(n, k)
-    units = unit_contributions(g, t, j, n, H, blocks if result.wrt == "W_hh" else None)
+    units = unit_contributions(
+        g, t, j, n, H, blocks if result.wrt == "W_hh" else None, pair_order=pair_order
+    )
     return result.magnitudes, units
 
 

@@ -1,0 +1,70 @@
+"""What a recorded chunk costs the trainer: Records are only decoded for whoever reads them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnbow_widget.recording import Record, Recording
+from rnnbow_widget.trainer import CharRNNTrainer
+
+TEXT = "int main(void) { return 0; }\n/* a comment */ for (i = 0; i < n; i++) x += i;\n" * 20
+
+
+@pytest.fixture
+def decoded(monkeypatch):
+    """Indices of the Records built by Recording._record, in order."""
+    built: list[int] = []
+    record = Recording._record
+
+    def counting(self, i):
+        built.append(i)
+        return record(self, i)
+
+    monkeypatch.setattr(Recording, "_record", counting)
+    return built
+
+
+def _same(a: Record, b: Record) -> bool:
+    arrays = ("losses", "magnitudes")
+    fields = [name for name in Record.__dataclass_fields__ if name not in arrays]
+    return all(getattr(a, name) == getattr(b, name) for name in fields) and all(
+        np.array_equal(getattr(a, name), getattr(b, name)) for name in arrays
+    )
+
+
+def test_train_without_listeners_decodes_no_record(decoded):
+    trainer = CharRNNTrainer(TEXT, hidden_size=6, seq_length=8, record_every=1, horizon=3)
+    trainer.train(6, progress=False)
+    assert decoded == [] and len(trainer.recording) == 6
+    assert trainer.recording.units.indices == list(range(6))
+
+
+def test_listeners_get_each_new_record_decoded_once(decoded):
+    trainer = CharRNNTrainer(TEXT, hidden_size=6, seq_length=8, record_every=2)
+    seen: list[Record] = []
+    also: list[Record] = []
+    trainer.on_record(seen.append)
+    trainer.on_record(also.append)
+    trainer.train(6, progress=False)
+    assert decoded == [0, 1, 2] and [rec.index for rec in seen] == [0, 1, 2]
+    assert all(a is b for a, b in zip(seen, also, strict=True))
+    assert [rec.step for rec in seen] == [0, 2, 4]
+    assert all(_same(rec, trainer.recording[rec.index]) for rec in seen)
+
+
+def test_step_returns_the_new_record():
+    trainer = CharRNNTrainer(TEXT, hidden_size=6, seq_length=8, record_every=100)
+    trainer.train(3, progress=False)
+    rec = trainer.step()
+    assert isinstance(rec, Record) and rec.index == 1 and rec.step == 3
+    assert _same(rec, trainer.recording[-1])
+
+
+def test_append_returns_what_indexing_returns():
+    recording = Recording(3, "abc")
+    rec = recording.append(step=4, offset=1, inputs=[0, 1, 2], targets=[1, 2, 0],
+                           predictions=[1, 1, 0], losses=[1.0, 2.0, 0.5],
+                           magnitudes=np.tril(np.ones((3, 3))), grad_norm=0.7, clipped=True,
+                           smooth_loss=1.1)  # fmt: skip
+    assert rec.index == 0 and _same(rec, recording[0])
