@@ -374,15 +374,18 @@ class UnitStore:
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The arrays :meth:`Recording.save` writes (keys :data:`ARRAY_KEYS`).
 
-        ``units_values`` holds every kept record as the packed triangle (zeros beyond the
-        horizon), whatever the horizon.
+        ``units_values`` holds every kept record as stored, ``(kept, rows, H)`` bfloat16 bits
+        in pair order (the packed triangle's rows when every pair is kept, else the pairs
+        within the horizon, lag by lag); ``units_config`` is ``[H, stride, budget_bytes,
+        newest, lags]``. A file is then no larger than the store.
         """
         kept = self.indices
-        values = np.zeros((len(kept), self.triangle, self.hidden_size), dtype=np.uint16)
+        values = np.empty((len(kept), self.rows, self.hidden_size), dtype=np.uint16)
         for row, index in enumerate(kept):
-            values[row, self._packed_rows] = self._values[index]
+            values[row] = self._values[index]
         config = np.array(
-            [self.hidden_size, self.stride, self.budget_bytes, self._newest], dtype=np.int64
+            [self.hidden_size, self.stride, self.budget_bytes, self._newest, self.lags],
+            dtype=np.int64,
         )
         return {
             "units_index": np.array(kept, dtype=np.int64),
@@ -409,9 +412,10 @@ class UnitStore:
         count : int
             Records in the recording.
         horizon : int or None, default None
-            The recording's horizon (``meta["horizon"]``): the store keeps only the pairs
-            within it, unless a saved record holds a non-zero value beyond it; then it keeps
-            every pair, so nothing saved is lost.
+            Only for files written before the config held the lags (4 entries, values as
+            packed triangles): the recording's horizon (``meta["horizon"]``). The store then
+            keeps only the pairs within it, unless a saved record holds a non-zero value
+            beyond it; then it keeps every pair, so nothing saved is lost.
 
         Raises
         ------
@@ -419,12 +423,23 @@ class UnitStore:
             If a dtype, shape or index is inconsistent with ``seq_length`` and ``count``.
         """
         config = arrays["units_config"]
-        if config.dtype != np.int64 or config.shape != (4,):
-            raise ValueError(f"units_config must be int64 (4,), got {config.dtype} {config.shape}")
-        hidden_size, stride, budget_bytes, newest = (int(v) for v in config)
-        if hidden_size < 1 or stride < 1 or budget_bytes < 0 or not -1 <= newest < count:
+        if config.dtype != np.int64 or config.shape not in ((4,), (5,)):
+            raise ValueError(
+                f"units_config must be int64 (5,) (or (4,) in older files), got "
+                f"{config.dtype} {config.shape}"
+            )
+        hidden_size, stride, budget_bytes, newest = (int(v) for v in config[:4])
+        lags = int(config[4]) if len(config) == 5 else seq_length
+        if (
+            hidden_size < 1
+            or stride < 1
+            or budget_bytes < 0
+            or not -1 <= newest < count
+            or not 1 <= lags <= seq_length
+        ):
             raise ValueError(f"units_config holds invalid values {config.tolist()}")
-        store = cls(seq_length, hidden_size, budget_bytes / 2**20, horizon)
+        banded = len(config) == 5
+        store = cls(seq_length, hidden_size, budget_bytes / 2**20, lags if banded else horizon)
         index, values = arrays["units_index"], arrays["units_values"]
         if index.dtype != np.int64 or index.ndim != 1:
             raise ValueError(f"units_index must be 1-d int64, got {index.dtype} {index.shape}")
@@ -432,16 +447,19 @@ class UnitStore:
             raise ValueError(
                 f"units_index must be strictly increasing record indices in [0, {count - 1}]"
             )
-        shape = (len(index), store.triangle, hidden_size)
+        shape = (len(index), store.rows if banded else store.triangle, hidden_size)
         if values.dtype != np.uint16 or values.shape != shape:
             raise ValueError(
                 f"units_values is {values.dtype} {values.shape}, expected uint16 {shape}"
             )
-        bands = values.take(store._packed_rows, axis=1)
-        if store.horizon is not None and np.count_nonzero(bands) != np.count_nonzero(values):
-            # Something beyond the horizon is not +0.0: keep every pair.
-            store = cls(seq_length, hidden_size, budget_bytes / 2**20)
+        if banded:
+            bands = values.copy()
+        else:
             bands = values.take(store._packed_rows, axis=1)
+            if store.horizon is not None and np.count_nonzero(bands) != np.count_nonzero(values):
+                # Something beyond the horizon is not +0.0: keep every pair.
+                store = cls(seq_length, hidden_size, budget_bytes / 2**20)
+                bands = values.take(store._packed_rows, axis=1)
         if len(index) > max(store.capacity, 1) + 1:
             raise ValueError(f"units_index holds {len(index)} records, more than the budget allows")
         store.stride = stride

@@ -383,13 +383,14 @@ def test_units_survive_save_and_load(tmp_path):
     np.testing.assert_array_equal(back.units.packed(3), trainer.recording.units.packed(3))
 
 
-def test_band_units_survive_save_and_load_as_the_triangle(tmp_path):
+def test_band_units_survive_save_and_load_as_the_band(tmp_path):
     trainer = CharRNNTrainer(TEXT, hidden_size=6, seq_length=8, record_every=1, horizon=3)
     trainer.train(7, progress=False)
     store = trainer.recording.units
     assert store.horizon == 3 and store.rows == 21
     arrays = store.to_arrays()
-    assert arrays["units_values"].shape == (7, 36, 6)  # the file keeps the packed triangle
+    assert arrays["units_values"].shape == (7, 21, 6)  # the file is no larger than the store
+    assert arrays["units_config"].tolist()[-1] == 3  # the lags kept
     path = tmp_path / "run.npz"
     trainer.recording.save(path)
     back = Recording.load(path).units
@@ -401,7 +402,7 @@ def test_band_units_survive_save_and_load_as_the_triangle(tmp_path):
 
 
 @pytest.mark.parametrize(("beyond", "kept_horizon"), [(0.0, 2), (1.0, None)])
-def test_load_keeps_every_pair_when_the_file_has_values_beyond_the_meta_horizon(
+def test_older_files_keep_every_pair_when_they_hold_values_beyond_the_meta_horizon(
     tmp_path, beyond, kept_horizon
 ):
     recording = Recording(4, "ab", meta={"horizon": 2})
@@ -414,6 +415,10 @@ def test_load_keeps_every_pair_when_the_file_has_values_beyond_the_meta_horizon(
     recording.units.put(0, triangle)
     path = tmp_path / "run.npz"
     recording.save(path)
+    # Files written before the config held the lags kept the packed triangle, 4 entries.
+    config = recording.units.to_arrays()["units_config"]
+    packed = recording.units.packed(0)[None]
+    _tamper(path, units_config=config[:4], units_values=packed)
     back = Recording.load(path).units
     assert back.horizon == kept_horizon
     np.testing.assert_array_equal(back.packed(0), payload.float32_to_bfloat16(triangle))
@@ -449,6 +454,9 @@ def _tamper(path, **changes):
         ({"units_index": np.array([0, 1, 2, 3, 99])}, "strictly increasing record indices"),
         ({"units_values": np.zeros((5, 36, 6), dtype=np.float32)}, "units_values is float32"),
         ({"units_config": np.array([6, 0, 10, -1])}, "units_config holds invalid values"),
+        ({"units_config": np.array([6, 1, 2**28, 4, 9])}, "units_config holds invalid values"),
+        ({"units_config": np.array([6, 1, 2**28, 4, 8, 0])}, "units_config must be int64 (5,)"),
+        ({"units_values": np.zeros((5, 21, 6), dtype=np.uint16)}, "expected uint16 (5, 36, 6)"),
     ],
 )
 def test_tampered_unit_arrays_are_rejected(tmp_path, changes, message):
