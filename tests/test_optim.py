@@ -136,7 +136,7 @@ def test_global_norm_is_the_norm_of_all_entries_together():
 
 
 def test_global_norm_of_a_long_vector_sums_every_block():
-    values = np.arange(1, 30_001, dtype=np.float64)  # longer than one block of 8192
+    values = np.arange(1, 30_001, dtype=np.float64)  # longer than one block of 10,000
     expected = math.sqrt(30_000 * 30_001 * 60_001 / 6)  # sum of squares 1..N
     assert global_norm({"theta": values}) == pytest.approx(expected, rel=1e-14)
 
