@@ -252,8 +252,8 @@ class CharRNNTrainer:
     dtype : str, default "float64"
         Precision of the parameters, the optimizer state and the forward and backward passes:
         ``"float64"`` (the default, as in the paper's analysis) or ``"float32"`` (PyTorch's
-        default; about 1.5x faster for the vanilla cell and the LSTM, 1.25x for the GRU). The recorded
-        magnitudes are always computed in float64 from the float32 values.
+        default; about 1.5x faster for the vanilla cell and the LSTM, 1.25x for the GRU).
+        The recorded magnitudes are always computed in float64 from the float32 values.
 
     Attributes
     ----------
