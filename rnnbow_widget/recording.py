@@ -447,13 +447,16 @@ class Recording:
         )
 
     def __getitem__(self, key: int | slice) -> Record | Recording:
-        """``rec[i]`` (negative counts from the end) is a Record; ``rec[a:b]`` a new Recording."""
+        """``rec[i]`` (negative counts from the end) is a Record; ``rec[a:b]`` a new Recording
+        (with the per-unit data of the records it keeps)."""
         if isinstance(key, slice):
             part = Recording(self.seq_length, self.vocab, self.meta)
             part._data = {
                 name: column[: self._count][key].copy() for name, column in self._data.items()
             }
             part._count = len(part._data["step"])
+            if self.units is not None:
+                part.units = self.units.take(range(self._count)[key])
             return part
         if isinstance(key, bool) or not isinstance(key, (int, np.integer)):
             raise TypeError(

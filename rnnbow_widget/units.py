@@ -310,6 +310,36 @@ class UnitStore:
             self._on_stride = sum(1 for kept in self._values if kept % self.stride == 0)
         return index in self._values
 
+    def take(self, indices: Sequence[int]) -> UnitStore:
+        """A new store for a part of the recording: record ``indices[p]`` becomes record ``p``.
+
+        Used by ``Recording.__getitem__`` with a slice. The values are copied; records whose
+        units this store does not hold stay without. The stride is carried over when the part
+        is an even slice whose step divides it, else it is 1.
+
+        Examples
+        --------
+        >>> store = UnitStore(seq_length=2, hidden_size=1)
+        >>> for i in range(6):
+        ...     _ = store.put(i, np.full((3, 1), float(i)))
+        >>> part = store.take([2, 3, 4])
+        >>> part.indices, float(part.get(0)[1, 1, 0])
+        ([0, 1, 2], 2.0)
+        """
+        part = UnitStore(self.seq_length, self.hidden_size, self.budget_mb, self.horizon)
+        indices = [int(i) for i in indices]
+        steps = set(np.diff(indices).tolist())
+        step = steps.pop() if len(steps) == 1 else 0  # 0: not an even slice
+        part.stride = self.stride // step if step > 0 and self.stride % step == 0 else 1
+        for position, index in enumerate(indices):
+            values = self._values.get(index)
+            if values is not None:
+                part._values[position] = values.copy()
+        part._slots = len(part._values)
+        part._newest = max(part._values, default=-1)
+        part._on_stride = sum(1 for kept in part._values if kept % part.stride == 0)
+        return part
+
     def _slot(self, index: int) -> np.ndarray:
         """The (rows, H) uint16 place for record ``index``: its own, a free one or a new one."""
         slot = self._values.get(index)

@@ -556,3 +556,33 @@ def test_export_page_passes_units_to_mount(monkeypatch):
     page = render_html({"selected_batch": 1, "_meta": {}}, trainer.recording, "t")
     assert "data.state, data.blocks, data.units" in page
     assert page.count('\\"type\\": \\"units\\"') + page.count('"type": "units"') == 1
+
+
+@pytest.mark.parametrize(
+    "key", [slice(2, 7), slice(None, None, 2), slice(-3, None), slice(5, 1, -1)]
+)
+def test_a_slice_of_a_recording_keeps_the_units_of_its_records(key):
+    trainer = CharRNNTrainer(TEXT, hidden_size=6, seq_length=8, record_every=1, horizon=3)
+    trainer.train(9, progress=False)
+    whole = trainer.recording
+    part = whole[key]
+    assert part.units is not None
+    originals = list(range(len(whole)))[key]
+    assert part.units.indices == list(range(len(originals)))
+    for position, original in enumerate(originals):
+        np.testing.assert_array_equal(part.units.get(position), whole.units.get(original))
+        assert part[position].step == whole[original].step
+    assert part.units.horizon == whole.units.horizon
+
+
+def test_a_slice_of_a_thinned_store_keeps_only_what_was_kept():
+    store = UnitStore(seq_length=2, hidden_size=1, budget_mb=4 * 6 / 2**20)  # room for 4
+    for i in range(12):
+        store.put(i, np.full((3, 1), float(i)))
+    assert store.stride == 4 and store.indices == [0, 4, 8, 11]
+    part = store.take(range(4, 12))
+    assert part.indices == [0, 4, 7]
+    assert part.stride == 4
+    assert float(part.get(4)[0, 0, 0]) == 8.0
+    assert store.take(range(0, 12, 2)).stride == 2
+    assert store.take([1, 4, 9]).stride == 1
