@@ -25,6 +25,11 @@ def _cell_module(name: str):
     return model if name == "rnn" else cells.get_cell(name)
 
 
+def _random_state(cell: str, H: int, rng: np.random.Generator) -> np.ndarray:
+    """A carried state for ``cell`` (LSTM: ``[h; c]``), float64, entries around +-0.5."""
+    return rng.standard_normal((2, H) if cell == "lstm" else H) * 0.5
+
+
 @pytest.mark.parametrize("cell", CELLS)
 def test_float32_trainer_keeps_parameters_state_and_optimizer_in_float32(cell: str) -> None:
     trainer = _trainer(cell=cell, dtype="float32", record_every=3)
@@ -60,7 +65,7 @@ def test_float32_backward_matches_float64_backward_of_the_same_values(cell: str)
     V, H, n = 7, 6, 5
     params32 = {k: v.astype(np.float32) for k, v in module.init_params(V, H, rng, 1.0).items()}
     params64 = {k: v.astype(np.float64) for k, v in params32.items()}
-    state = rng.standard_normal((2, H) if cell == "lstm" else H) * 0.5
+    state = _random_state(cell, H, rng)
     x, y = rng.integers(0, V, n), rng.integers(0, V, n)
     cache32 = module.forward(params32, x, y, state.astype(np.float32))
     cache64 = module.forward(params64, x, y, state)
@@ -156,7 +161,7 @@ def test_float32_runs_keep_the_vanishing_tail_below_the_float32_range(cell: str)
         params32["b_h"][H : 2 * H] = -20.0
     params64 = {k: v.astype(np.float64) for k, v in params32.items()}
     x, y = rng.integers(0, V, n), rng.integers(0, V, n)
-    state = (rng.standard_normal((2, H) if cell == "lstm" else H) * 0.5).astype(np.float32)
+    state = _random_state(cell, H, rng).astype(np.float32)
     cache32 = module.forward(params32, x, y, state)
     cache64 = module.forward(params64, x, y, state.astype(np.float64))
     if cell == "rnn":
