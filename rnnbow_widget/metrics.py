@@ -22,6 +22,7 @@ __all__ = [
     "reach",
     "step_totals",
     "summarize",
+    "summarize_many",
 ]
 
 
@@ -124,10 +125,7 @@ def effective_horizon(m: np.ndarray) -> float:
 
 
 def _effective_horizon_of(lower: np.ndarray) -> float:
-    total = lower.sum()
-    if total == 0:
-        return 0.0
-    return float(lower.ravel() @ _geometry(lower.shape[0])[2] / total)
+    return float(summarize_many(lower[None])["effective_horizon"][0])
 
 
 def reach(m: np.ndarray, fraction: float = 0.01) -> float:
@@ -167,16 +165,7 @@ def _check_fraction(fraction: float) -> None:
 
 
 def _reach_of(lower: np.ndarray, fraction: float) -> float:
-    local = lower.diagonal()
-    sources = local > 0
-    live = np.count_nonzero(sources)
-    if not live:
-        return 0.0
-    strong = lower >= (fraction * local)[:, None]
-    # The diagonal is always strong for a live source, so argmax finds the earliest strong
-    # j <= t (what lies above the diagonal comes later and does not matter).
-    distances = _geometry(lower.shape[0])[3] - strong.argmax(axis=1)
-    return float(distances[sources].sum() / live)
+    return float(summarize_many(lower[None], fraction)["reach"][0])
 
 
 def summarize(m: np.ndarray, fraction: float = 0.01) -> dict[str, float]:
@@ -201,11 +190,58 @@ def summarize(m: np.ndarray, fraction: float = 0.01) -> dict[str, float]:
     {'max_gradient': 2.0, 'mean_gradient': 2.0, 'effective_horizon': 0.25, 'reach': 0.5}
     """
     _check_fraction(fraction)
-    lower = _lower_triangle(m)
-    totals = lower.sum(axis=0)
+    many = summarize_many(_lower_triangle(m)[None], fraction)
+    return {name: float(values[0]) for name, values in many.items()}
+
+
+def summarize_many(m: np.ndarray, fraction: float = 0.01) -> dict[str, np.ndarray]:
+    """:func:`summarize` of a stack of chunks at once, without checking them.
+
+    ``Recording`` summarizes the records a trainer queues in batches with this; every
+    record's numbers depend on its own matrix only (the same as :func:`summarize` gives,
+    bit for bit, whatever else is in the stack).
+
+    Parameters
+    ----------
+    m : numpy.ndarray
+        ``(k, n, n)`` non-negative magnitudes of k chunks; entries above the diagonal are
+        ignored. Not checked: :func:`summarize` is the checked form.
+    fraction : float, default 0.01
+        Threshold passed to :func:`reach`.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The keys of :func:`summarize`, each a ``(k,)`` float64 array.
+
+    Examples
+    --------
+    >>> many = summarize_many(np.array([[[1.0, 0.0], [1.0, 2.0]], [[0.0, 9.0], [0.0, 0.0]]]))
+    >>> {name: values.tolist() for name, values in many.items()}  # doctest: +NORMALIZE_WHITESPACE
+    {'max_gradient': [2.0, 0.0], 'mean_gradient': [2.0, 0.0],
+     'effective_horizon': [0.25, 0.0], 'reach': [0.5, 0.0]}
+    """
+    k, n = m.shape[0], m.shape[-1]
+    mask, _, distances, steps = _geometry(n)
+    lower = np.multiply(m, mask, dtype=np.float64)  # a new array; the upper triangle zeroed
+    totals = lower.sum(axis=1)  # (k, n): the bar of each step
+    flat = lower.reshape(k, n * n)
+    total = flat.sum(axis=1)
+    weighted = (flat * distances).sum(axis=1)
+    # Where a chunk holds no mass at all its horizon is 0, not 0 / 0.
+    horizon = np.divide(weighted, total, out=np.zeros(k), where=total != 0)
+    # Reach: for each source t with a non-zero local term, t minus the earliest j whose term
+    # is at least `fraction` of it. The diagonal is always strong for a live source, so
+    # argmax finds that j (what lies above the diagonal comes later and does not matter).
+    local = lower[:, steps, steps]
+    strong = lower >= (fraction * local)[:, :, None]
+    live = local > 0
+    reached = np.where(live, steps - strong.argmax(axis=2), 0).sum(axis=1)
+    sources = np.count_nonzero(live, axis=1)
+    reach = np.divide(reached, sources, out=np.zeros(k), where=sources != 0)
     return {
-        "max_gradient": float(totals.max()),
-        "mean_gradient": float(totals.sum() / totals.size),
-        "effective_horizon": _effective_horizon_of(lower),
-        "reach": _reach_of(lower, fraction),
+        "max_gradient": totals.max(axis=1),
+        "mean_gradient": totals.sum(axis=1) / n,
+        "effective_horizon": horizon,
+        "reach": reach,
     }

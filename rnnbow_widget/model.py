@@ -116,6 +116,12 @@ class Cache:
     dact : (n, H) derivative of the activation at ``z_t`` (``1 - h_t^2`` for tanh).
     p : (n, V) softmax outputs ``y_t``.
     losses : (n,) per-step cross-entropy ``L_t``.
+    local : (n, H) or None
+        The local messages ``d_{t,t}`` (:func:`local_messages`), kept by :func:`backward`,
+        which works them out anyway, so that itemizing the same chunk afterwards does not
+        repeat the product. None until then.
+    local_W_hy : np.ndarray or None
+        The ``W_hy`` array ``local`` was computed with (compared by identity).
     """
 
     inputs: np.ndarray
@@ -124,6 +130,8 @@ class Cache:
     dact: np.ndarray
     p: np.ndarray
     losses: np.ndarray
+    local: np.ndarray | None = None
+    local_W_hy: np.ndarray | None = None
 
     @property
     def h_prev(self) -> np.ndarray:
@@ -193,12 +201,22 @@ def output_error(cache: Cache, dtype: np.dtype | type = np.float64) -> np.ndarra
 
 
 def local_messages(params: Params, cache: Cache) -> np.ndarray:
-    """(n, H): ``d_{t,t} = W_hy^T (y_t - onehot(target_t))``, loss t's message into ``h_t``."""
-    return output_error(cache) @ params["W_hy"]
+    """(n, H) float64: ``d_{t,t} = W_hy^T (y_t - onehot(target_t))``, loss t's message into ``h_t``.
+
+    Returns ``cache.local`` when :func:`backward` has kept it in float64 for these same
+    ``params`` (the same product, so the same bits), else works it out. Treat it as read-only.
+    """
+    W_hy = params["W_hy"]
+    kept = cache.local
+    if kept is not None and cache.local_W_hy is W_hy and kept.dtype == np.float64:
+        return kept
+    return output_error(cache) @ W_hy
 
 
 def backward(params: Params, cache: Cache, out: Params | None = None) -> tuple[Params, np.ndarray]:
     """Ordinary BPTT over the chunk.
+
+    Keeps the local messages it works out on the way in ``cache.local`` (see :class:`Cache`).
 
     Parameters
     ----------
@@ -216,20 +234,23 @@ def backward(params: Params, cache: Cache, out: Params | None = None) -> tuple[P
     grads : dict with the same keys and shapes as ``params``: ``dL/dW`` for ``L = sum_t L_t``.
     g : (n, H) ``dL/dz_t`` summed over all losses (the total message at each step).
     """
-    W_hh = params["W_hh"]
+    W_hh, W_hy = params["W_hh"], params["W_hy"]
     dtype = W_hh.dtype
     dy = output_error(cache, dtype)
-    d = dy @ params["W_hy"]  # (n, H): local messages d_{t,t}, then the total message into h_t
-    n, H = d.shape
+    local = dy @ W_hy  # (n, H): the local messages d_{t,t}
+    cache.local, cache.local_W_hy = local, W_hy  # kept for the itemizer
+    n, H = local.shape
+    d = np.empty_like(local)  # the total message into h_t
+    d[-1] = local[-1]
     dact = cache.dact
     g = np.empty((n, H), dtype=dtype)
-    ds, gs, dacts = list(d), list(g), list(dact)
+    ds, gs, dacts, locals_ = list(d), list(g), list(dact), list(local)
     back = np.empty(H, dtype=dtype)
     dot, multiply, add = np.dot, np.multiply, np.add
     for t in range(n - 1, 0, -1):
         multiply(ds[t], dacts[t], gs[t])  # g_t = act'(z_t) * d_t
         dot(gs[t], W_hh, back)  # W_hh^T g_t
-        add(ds[t - 1], back, ds[t - 1])  # d_{t-1} = d_local_{t-1} + W_hh^T g_t
+        add(locals_[t - 1], back, ds[t - 1])  # d_{t-1} = d_local_{t-1} + W_hh^T g_t
     np.multiply(ds[0], dacts[0], out=gs[0])
     x = np.zeros((n, params["W_xh"].shape[1]), dtype=dtype)  # one-hot inputs, (n, V)
     x[np.arange(n), cache.inputs] = 1.0

@@ -20,6 +20,7 @@ import json
 import operator
 import os
 import tempfile
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.npyio import NpzFile
 
-from rnnbow_widget.metrics import summarize
+from rnnbow_widget.metrics import summarize, summarize_many
 from rnnbow_widget.units import ARRAY_KEYS as _UNIT_KEYS
 from rnnbow_widget.units import UnitStore
 
@@ -82,6 +83,9 @@ _ALL_COLUMNS = (
 )
 _INT32_MAX = np.iinfo(np.int32).max
 _INITIAL_CAPACITY = 64
+# Records a trainer may queue before they are written to the columns (about 5 KB each at
+# n = 25 until then).
+_QUEUE_LIMIT = 256
 
 
 @dataclass(frozen=True, eq=False)
@@ -244,7 +248,8 @@ class Recording:
         self._count = 0
         rows, cols = np.tril_indices(n)
         self._packed = rows * n + cols  # flat (t, j) positions of the packed lower triangle
-        self._scratch = np.empty((3, n), dtype=np.int64)
+        self._queue: list[tuple] = []  # checked records not yet in the columns (_append)
+        self._lock = threading.RLock()
         self._shapes = {name: () for name in ("step", "offset", "clipped", *_FLOAT_COLUMNS)}
         self._shapes.update({name: (n,) for name in (*_INDEX_COLUMNS, "losses")})
         self._shapes["magnitudes"] = (n * (n + 1) // 2,)
@@ -343,18 +348,42 @@ class Recording:
         ValueError, TypeError
             When a field has the wrong shape, type or range (the message names the field).
         """
+        n = self.seq_length
+        step = _as_index(step, "step")
+        offset = _as_index(offset, "offset")
+        vocab_indices = np.empty((3, n), dtype=np.int64)  # rows: inputs, targets, predictions
+        for row, (name, value) in enumerate(_zip3(inputs, targets, predictions)):
+            vocab_indices[row] = self._check_indices(value, name)
+        low, high = vocab_indices.min(), vocab_indices.max()
+        if low < 0 or high >= len(self.vocab):
+            bad = low if low < 0 else high
+            name = _INDEX_COLUMNS[int(np.argwhere(vocab_indices == bad)[0, 0])]
+            raise ValueError(
+                f"{name} holds index {bad}, outside the vocabulary [0, {len(self.vocab) - 1}]"
+            )
+        losses = np.array(self._check_floats(losses, "losses", (n,)), dtype=np.float64)
+        magnitudes = np.array(
+            self._check_floats(magnitudes, "magnitudes", (n, n)), dtype=np.float64
+        )
+        if not isinstance(clipped, (bool, np.bool_)):
+            raise TypeError(f"clipped must be a bool, got {type(clipped).__name__} {clipped!r}")
+        grad_norm = _as_float(grad_norm, "grad_norm")
+        smooth_loss = _as_float(smooth_loss, "smooth_loss")
+        try:
+            summarize(magnitudes)  # the checks; the numbers are worked out when stored
+        except (ValueError, TypeError) as error:
+            raise type(error)(f"magnitudes: {error}") from None
         index = self._append(
             step,
             offset,
-            inputs,
-            targets,
-            predictions,
+            *vocab_indices,
             losses,
             magnitudes,
             grad_norm,
-            clipped,
+            bool(clipped),
             smooth_loss,
         )
+        self._flush()
         return self._record(index)
 
     def _append(
@@ -370,55 +399,61 @@ class Recording:
         clipped: bool,
         smooth_loss: float,
     ) -> int:
-        """:meth:`append` without building the :class:`Record`: returns its index."""
-        n = self.seq_length
-        step = _as_index(step, "step")
-        offset = _as_index(offset, "offset")
-        vocab_indices = self._scratch  # rows: inputs, targets, predictions
-        for row, (name, value) in enumerate(_zip3(inputs, targets, predictions)):
-            vocab_indices[row] = self._check_indices(value, name)
-        low, high = vocab_indices.min(), vocab_indices.max()
-        if low < 0 or high >= len(self.vocab):
-            bad = low if low < 0 else high
-            name = _INDEX_COLUMNS[int(np.argwhere(vocab_indices == bad)[0, 0])]
-            raise ValueError(
-                f"{name} holds index {bad}, outside the vocabulary [0, {len(self.vocab) - 1}]"
-            )
-        losses = self._check_floats(losses, "losses", (n,))
-        magnitudes = self._check_floats(magnitudes, "magnitudes", (n, n))
-        if not isinstance(clipped, (bool, np.bool_)):
-            raise TypeError(f"clipped must be a bool, got {type(clipped).__name__} {clipped!r}")
-        grad_norm = _as_float(grad_norm, "grad_norm")
-        smooth_loss = _as_float(smooth_loss, "smooth_loss")
-        try:
-            summary = summarize(magnitudes)
-        except (ValueError, TypeError) as error:
-            raise type(error)(f"magnitudes: {error}") from None
+        """Queue one record, already checked, and return its index (no :class:`Record`).
 
-        if self._count == self.capacity:
+        The trainer's path (:meth:`append` checks and copies first). The arrays are kept, not
+        copied: the caller must not change them. Queued records are written to the columns,
+        and their summary numbers worked out, many at a time (:meth:`_flush`): when the queue
+        is full, or when anything reads the recording. That batching is most of what makes
+        recording every chunk affordable (``benchmarks/bench_training.py``).
+        """
+        with self._lock:
+            index = self._count + len(self._queue)
+            self._queue.append(
+                (index, step, offset, inputs, targets, predictions, losses, magnitudes,
+                 grad_norm, clipped, smooth_loss)
+            )  # fmt: skip
+        if len(self._queue) >= _QUEUE_LIMIT:
+            self._flush()
+        return index
+
+    def _flush(self) -> None:
+        """Write the queued records to the columns (vectorized over the batch)."""
+        if not self._queue:
+            return
+        with self._lock:
+            # A flush interrupted after it advanced the count leaves those rows queued.
+            rows = [row for row in self._queue if row[0] >= self._count]
+            if rows:
+                self._write(rows)
+            self._queue.clear()
+
+    def _write(self, rows: list[tuple]) -> None:
+        n, k = self.seq_length, len(rows)
+        while self._count + k > self.capacity:
             self._grow()
-        i = self._count
+        i, j = self._count, self._count + k
+        columns = list(zip(*rows, strict=True))
         data = self._data
-        data["step"][i] = step
-        data["offset"][i] = offset
-        data["clipped"][i] = bool(clipped)
-        data["inputs"][i] = vocab_indices[0]
-        data["targets"][i] = vocab_indices[1]
-        data["predictions"][i] = vocab_indices[2]
-        stored_losses = data["losses"][i]
-        stored_losses[...] = losses
-        data["magnitudes"][i] = magnitudes.ravel().take(self._packed)
-        data["loss"][i] = np.add.reduce(stored_losses, dtype=np.float64) / n
-        data["smooth_loss"][i] = smooth_loss
-        data["grad_norm"][i] = grad_norm
-        for name, value in summary.items():
-            data[name][i] = value
-        data["accuracy"][i] = np.count_nonzero(vocab_indices[1] == vocab_indices[2]) / n
-        self._count += 1
-        return i
+        for position, name in enumerate(("step", "offset", *_INDEX_COLUMNS), start=1):
+            data[name][i:j] = columns[position]
+        losses = data["losses"][i:j]
+        losses[...] = columns[6]
+        magnitudes = np.array(columns[7], dtype=np.float64)  # (k, n, n)
+        data["magnitudes"][i:j] = magnitudes.reshape(k, n * n)[:, self._packed]
+        data["grad_norm"][i:j] = columns[8]
+        data["clipped"][i:j] = columns[9]
+        data["smooth_loss"][i:j] = columns[10]
+        data["loss"][i:j] = np.add.reduce(losses, axis=1, dtype=np.float64) / n
+        for name, values in summarize_many(magnitudes).items():
+            data[name][i:j] = values
+        hits = data["targets"][i:j] == data["predictions"][i:j]
+        data["accuracy"][i:j] = np.count_nonzero(hits, axis=1) / n
+        self._count = j
 
     # ----------------------------------------------------------------- reading
     def __len__(self) -> int:
+        self._flush()
         return self._count
 
     def _decode(self, indices: np.ndarray) -> str:
@@ -449,6 +484,7 @@ class Recording:
     def __getitem__(self, key: int | slice) -> Record | Recording:
         """``rec[i]`` (negative counts from the end) is a Record; ``rec[a:b]`` a new Recording
         (with the per-unit data of the records it keeps)."""
+        self._flush()
         if isinstance(key, slice):
             part = Recording(self.seq_length, self.vocab, self.meta)
             part._data = {
@@ -468,10 +504,12 @@ class Recording:
         return self._record(i % self._count)
 
     def __iter__(self) -> Iterator[Record]:
+        self._flush()
         for i in range(self._count):
             yield self._record(i)
 
     def __repr__(self) -> str:
+        self._flush()
         return (
             f"Recording({self._count} records, seq_length={self.seq_length}, "
             f"vocab of {len(self.vocab)})"
@@ -499,6 +537,7 @@ class Recording:
         """
         if name not in self._data:
             raise ValueError(f"unknown column {name!r}; expected one of {sorted(self._data)}")
+        self._flush()
         return _read_only(self._data[name][: self._count])
 
     def columns(self, start: int = 0, stop: int | None = None) -> dict[str, np.ndarray]:
@@ -519,6 +558,7 @@ class Recording:
         dict of str to numpy.ndarray
             Keyed by :data:`WIRE_COLUMNS`, in that order.
         """
+        self._flush()
         start = _as_index(start, "start", maximum=self._count)
         stop = self._count if stop is None else _as_index(stop, "stop", maximum=self._count)
         if stop < start:
@@ -557,6 +597,7 @@ class Recording:
         >>> len(back), back.vocab, back.meta, back[0].predictions
         (1, ('a', 'b'), {'title': 't'}, 'bb')
         """
+        self._flush()
         path = Path(path)
         header = {
             "format": FORMAT_MARKER,

@@ -36,6 +36,7 @@ from rnnbow_widget.optim import (
     global_norm,
     make_optimizer,
 )
+from rnnbow_widget.payload import float32_to_bfloat16
 from rnnbow_widget.recording import Record, Recording
 from rnnbow_widget.units import UnitStore
 
@@ -501,6 +502,10 @@ class CharRNNTrainer:
             )
         elif record:
             magnitudes = cell.magnitudes(params, cache, **self._magnitude_options)
+        if units is not None:
+            # Round the units now, while they are still in the CPU's caches (the optimizer's
+            # pass over every parameter evicts them); they are stored at the commit.
+            units = float32_to_bfloat16(units)
         report = clip_gradients(self._flat_grads, self.clip, self.clip_norm)
         if not math.isfinite(report.grad_norm):
             raise self._diverged(step, "gradient")
@@ -517,7 +522,7 @@ class CharRNNTrainer:
         self._steps_done = step + 1
         if not record:
             return None
-        # Recording.append without decoding a Record: only listeners need one.
+        # Recording.append without the checks and the Record: only listeners need one.
         index = self.recording._append(
             step,
             p,
@@ -531,7 +536,7 @@ class CharRNNTrainer:
             self.smooth_loss,
         )
         if units is not None:
-            store.put(index, units, pair_order=pair_order)
+            store.put(index, units, pair_order=pair_order, encoded=True)
         if self._record_listeners:
             rec = self.recording[index]
             for callback in list(self._record_listeners):

@@ -258,7 +258,9 @@ class UnitStore:
         )
 
     # ------------------------------------------------------------ writing
-    def put(self, index: int, units: np.ndarray, *, pair_order: bool = False) -> bool:
+    def put(
+        self, index: int, units: np.ndarray, *, pair_order: bool = False, encoded: bool = False
+    ) -> bool:
         """Store record ``index``'s units; True if kept.
 
         The previous newest record is dropped if it is off the stride; the stride doubles
@@ -275,11 +277,17 @@ class UnitStore:
             (``magnitudes_and_units_from_cache(..., pair_order=True)``).
         pair_order : bool, default False
             Whether ``units`` is in pair order.
+        encoded : bool, default False
+            Whether ``units`` holds bfloat16 bit patterns already (uint16, from
+            ``payload.float32_to_bfloat16``): the trainer rounds them while they are still
+            in the CPU's caches and stores them once the chunk's update has been applied.
         """
         if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or index < 0:
             raise ValueError(f"index must be an int >= 0, got {index!r}")
         index = int(index)
         units = np.asarray(units)
+        if encoded and units.dtype != np.uint16:
+            raise TypeError(f"encoded units must be uint16 bfloat16 bits, got dtype {units.dtype}")
         if pair_order:
             if units.shape != (self.rows, self.hidden_size):
                 raise ValueError(
@@ -300,7 +308,12 @@ class UnitStore:
         self._newest = max(self._newest, index)
         if index % self.stride == 0 and index not in self._values:
             self._on_stride += 1
-        self._values[index] = float32_to_bfloat16(units, out=self._slot(index))
+        if encoded:
+            slot = self._slot(index)
+            slot[...] = units
+            self._values[index] = slot
+        else:
+            self._values[index] = float32_to_bfloat16(units, out=self._slot(index))
         # The newest record rides along outside the count when it is off the stride.
         while self._on_stride > self.capacity:
             self.stride *= 2

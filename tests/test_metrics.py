@@ -174,3 +174,23 @@ def test_reach_matches_its_definition_whatever_lies_above_the_diagonal(n, seed, 
     m[np.diag_indices(n)] *= rng.random(n) < 0.8  # some sources without a local term
     assert metrics.reach(m, fraction) == _reach_by_hand(m, fraction)
     assert metrics.summarize(m, fraction)["reach"] == _reach_by_hand(m, fraction)
+
+
+@settings(max_examples=60, deadline=None)
+@given(k=st.integers(1, 6), n=st.integers(1, 12), seed=st.integers(0, 2**32 - 1))
+def test_summarize_many_gives_each_chunk_its_own_numbers_whatever_it_is_stacked_with(k, n, seed):
+    rng = np.random.default_rng(seed)
+    m = rng.lognormal(0, 10, (k, n, n)) * (rng.random((k, n, n)) < 0.7)
+    many = metrics.summarize_many(m)
+    for i in range(k):
+        alone = metrics.summarize_many(m[i : i + 1])
+        for name, values in many.items():
+            assert values[i] == alone[name][0], name  # bit for bit: a row of its own
+        single = metrics.summarize(m[i])
+        assert single["reach"] == _reach_by_hand(m[i], 0.01)
+        lower = np.tril(m[i])
+        assert single["max_gradient"] == pytest.approx(lower.sum(axis=0).max(), rel=1e-12)
+        assert single["mean_gradient"] == pytest.approx(lower.sum() / n, rel=1e-12)
+        distances = np.subtract.outer(np.arange(n), np.arange(n))
+        expected = (lower * distances).sum() / lower.sum() if lower.sum() else 0.0
+        assert single["effective_horizon"] == pytest.approx(expected, rel=1e-12)

@@ -156,3 +156,33 @@ def test_check_params_reports_mismatched_output_layer():
 def test_check_params_rejects_non_mapping():
     with pytest.raises(TypeError, match=r"params must be a dict of numpy arrays.*got list"):
         model.check_params([1, 2])
+
+
+def test_backward_keeps_the_local_messages_and_the_itemizer_reuses_them_bit_for_bit():
+    from rnnbow_widget import itemize
+
+    params, inputs, targets, h0 = small_problem(6)
+    cache = model.forward(params, inputs, targets, h0)
+    assert cache.local is None
+    before = itemize.magnitudes_from_cache(params, cache, horizon=3)
+    model.backward(params, cache)
+    expected = model.output_error(cache) @ params["W_hy"]
+    assert np.array_equal(cache.local, expected)
+    assert model.local_messages(params, cache) is cache.local
+    assert np.array_equal(itemize.magnitudes_from_cache(params, cache, horizon=3), before)
+    # Other output weights: the kept messages do not apply, they are worked out again.
+    other = dict(params, W_hy=params["W_hy"] * 2.0)
+    np.testing.assert_array_equal(model.local_messages(other, cache), expected * 2.0)
+
+
+def test_float32_backward_keeps_float32_messages_that_the_float64_itemizer_does_not_use():
+    params, inputs, targets, h0 = small_problem(7)
+    single = {name: value.astype(np.float32) for name, value in params.items()}
+    cache = model.forward(single, inputs, targets, h0.astype(np.float32))
+    model.backward(single, cache)
+    assert cache.local.dtype == np.float32
+    assert model.local_messages(single, cache).dtype == np.float64  # not the float32 ones
+    wide = {name: value.astype(np.float64) for name, value in single.items()}
+    messages = model.local_messages(wide, cache)
+    assert messages.dtype == np.float64 and messages is not cache.local
+    assert np.array_equal(messages, model.output_error(cache) @ wide["W_hy"])

@@ -9,7 +9,7 @@ import pickle
 import numpy as np
 import pytest
 
-from rnnbow_widget.recording import Record, Recording
+from rnnbow_widget.recording import WIRE_COLUMNS, Record, Recording
 
 VOCAB = ("a", "b", "c", "\n")
 N = 3
@@ -574,3 +574,112 @@ def test_load_refuses_a_plain_pickle_file(tmp_path, monkeypatch):
 def test_load_of_a_directory_raises_value_error(tmp_path):
     with pytest.raises(ValueError, match=r"is a directory, expected a recording \.npz file"):
         Recording.load(tmp_path)
+
+
+def _random_rows(count: int, seed: int = 0) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(count):
+        m = np.tril(rng.lognormal(0, 5, (N, N))) * (rng.random((N, N)) < 0.8)
+        rows.append(
+            chunk(step=i, offset=3 * i, inputs=rng.integers(0, 4, N), targets=rng.integers(0, 4, N),
+                  predictions=rng.integers(0, 4, N), losses=rng.random(N) * 4, magnitudes=m,
+                  grad_norm=float(rng.random()), clipped=bool(i % 2), smooth_loss=float(i))
+        )  # fmt: skip
+    return rows
+
+
+def _queue(recording: Recording, fields: dict) -> int:
+    names = ("step", "offset", "inputs", "targets", "predictions", "losses", "magnitudes")
+    return recording._append(
+        *(fields[name] for name in names),
+        fields["grad_norm"],
+        fields["clipped"],
+        fields["smooth_loss"],
+    )
+
+
+def _same_columns(a: Recording, b: Recording) -> bool:
+    return len(a) == len(b) and all(
+        np.array_equal(a.column(name), b.column(name), equal_nan=True)
+        for name in (*WIRE_COLUMNS, "inputs", "accuracy")
+    )
+
+
+def test_queued_records_read_back_bit_for_bit_as_appended_ones(monkeypatch):
+    import rnnbow_widget.recording as recording_module
+
+    monkeypatch.setattr(recording_module, "_QUEUE_LIMIT", 7)  # flushes by itself, too
+    rows = _random_rows(150)
+    appended, queued = Recording(N, VOCAB), Recording(N, VOCAB)
+    for i, fields in enumerate(rows):
+        appended.append(**fields)
+        assert _queue(queued, fields) == i
+        assert len(queued._queue) < 7
+        if i == 40:
+            assert queued[i].step == 40 and not queued._queue  # a read writes the queue
+    assert _same_columns(appended, queued)
+    assert queued.capacity >= 150
+
+
+def _appended_and_queued(count: int, seed: int) -> tuple[Recording, Recording]:
+    """The same random records, appended to one recording and queued in another."""
+    reference, recording = Recording(N, VOCAB), Recording(N, VOCAB)
+    for fields in _random_rows(count, seed):
+        reference.append(**fields)
+        _queue(recording, fields)
+    return reference, recording
+
+
+def test_an_interrupted_flush_loses_no_record_and_repeats_none(monkeypatch):
+    reference, recording = _appended_and_queued(5, seed=1)
+    write = Recording._write
+    calls = []
+
+    def interrupted(self, queued):  # written and counted, interrupted before the queue is cleared
+        write(self, queued)
+        calls.append(len(queued))
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Recording, "_write", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        len(recording)
+    assert len(recording) == 5 and calls == [5]  # the second flush found nothing left to write
+    assert _same_columns(reference, recording)
+
+
+def test_a_flush_interrupted_before_it_writes_keeps_the_records_queued(monkeypatch):
+    import rnnbow_widget.recording as recording_module
+
+    reference, recording = _appended_and_queued(4, seed=2)
+    summarize_many = recording_module.summarize_many
+
+    def interrupted(*args, **kwargs):
+        monkeypatch.setattr(recording_module, "summarize_many", summarize_many)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(recording_module, "summarize_many", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        recording.columns()
+    assert len(recording._queue) == 4
+    assert _same_columns(reference, recording)
+
+
+def test_records_queued_by_one_thread_while_another_reads_all_land_in_order():
+    import threading
+
+    rows = _random_rows(600, seed=3)
+    reference, recording = Recording(N, VOCAB), Recording(N, VOCAB)
+    for fields in rows:
+        reference.append(**fields)
+    indices: list[int] = []
+    writer = threading.Thread(target=lambda: indices.extend(_queue(recording, f) for f in rows))
+    writer.start()
+    seen = []
+    while writer.is_alive():
+        seen.append(len(recording))
+        recording.columns()
+    writer.join()
+    assert indices == list(range(600)) and seen == sorted(seen)
+    assert _same_columns(reference, recording)

@@ -586,3 +586,18 @@ def test_a_slice_of_a_thinned_store_keeps_only_what_was_kept():
     assert float(part.get(4)[0, 0, 0]) == 8.0
     assert store.take(range(0, 12, 2)).stride == 2
     assert store.take([1, 4, 9]).stride == 1
+
+
+def test_put_of_bfloat16_bits_stores_what_put_of_the_values_stores():
+    values = np.random.default_rng(3).lognormal(0, 20, (7, 3))
+    plain = UnitStore(seq_length=4, hidden_size=3, horizon=2)
+    encoded = UnitStore(seq_length=4, hidden_size=3, horizon=2)
+    assert plain.put(5, values, pair_order=True)
+    bits = payload.float32_to_bfloat16(values)
+    assert encoded.put(5, bits, pair_order=True, encoded=True)
+    assert np.array_equal(plain.get(5), encoded.get(5))
+    bits[...] = 0  # the store holds its own copy
+    assert np.array_equal(plain.get(5), encoded.get(5))
+    with pytest.raises(TypeError, match="encoded units must be uint16 bfloat16 bits, got dtype"):
+        encoded.put(6, values, pair_order=True, encoded=True)
+    assert 6 not in encoded
