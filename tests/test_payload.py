@@ -53,6 +53,14 @@ def test_bfloat16_matches_round_to_nearest_even(value):
     assert int(encoded[0]) == reference_bfloat16(value)
 
 
+@given(st.lists(st.floats(width=32, allow_nan=False), min_size=1, max_size=40))
+def test_bfloat16_of_an_array_rounds_every_value_even_when_its_sum_is_not_finite(values):
+    # A sum of inf and -inf (or one that overflows) takes the general path: same answer.
+    array = np.array([*values, np.inf, -np.inf][: len(values) + len(values) % 3], np.float32)
+    encoded = payload.float32_to_bfloat16(array)
+    assert encoded.tolist() == [reference_bfloat16(value) for value in array.tolist()]
+
+
 def test_bfloat16_ties_round_to_even_upper_half():
     # 0x3F808000 is exactly halfway between 0x3F80 (even) and 0x3F81: stays 0x3F80.
     # 0x3F818000 is halfway between 0x3F81 (odd) and 0x3F82: goes up to 0x3F82.
