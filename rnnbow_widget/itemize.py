@@ -235,12 +235,16 @@ def _itemized_preactivation_grads(
     """Validate, then run the lag walk; returns ``(g, lags walked, float64 params)``."""
     H, V = model.check_params(params)
     _check_cache(cache, H, V)
-    n = len(cache.inputs)
-    k = _check_horizon(horizon, n)
+    k = _check_horizon(horizon, len(cache.inputs))
     params = _float64_params(params)
-    d_local = model.local_messages(params, cache)
-    steps = VanillaBackwardSteps(params["W_hh"], np.asarray(cache.dact, dtype=np.float64))
-    return lag_walk(steps, d_local, k), k, params
+    return _walk(params, cache, k), k, params
+
+
+def _walk(params: Params, cache: Cache, k: int) -> np.ndarray:
+    """The lag walk of a checked cache with float64 ``params``, over ``k`` lags."""
+    dact = cache.dact if cache.dact.dtype == np.float64 else cache.dact.astype(np.float64)
+    steps = VanillaBackwardSteps(params["W_hh"], dact)
+    return lag_walk(steps, model.local_messages(params, cache), k)
 
 
 def magnitudes_from_cache(
@@ -330,17 +334,62 @@ def magnitudes_and_units_from_cache(
     >>> u.shape, bool(np.isclose(np.sqrt((u[4] ** 2).sum()), m[2, 1]))
     ((6, 3), True)
     """
-    from rnnbow_widget.units import unit_contributions
-
     wrt = _check_choice("wrt", wrt, WRT_CHOICES)
     norm = _check_choice("norm", norm, NORM_CHOICES)
     g, k, _ = _itemized_preactivation_grads(params, cache, horizon)
+    return _magnitudes_and_units(g, cache, k, wrt, norm, pair_order)
+
+
+def _magnitudes_and_units(
+    g: np.ndarray, cache: Cache, k: int, wrt: str, norm: str, pair_order: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    from rnnbow_widget.units import unit_contributions
+
     n, H = len(cache.inputs), g.shape[1]
     block = RecurrentBlock(slice(0, H), cache.h_prev)
     magnitudes = _magnitudes(g, n, k, wrt, norm, cache, block)
     t, j = pair_indices(n, k)
     blocks = [block] if wrt == "W_hh" else None
     return magnitudes, unit_contributions(g, t, j, n, H, blocks, pair_order=pair_order)
+
+
+def trusted_magnitudes_and_units(
+    params: Params,
+    cache: Cache,
+    wrt: str = "W_hh",
+    norm: str = "fro",
+    horizon: int | None = None,
+    *,
+    pair_order: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`magnitudes_and_units_from_cache` without checking its arguments.
+
+    For a caller that has checked them once for many chunks, as the trainer does for the
+    chunks it records (it made the cache with these float64 ``params``, and checked ``wrt``,
+    ``norm`` and ``horizon`` when it was built): the checks are a noticeable part of what
+    recording every chunk costs. Wrong arguments give wrong numbers or numpy's errors here.
+    Results are identical to the checked function's.
+    """
+    k = len(cache.inputs) if horizon is None else min(horizon, len(cache.inputs))
+    g = _walk(_float64_params(params), cache, k)
+    return _magnitudes_and_units(g, cache, k, wrt, norm, pair_order)
+
+
+def trusted_magnitudes(
+    params: Params,
+    cache: Cache,
+    wrt: str = "W_hh",
+    norm: str = "fro",
+    horizon: int | None = None,
+) -> np.ndarray:
+    """:func:`magnitudes_from_cache` without checking its arguments (see
+    :func:`trusted_magnitudes_and_units`)."""
+    n = len(cache.inputs)
+    k = n if horizon is None else min(horizon, n)
+    g = _walk(_float64_params(params), cache, k)
+    return _magnitudes(
+        g, n, k, wrt, norm, cache, RecurrentBlock(slice(0, g.shape[1]), cache.h_prev)
+    )
 
 
 def itemized_gradients(

@@ -89,10 +89,11 @@ def _vanilla_cell() -> _Cell:
         initial_state=np.zeros,
         forward=model.forward,
         backward=model.backward,
-        magnitudes=itemize.magnitudes_from_cache,
+        # The trainer checks the options once and makes every cache itself.
+        magnitudes=itemize.trusted_magnitudes,
         final_state=lambda cache: cache.h[-1],
         activations=model.ACTIVATIONS,
-        magnitudes_and_units=itemize.magnitudes_and_units_from_cache,
+        magnitudes_and_units=itemize.trusted_magnitudes_and_units,
     )
 
 

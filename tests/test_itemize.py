@@ -272,6 +272,29 @@ def test_magnitudes_from_cache_agree_with_itemized_gradients():
             np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("horizon", [None, 1, 3, 99])
+def test_the_trainers_unchecked_path_gives_the_checked_results_bit_for_bit(dtype, horizon):
+    params, inputs, targets, h0 = random_problem(45, n=6, H=5, V=4)
+    params = {name: value.astype(dtype) for name, value in params.items()}
+    cache = model.forward(params, inputs, targets, h0.astype(dtype))
+    model.backward(params, cache)  # keeps the local messages, as in training
+    for wrt in WRTS:
+        for norm in ("fro", "mean_abs"):
+            options = dict(wrt=wrt, norm=norm, horizon=horizon)
+            checked = itemize.magnitudes_from_cache(params, cache, **options)
+            assert np.array_equal(itemize.trusted_magnitudes(params, cache, **options), checked)
+            for pair_order in (False, True):
+                both = itemize.magnitudes_and_units_from_cache(
+                    params, cache, pair_order=pair_order, **options
+                )
+                trusted = itemize.trusted_magnitudes_and_units(
+                    params, cache, pair_order=pair_order, **options
+                )
+                assert all(np.array_equal(a, b) for a, b in zip(trusted, both, strict=True))
+                assert np.array_equal(both[0], checked)
+
+
 # ---------------------------------------------------------------------------------------------
 # The vanishing tail
 
