@@ -88,8 +88,9 @@ def main() -> None:
     trainer.recording._append = timed(totals, "append", trainer.recording._append)
     if trainer.recording.units is not None:
         trainer.recording.units.put = timed(totals, "units put", trainer.recording.units.put)
-    clip = trainer_module.clip_gradients
+    clip, rounding = trainer_module.clip_gradients, trainer_module.float32_to_bfloat16
     trainer_module.clip_gradients = timed(totals, "clip", clip)
+    trainer_module.float32_to_bfloat16 = timed(totals, "units to bfloat16", rounding)
     trainer._apply_update = timed(totals, "update", trainer._apply_update)
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     start = time.perf_counter()
@@ -97,6 +98,7 @@ def main() -> None:
         trainer.train(args.chunks, progress=False)
     finally:
         trainer_module.clip_gradients = clip
+        trainer_module.float32_to_bfloat16 = rounding
     total = time.perf_counter() - start
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
     horizon = args.horizon or "every pair"

@@ -16,6 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 __all__ = [
+    "check_magnitudes",
     "effective_horizon",
     "max_gradient",
     "mean_gradient",
@@ -39,8 +40,32 @@ def _geometry(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return arrays
 
 
-def _lower_triangle(m: np.ndarray) -> np.ndarray:
-    """Validate ``m`` and return it as float64 with the entries above the diagonal zeroed."""
+def check_magnitudes(m: np.ndarray) -> np.ndarray:
+    """Check one chunk's magnitudes and return them as float64, zero above the diagonal.
+
+    Parameters
+    ----------
+    m : array_like
+        ``(n, n)`` magnitudes ``m[t, j]``, n >= 1; entries with ``j > t`` are ignored.
+
+    Returns
+    -------
+    numpy.ndarray
+        A new ``(n, n)`` float64 array, the lower triangle of ``m``.
+
+    Raises
+    ------
+    ValueError
+        If ``m`` is not square and non-empty, or holds a negative value in its lower triangle.
+    TypeError
+        If ``m`` does not hold real numbers.
+
+    Examples
+    --------
+    >>> check_magnitudes([[1, 5], [2, 3]])
+    array([[1., 0.],
+           [2., 3.]])
+    """
     if not isinstance(m, np.ndarray):
         m = np.asarray(m)
     if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] == 0:
@@ -75,7 +100,7 @@ def step_totals(m: np.ndarray) -> np.ndarray:
     >>> step_totals(np.array([[1.0, 0.0], [0.5, 2.0]]))
     array([1.5, 2. ])
     """
-    return _lower_triangle(m).sum(axis=0)
+    return check_magnitudes(m).sum(axis=0)
 
 
 def max_gradient(m: np.ndarray) -> float:
@@ -121,7 +146,7 @@ def effective_horizon(m: np.ndarray) -> float:
     >>> effective_horizon(np.array([[1.0, 0.0], [1.0, 2.0]]))  # (1*0 + 1*1 + 2*0) / 4
     0.25
     """
-    return _effective_horizon_of(_lower_triangle(m))
+    return _effective_horizon_of(check_magnitudes(m))
 
 
 def _effective_horizon_of(lower: np.ndarray) -> float:
@@ -154,7 +179,7 @@ def reach(m: np.ndarray, fraction: float = 0.01) -> float:
     0.6666666666666666
     """
     _check_fraction(fraction)
-    return _reach_of(_lower_triangle(m), fraction)
+    return _reach_of(check_magnitudes(m), fraction)
 
 
 def _check_fraction(fraction: float) -> None:
@@ -190,7 +215,7 @@ def summarize(m: np.ndarray, fraction: float = 0.01) -> dict[str, float]:
     {'max_gradient': 2.0, 'mean_gradient': 2.0, 'effective_horizon': 0.25, 'reach': 0.5}
     """
     _check_fraction(fraction)
-    many = summarize_many(_lower_triangle(m)[None], fraction)
+    many = summarize_many(check_magnitudes(m)[None], fraction)
     return {name: float(values[0]) for name, values in many.items()}
 
 

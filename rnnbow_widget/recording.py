@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.npyio import NpzFile
 
-from rnnbow_widget.metrics import summarize, summarize_many
+from rnnbow_widget.metrics import check_magnitudes, summarize_many
 from rnnbow_widget.units import ARRAY_KEYS as _UNIT_KEYS
 from rnnbow_widget.units import UnitStore
 
@@ -370,7 +370,7 @@ class Recording:
         grad_norm = _as_float(grad_norm, "grad_norm")
         smooth_loss = _as_float(smooth_loss, "smooth_loss")
         try:
-            summarize(magnitudes)  # the checks; the numbers are worked out when stored
+            check_magnitudes(magnitudes)  # the summary numbers are worked out when stored
         except (ValueError, TypeError) as error:
             raise type(error)(f"magnitudes: {error}") from None
         index = self._append(
