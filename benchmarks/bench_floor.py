@@ -16,6 +16,8 @@ so that a broken edit is visible (it falls as the trainer's does).
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_floor.py [--chunks 5000] [--dtype float64|float32]
+
+It then times the trainer against the lean loop, the two taking turns, for their ratio.
 """
 
 from __future__ import annotations
@@ -116,11 +118,34 @@ def lean_trainer(data: np.ndarray, V: int, dtype: str) -> Callable[[], float]:
     return chunk
 
 
+def interleaved_ratio(chunk: Callable[[], float], text: str, dtype: str, rounds: int) -> float:
+    """Median over rounds of the trainer's CPU time per chunk over the lean loop's.
+
+    The two take turns (25 chunks each per round), so the machine's drift in speed, 20-40%
+    over minutes on this VM, cancels; separate runs minutes apart do not compare well.
+    """
+    from rnnbow_widget.trainer import CharRNNTrainer
+
+    trainer = CharRNNTrainer(text, hidden_size=H, seq_length=N, record_every=10**9, dtype=dtype)
+    trainer.train(50, progress=False)
+    ratios = []
+    for _ in range(rounds):
+        start = time.process_time()
+        for _ in range(25):
+            chunk()
+        lean = time.process_time() - start
+        start = time.process_time()
+        trainer.train(25, progress=False)
+        ratios.append((time.process_time() - start) / lean)
+    return float(np.median(ratios))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=5000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dtype", default="float64", choices=("float64", "float32"))
+    parser.add_argument("--rounds", type=int, default=60, help="rounds against the trainer")
     args = parser.parse_args()
     text = corpora.c_code()
     vocab = sorted(set(text))
@@ -138,6 +163,8 @@ def main() -> None:
     print(f"lean loop: {best * 1e6:.0f} us per chunk (best of {args.repeats} x {args.chunks})")
     print(f"50,000 chunks would take {best * 50_000:.1f} s of CPU time")
     print(f"mean loss per char over the last run: {np.mean(losses) / N:.3f}")
+    ratio = interleaved_ratio(chunk, text, args.dtype, args.rounds)
+    print(f"CharRNNTrainer (no recording) taking turns with it: x{ratio:.2f} its CPU time")
 
 
 if __name__ == "__main__":
