@@ -68,3 +68,23 @@ def test_append_returns_what_indexing_returns():
                            magnitudes=np.tril(np.ones((3, 3))), grad_norm=0.7, clipped=True,
                            smooth_loss=1.1)  # fmt: skip
     assert rec.index == 0 and _same(rec, recording[0])
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_backward_keeps_the_local_messages_and_itemizing_after_it_is_bit_identical(cell):
+    from rnnbow_widget import cells, itemize, model
+    from rnnbow_widget.cells import lagwalk
+
+    trainer = CharRNNTrainer(TEXT, hidden_size=6, seq_length=8, cell=cell)
+    trainer.train(5, progress=False)
+    params, inputs, targets = trainer.params, trainer._data[:8], trainer._data[1:9]
+    module = model if cell == "rnn" else cells.get_cell(cell)
+    magnitudes = itemize.magnitudes_from_cache if cell == "rnn" else module.itemized_magnitudes
+    local = model.local_messages if cell == "rnn" else lagwalk.local_messages
+    cache = module.forward(params, inputs, targets, trainer._initial_state())
+    before = magnitudes(params, cache, horizon=4)
+    worked_out = local(params, cache)
+    module.backward(params, cache)
+    assert local(params, cache) is cache.local
+    assert np.array_equal(cache.local, worked_out)
+    assert np.array_equal(magnitudes(params, cache, horizon=4), before)

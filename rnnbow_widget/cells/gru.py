@@ -118,6 +118,9 @@ class Cache:
         (n, V) softmax outputs ``y_t``.
     losses : np.ndarray
         (n,) per-step cross-entropy ``L_t``.
+    local, local_W_hy : np.ndarray or None
+        The local messages ``d_{t,t}`` and the ``W_hy`` they were computed with, kept by
+        :func:`backward` for the itemizer (``lagwalk.local_messages``); None until then.
     """
 
     inputs: np.ndarray
@@ -127,6 +130,8 @@ class Cache:
     rh: np.ndarray
     p: np.ndarray
     losses: np.ndarray
+    local: np.ndarray | None = None
+    local_W_hy: np.ndarray | None = None
 
     @property
     def h_prev(self) -> np.ndarray:
@@ -277,6 +282,7 @@ def backward(params: Params, cache: Cache, out: Params | None = None) -> tuple[P
     W_hh = params["W_hh"]
     dy = lagwalk.output_error(cache.p, cache.targets)
     d = dy @ params["W_hy"]  # (n, H): local messages, then the total message into h_t
+    cache.local, cache.local_W_hy = d.copy(), params["W_hy"]  # kept for the itemizer
     n, H = d.shape
     H2 = 2 * H
     W_n = W_hh[H2:]

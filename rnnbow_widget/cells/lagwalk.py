@@ -437,8 +437,16 @@ def itemize(
 
 
 def local_messages(params: Params, cache: Any) -> np.ndarray:
-    """(n, H): ``d_{t,t} = W_hy^T (y_t - onehot(target_t))``, loss t's message into ``h_t``."""
-    return output_error(cache.p, cache.targets) @ params["W_hy"]
+    """(n, H): ``d_{t,t} = W_hy^T (y_t - onehot(target_t))``, loss t's message into ``h_t``.
+
+    Returns ``cache.local`` when the cell's ``backward`` kept it in float64 for this same
+    ``W_hy`` array (the same product, so the same bits), else works it out.
+    """
+    W_hy = params["W_hy"]
+    kept = getattr(cache, "local", None)
+    if kept is not None and cache.local_W_hy is W_hy and kept.dtype == np.float64:
+        return kept
+    return output_error(cache.p, cache.targets) @ W_hy
 
 
 def empty_like(params: Params, dtype: np.dtype | type = np.float64) -> Params:

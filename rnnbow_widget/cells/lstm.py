@@ -134,6 +134,9 @@ class Cache:
         (n, V) softmax outputs ``y_t``.
     losses : np.ndarray
         (n,) per-step cross-entropy ``L_t``.
+    local, local_W_hy : np.ndarray or None
+        The local messages ``d_{t,t}`` and the ``W_hy`` they were computed with, kept by
+        :func:`backward` for the itemizer (``lagwalk.local_messages``); None until then.
     """
 
     inputs: np.ndarray
@@ -144,6 +147,8 @@ class Cache:
     tanh_c: np.ndarray
     p: np.ndarray
     losses: np.ndarray
+    local: np.ndarray | None = None
+    local_W_hy: np.ndarray | None = None
 
     @property
     def h_prev(self) -> np.ndarray:
@@ -352,6 +357,7 @@ def backward(params: Params, cache: Cache, out: Params | None = None) -> tuple[P
     W_hh = params["W_hh"]
     dy = lagwalk.output_error(cache.p, cache.targets)
     d = dy @ params["W_hy"]  # (n, H): local messages, then the total message into h_t
+    cache.local, cache.local_W_hy = d.copy(), params["W_hy"]  # kept for the itemizer
     n, H = d.shape
     s = _slopes(cache)
     dtype = W_hh.dtype
