@@ -263,6 +263,17 @@ class Recording:
         #: Per-unit drilldown data (:class:`~rnnbow_widget.units.UnitStore`) or None.
         self.units: UnitStore | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """For ``copy.deepcopy`` and pickle: the queue written out, the lock left behind."""
+        self._flush()
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     # ----------------------------------------------------------------- storage
     def _allocate(self, capacity: int) -> dict[str, np.ndarray]:
         return {

@@ -683,3 +683,16 @@ def test_records_queued_by_one_thread_while_another_reads_all_land_in_order():
     writer.join()
     assert indices == list(range(600)) and seen == sorted(seen)
     assert _same_columns(reference, recording)
+
+
+def test_a_recording_with_queued_records_can_be_deep_copied_and_pickled():
+    import copy
+
+    reference, recording = _appended_and_queued(6, seed=4)
+    assert len(recording._queue) == 6
+    twin = copy.deepcopy(recording)
+    assert _same_columns(reference, twin) and _same_columns(reference, recording)
+    again = pickle.loads(pickle.dumps(recording))
+    assert _same_columns(reference, again)
+    _queue(again, _random_rows(1, seed=5)[0])  # the copy has a lock of its own and grows
+    assert len(again) == 7 and len(recording) == 6
