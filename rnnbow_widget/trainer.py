@@ -367,6 +367,7 @@ class CharRNNTrainer:
         # Next-character distribution from the carried state (uniform at initialization).
         self._next_probs = np.full(V, 1.0 / V)
         self._record_listeners: list[Callable[[Record], Any]] = []
+        self._index_listeners: list[Callable[[int], Any]] = []  # on_record(decoded=False)
         self._end_listeners: list[Callable[[], Any]] = []
 
         title = name or (
@@ -437,12 +438,28 @@ class CharRNNTrainer:
         )
 
     # ------------------------------------------------------------------ listeners
-    def on_record(self, callback: Callable[[Record], Any]) -> Callable[[], None]:
-        """Call ``callback(record)`` after each new record; returns a function that unsubscribes."""
+    def on_record(
+        self, callback: Callable[[Record], Any] | Callable[[int], Any], *, decoded: bool = True
+    ) -> Callable[[], None]:
+        """Call ``callback(record)`` after each new record; returns a function that unsubscribes.
+
+        Parameters
+        ----------
+        callback : callable
+            Called with the new :class:`Record`.
+        decoded : bool, default True
+            False calls ``callback(index)`` with the record's index in ``trainer.recording``
+            instead, and builds no ``Record`` for it: for a listener that only needs to know
+            that records arrived (the widget, which reads them in batches), recording every
+            chunk then costs no more than without a listener.
+        """
         if not callable(callback):
             raise TypeError(f"callback must be callable, got {callback!r}")
-        self._record_listeners.append(callback)
-        return _unsubscriber(self._record_listeners, callback)
+        if not isinstance(decoded, bool):
+            raise TypeError(f"decoded must be True or False, got {decoded!r}")
+        listeners = self._record_listeners if decoded else self._index_listeners
+        listeners.append(callback)
+        return _unsubscriber(listeners, callback)
 
     def on_train_end(self, callback: Callable[[], Any]) -> Callable[[], None]:
         """Call ``callback()`` whenever ``train()``/``step()`` ends; returns an unsubscriber."""
@@ -542,6 +559,8 @@ class CharRNNTrainer:
             rec = self.recording[index]
             for callback in list(self._record_listeners):
                 callback(rec)
+        for callback in list(self._index_listeners):
+            callback(index)
         return index
 
     def _apply_update(self, step: int, grad_norm: float) -> None:

@@ -254,11 +254,11 @@ class RNNbow(anywidget.AnyWidget):
 
     def _push_new_records(self, *, force: bool) -> None:
         """Send records appended since the last push (throttled unless ``force``)."""
-        count = len(self._recording)
-        if count <= self._pushed:
-            return
         now = time.monotonic()
         if not force and now - self._last_push < PUSH_INTERVAL:
+            return  # before len(): the recording keeps queueing the trainer's records
+        count = len(self._recording)
+        if count <= self._pushed:
             return
         self._send_records(self._pushed, count)
         self._pushed = count
@@ -311,7 +311,10 @@ class RNNbow(anywidget.AnyWidget):
                 widget._push_new_records(force=True)
                 widget._refresh_meta()
 
-        self._unsubscribers = [trainer.on_record(on_record), trainer.on_train_end(on_train_end)]
+        self._unsubscribers = [
+            trainer.on_record(on_record, decoded=False),
+            trainer.on_train_end(on_train_end),
+        ]
         self._finalizer = weakref.finalize(self, _call_all, list(self._unsubscribers))
 
     def _unsubscribe(self) -> None:

@@ -88,3 +88,34 @@ def test_backward_keeps_the_local_messages_and_itemizing_after_it_is_bit_identic
     assert local(params, cache) is cache.local
     assert np.array_equal(cache.local, worked_out)
     assert np.array_equal(magnitudes(params, cache, horizon=4), before)
+
+
+def test_an_undecoded_listener_gets_indices_and_no_record_is_built(decoded):
+    trainer = CharRNNTrainer(TEXT, hidden_size=6, seq_length=8, record_every=2)
+    indices: list[int] = []
+    unsubscribe = trainer.on_record(indices.append, decoded=False)
+    trainer.train(6, progress=False)
+    assert indices == [0, 1, 2] and decoded == []
+    assert len(trainer.recording._queue) == 3  # nothing read them yet: still queued
+    assert [trainer.recording[i].step for i in indices] == [0, 2, 4]
+    unsubscribe()
+    trainer.train(2, progress=False)
+    assert indices == [0, 1, 2] and trainer._index_listeners == []
+    with pytest.raises(TypeError, match="decoded must be True or False, got 'no'"):
+        trainer.on_record(indices.append, decoded="no")
+
+
+def test_the_widget_reads_a_trainers_records_in_batches(decoded, monkeypatch):
+    from rnnbow_widget import widget as widget_module
+    from rnnbow_widget.widget import RNNbow
+
+    trainer = CharRNNTrainer(TEXT, hidden_size=6, seq_length=8, record_every=1)
+    view = RNNbow(trainer)
+    clock = iter(range(0, 10**6, 10)).__next__  # 10 s per call: every record is pushed
+    monkeypatch.setattr(widget_module.time, "monotonic", lambda: 0.0)  # within the interval
+    trainer.train(5, progress=False)  # ... until the end of train() pushes them all
+    assert view._record_count == 5 and decoded == []
+    monkeypatch.setattr(widget_module.time, "monotonic", clock)
+    trainer.train(3, progress=False)
+    assert view._record_count == 8 and decoded == []
+    view.close()

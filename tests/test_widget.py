@@ -306,7 +306,7 @@ def test_close_unsubscribes_from_the_trainer(frozen_clock):
     w.close()
     trainer.train(3, progress=False)
     assert sent.messages == []
-    assert trainer._record_listeners == [] and trainer._end_listeners == []
+    assert trainer._record_listeners == trainer._index_listeners == trainer._end_listeners == []
 
 
 def strongly_held_by_closures(functions: list) -> list:
@@ -326,7 +326,7 @@ def strongly_held_by_closures(functions: list) -> list:
 def test_trainer_listeners_do_not_keep_the_widget_alive():
     trainer = make_trainer(record_every=1)
     w = RNNbow(trainer)
-    listeners = trainer._record_listeners + trainer._end_listeners
+    listeners = trainer._record_listeners + trainer._index_listeners + trainer._end_listeners
     assert len(listeners) == 2
     assert not any(value is w for value in strongly_held_by_closures(listeners))
     w.close()
@@ -338,7 +338,7 @@ def test_collected_widget_unsubscribes():
     trainer = make_trainer(record_every=1)
     w = RNNbow(trainer)
     w._finalizer()
-    assert trainer._record_listeners == [] and trainer._end_listeners == []
+    assert trainer._record_listeners == trainer._index_listeners == trainer._end_listeners == []
     w.close()
 
 
