@@ -106,6 +106,31 @@ def timed_training(text: str, steps: int, record_every: int, with_widget: bool) 
     return steps / elapsed
 
 
+def every_chunk_with_widget(text: str, rounds: int) -> dict[str, float]:
+    """Median CPU time per chunk, relative to a plain trainer's, of recording every chunk at
+    horizon 5 without and with a widget attached; the three trainers take turns (25 chunks
+    each per round), so the machine's drift in speed cancels."""
+    options = {"hidden_size": HIDDEN_SIZE, "seq_length": SEQ_LENGTH, "seed": 0}
+    trainers = {
+        "plain": CharRNNTrainer(text, record_every=10**9, **options),
+        "recording": CharRNNTrainer(text, record_every=1, horizon=5, **options),
+        "recording, widget attached": CharRNNTrainer(text, record_every=1, horizon=5, **options),
+    }
+    widget = RNNbow(trainers["recording, widget attached"])
+    SentBytes(widget)
+    times: dict[str, list[float]] = {name: [] for name in trainers}
+    for trainer in trainers.values():
+        trainer.train(20, progress=False)
+    for _ in range(rounds):
+        for name, trainer in trainers.items():
+            started = time.process_time()
+            trainer.train(25, progress=False)
+            times[name].append(time.process_time() - started)
+    widget.close()
+    plain = statistics.median(times["plain"])
+    return {name: statistics.median(values) / plain for name, values in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=2000, help="chunks per timed run")
@@ -147,6 +172,11 @@ def main() -> None:
             f"{100 * (bare - attached) / bare:+.1f} % slower "
             f"(rounds: {[round(r) for r in rates[False]]} vs {[round(r) for r in rates[True]]})"
         )
+
+    print("\n3. record every chunk at horizon 5, CPU time per chunk over a plain trainer's")
+    print("   (three trainers taking turns, 25 chunks each, 40 rounds, medians)")
+    for name, ratio in every_chunk_with_widget(text, 40).items():
+        print(f"  {name:<28} x{ratio:.2f}")
 
 
 if __name__ == "__main__":
