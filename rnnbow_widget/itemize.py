@@ -370,8 +370,7 @@ def trusted_magnitudes_and_units(
     recording every chunk costs. Wrong arguments give wrong numbers or numpy's errors here.
     Results are identical to the checked function's.
     """
-    k = len(cache.inputs) if horizon is None else min(horizon, len(cache.inputs))
-    g = _walk(_float64_params(params), cache, k)
+    g, k = _trusted_walk(params, cache, horizon)
     return _magnitudes_and_units(g, cache, k, wrt, norm, pair_order)
 
 
@@ -384,12 +383,15 @@ def trusted_magnitudes(
 ) -> np.ndarray:
     """:func:`magnitudes_from_cache` without checking its arguments (see
     :func:`trusted_magnitudes_and_units`)."""
+    g, k = _trusted_walk(params, cache, horizon)
+    block = RecurrentBlock(slice(0, g.shape[1]), cache.h_prev)
+    return _magnitudes(g, len(cache.inputs), k, wrt, norm, cache, block)
+
+
+def _trusted_walk(params: Params, cache: Cache, horizon: int | None) -> tuple[np.ndarray, int]:
     n = len(cache.inputs)
     k = n if horizon is None else min(horizon, n)
-    g = _walk(_float64_params(params), cache, k)
-    return _magnitudes(
-        g, n, k, wrt, norm, cache, RecurrentBlock(slice(0, g.shape[1]), cache.h_prev)
-    )
+    return _walk(_float64_params(params), cache, k), k
 
 
 def itemized_gradients(

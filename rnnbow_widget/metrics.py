@@ -146,11 +146,7 @@ def effective_horizon(m: np.ndarray) -> float:
     >>> effective_horizon(np.array([[1.0, 0.0], [1.0, 2.0]]))  # (1*0 + 1*1 + 2*0) / 4
     0.25
     """
-    return _effective_horizon_of(check_magnitudes(m))
-
-
-def _effective_horizon_of(lower: np.ndarray) -> float:
-    return float(summarize_many(lower[None])["effective_horizon"][0])
+    return float(summarize_many(check_magnitudes(m)[None])["effective_horizon"][0])
 
 
 def reach(m: np.ndarray, fraction: float = 0.01) -> float:
@@ -179,7 +175,7 @@ def reach(m: np.ndarray, fraction: float = 0.01) -> float:
     0.6666666666666666
     """
     _check_fraction(fraction)
-    return _reach_of(check_magnitudes(m), fraction)
+    return float(summarize_many(check_magnitudes(m)[None], fraction)["reach"][0])
 
 
 def _check_fraction(fraction: float) -> None:
@@ -187,10 +183,6 @@ def _check_fraction(fraction: float) -> None:
         raise TypeError(f"fraction must be a number in (0, 1], got {type(fraction).__name__}")
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction!r}; 0.01 means 1%")
-
-
-def _reach_of(lower: np.ndarray, fraction: float) -> float:
-    return float(summarize_many(lower[None], fraction)["reach"][0])
 
 
 def summarize(m: np.ndarray, fraction: float = 0.01) -> dict[str, float]:

@@ -206,11 +206,20 @@ def local_messages(params: Params, cache: Cache) -> np.ndarray:
     Returns ``cache.local`` when :func:`backward` has kept it in float64 for these same
     ``params`` (the same product, so the same bits), else works it out. Treat it as read-only.
     """
-    W_hy = params["W_hy"]
-    kept = cache.local
+    kept = kept_local_messages(cache, params["W_hy"])
+    return output_error(cache) @ params["W_hy"] if kept is None else kept
+
+
+def kept_local_messages(cache: object, W_hy: np.ndarray) -> np.ndarray | None:
+    """``cache.local`` if a cell's ``backward`` kept it in float64 for this ``W_hy`` array.
+
+    Shared by every cell's ``local_messages``: the kept messages are the same product, so
+    itemizing with them gives the same bits. None when there is nothing (usable) kept.
+    """
+    kept = getattr(cache, "local", None)
     if kept is not None and cache.local_W_hy is W_hy and kept.dtype == np.float64:
         return kept
-    return output_error(cache) @ W_hy
+    return None
 
 
 def backward(params: Params, cache: Cache, out: Params | None = None) -> tuple[Params, np.ndarray]:

@@ -444,17 +444,13 @@ class Recording:
         while self._count + k > self.capacity:
             self._grow()
         i, j = self._count, self._count + k
-        columns = list(zip(*rows, strict=True))
         data = self._data
-        for position, name in enumerate(("step", "offset", *_INDEX_COLUMNS), start=1):
-            data[name][i:j] = columns[position]
-        losses = data["losses"][i:j]
-        losses[...] = columns[6]
-        magnitudes = np.array(columns[7], dtype=np.float64)  # (k, n, n)
+        (_, data["step"][i:j], data["offset"][i:j], data["inputs"][i:j], data["targets"][i:j],
+         data["predictions"][i:j], data["losses"][i:j], magnitudes, data["grad_norm"][i:j],
+         data["clipped"][i:j], data["smooth_loss"][i:j]) = zip(*rows, strict=True)  # fmt: skip
+        magnitudes = np.array(magnitudes, dtype=np.float64)  # (k, n, n)
         data["magnitudes"][i:j] = magnitudes.reshape(k, n * n)[:, self._packed]
-        data["grad_norm"][i:j] = columns[8]
-        data["clipped"][i:j] = columns[9]
-        data["smooth_loss"][i:j] = columns[10]
+        losses = data["losses"][i:j]
         data["loss"][i:j] = np.add.reduce(losses, axis=1, dtype=np.float64) / n
         for name, values in summarize_many(magnitudes).items():
             data[name][i:j] = values

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from rnnbow_widget.model import kept_local_messages
+
 PARAM_NAMES = ("W_xh", "W_hh", "W_hy", "b_h", "b_y")
 WRT_CHOICES = ("W_hh", "W_xh", "b_h")
 NORM_CHOICES = ("fro", "mean_abs")
@@ -442,11 +444,8 @@ def local_messages(params: Params, cache: Any) -> np.ndarray:
     Returns ``cache.local`` when the cell's ``backward`` kept it in float64 for this same
     ``W_hy`` array (the same product, so the same bits), else works it out.
     """
-    W_hy = params["W_hy"]
-    kept = getattr(cache, "local", None)
-    if kept is not None and cache.local_W_hy is W_hy and kept.dtype == np.float64:
-        return kept
-    return output_error(cache.p, cache.targets) @ W_hy
+    kept = kept_local_messages(cache, params["W_hy"])
+    return output_error(cache.p, cache.targets) @ params["W_hy"] if kept is None else kept
 
 
 def empty_like(params: Params, dtype: np.dtype | type = np.float64) -> Params:
