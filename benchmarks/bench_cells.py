@@ -9,8 +9,9 @@ Engines:
 
 - ``numpy lstm`` / ``numpy gru``: ``rnnbow_widget.cells`` in float64 (the trainer's default),
   and ``numpy lstm f32`` / ``numpy gru f32`` in float32 (``CharRNNTrainer(dtype="float32")``,
-  PyTorch's precision); parameters and gradients are views into flat buffers
-  (``backward(..., out=...)``), as ``CharRNNTrainer`` keeps them;
+  PyTorch's precision); parameters are views into one flat vector and the gradients are
+  laid out like it (``rnnbow_widget.parameters.ParameterVector``), as ``CharRNNTrainer``
+  keeps them;
 - ``torch lstm`` / ``torch gru``: ``nn.LSTM`` / ``nn.GRU`` + ``nn.Linear``, one-hot inputs,
   ``CrossEntropyLoss(reduction="sum")``, ``clip_grad_value_(5)``, ``optim.Adagrad`` (float32,
   PyTorch's default; ``--torch-dtype float64`` for the same precision as numpy), when torch
@@ -20,7 +21,8 @@ Both sides are pinned to one thread (``torch.set_num_threads(1)``, ``OPENBLAS_NU
 etc. before numpy loads). The engines take turns (``--rounds`` rounds of ``--chunks`` chunks
 each, after a warm-up); the figures are medians over rounds of chars/s by the wall clock and
 by the process's CPU time (the steadier figure on a shared machine). The script also times
-one chunk's itemized magnitudes (``wrt="W_hh"``, full horizon and k = 5) for each numpy cell.
+one chunk's itemized magnitudes (``wrt="W_hh"``, full horizon and k = 5) for each numpy cell,
+the way the trainer works them out (``engine.walk`` then ``engine.magnitudes``).
 
 Run from the repository root::
 
@@ -45,7 +47,9 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from rnnbow_widget import engine  # noqa: E402
 from rnnbow_widget.cells import get_cell  # noqa: E402
+from rnnbow_widget.parameters import ParameterVector  # noqa: E402
 
 HIDDEN = 100
 SEQ = 25
@@ -82,25 +86,13 @@ class Cursor:
         return start
 
 
-def flat_views(
-    arrays: dict[str, np.ndarray], dtype: str = "float64"
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """One flat buffer of ``dtype`` holding copies of ``arrays``, and views into it by name."""
-    flat = np.empty(sum(a.size for a in arrays.values()), dtype=dtype)
-    views, offset = {}, 0
-    for name, a in arrays.items():
-        views[name] = flat[offset : offset + a.size].reshape(a.shape)
-        views[name][...] = a
-        offset += a.size
-    return flat, views
-
-
 def numpy_engine(cell_name: str, data: np.ndarray, V: int, dtype: str) -> Callable[[], float]:
     cell = get_cell(cell_name)
-    # Parameters and gradients live in flat buffers (as CharRNNTrainer keeps them), so the
-    # update is a few whole-buffer operations and backward writes the gradients in place.
-    theta, params = flat_views(cell.init_params(V, HIDDEN, np.random.default_rng(0)), dtype)
-    grad, grads = flat_views(params, dtype)
+    # Parameters are views into one flat vector and the gradients are gathered into one of
+    # the same layout (as CharRNNTrainer keeps them), so the update is a few whole-vector
+    # operations.
+    vector = ParameterVector(cell.init_params(V, HIDDEN, np.random.default_rng(0)), np.dtype(dtype))
+    theta, params = vector.theta, vector.params
     memory = np.zeros_like(theta)
     scratch = np.empty_like(theta)
     cursor = Cursor(len(data))
@@ -113,7 +105,7 @@ def numpy_engine(cell_name: str, data: np.ndarray, V: int, dtype: str) -> Callab
             state = cell.initial_state(HIDDEN).astype(dtype)
         x, y = data[p : p + SEQ], data[p + 1 : p + SEQ + 1]
         cache = cell.forward(params, x, y, state)
-        cell.backward(params, cache, out=grads)
+        grad = vector.gradient(cell.backward(params, cache))
         # Adagrad as torch.optim.Adagrad: theta -= lr g / (sqrt(m) + eps), m += g^2
         np.clip(grad, -CLIP, CLIP, out=grad)
         np.multiply(grad, grad, out=scratch)
@@ -182,11 +174,16 @@ def itemize_ms(cell_name: str, V: int, horizon: int | None, repeats: int = 50) -
     params = cell.init_params(V, HIDDEN, rng, init_scale=1.0)
     x, y = rng.integers(0, V, SEQ), rng.integers(0, V, SEQ)
     cache = cell.forward(params, x, y, cell.initial_state(HIDDEN))
-    cell.itemized_magnitudes(params, cache, horizon=horizon)
+    lags = min(horizon or SEQ, SEQ)
+
+    def magnitudes() -> np.ndarray:  # the trainer's path for a recorded chunk
+        return engine.magnitudes(engine.walk(cell, params, cache, lags), "W_hh", "fro")
+
+    magnitudes()
     timings = []
     for _ in range(repeats):
         start = time.perf_counter()
-        cell.itemized_magnitudes(params, cache, horizon=horizon)
+        magnitudes()
         timings.append(time.perf_counter() - start)
     return 1e3 * float(np.median(timings))
 

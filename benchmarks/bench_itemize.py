@@ -2,7 +2,8 @@
 
 For each (n, H) the script times, on the same random chunk:
 
-- ``forward + BPTT``: ``model.forward`` then ``model.backward`` (what every training step pays);
+- ``forward + BPTT``: ``cells.rnn.forward`` then ``cells.rnn.backward`` (what every training
+  step pays);
 - ``itemize full``: ``itemize.magnitudes_from_cache`` over all (t, j) pairs;
 - ``itemize k=5``: the same with ``horizon=5`` (the paper's default).
 
@@ -28,7 +29,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rnnbow_widget import itemize, model
+from rnnbow_widget import itemize
+from rnnbow_widget.cells import rnn as model
 
 SIZES = ((25, 100), (100, 256))
 VOCAB_SIZE = 65

@@ -3,11 +3,28 @@
 ``bench_units.py`` times the parts of a recorded chunk one at a time, each on warm caches; in
 the training loop the same calls run between the forward/backward passes and the optimizer,
 whose arrays push theirs out of the CPU caches, and the per-unit store writes into memory
-touched for the first time. This script wraps the parts of ``CharRNNTrainer._advance`` with
-timers while ``train`` runs (vanilla cell, H = 100, n = 25, ``corpora.c_code()``, a record on
-every chunk) and prints each part's mean wall time per chunk, and the page faults per chunk.
-It also times filling a fresh 64 MiB array against filling it again: on a VM that backs guest
-memory lazily, the first touch of memory is what a growing per-unit store pays per record.
+touched for the first time. This script wraps the functions ``CharRNNTrainer._advance`` calls
+with timers while ``train`` runs (vanilla cell by default, H = 100, n = 25,
+``corpora.c_code()``, a record on every chunk) and prints each part's mean wall time per
+chunk, and the page faults per chunk. The parts, in the order the trainer runs them:
+
+- ``forward``, ``backward``: the cell module's functions;
+- ``gradient vector``: ``ParameterVector.gradient`` (the gradients laid out as one vector);
+- ``walk``, ``magnitudes``, ``units``: ``engine.walk``, ``engine.magnitudes``,
+  ``engine.unit_contributions`` (the itemized gradients of the recorded chunk);
+- ``clip``: ``optim.clip_gradients`` as imported in the trainer;
+- ``propose``, ``theta - delta``, ``finite check``, ``commit``: the update, checked before it
+  is applied (``Optimizer.propose``, ``ParameterVector.candidate``, the trainer's
+  ``np.isfinite(...).all()``, ``Optimizer.commit``);
+- ``Recording.append``: the checked write of one record;
+- ``UnitStore.put``: the per-unit store, which rounds the units to bfloat16 (that rounding,
+  ``units.float32_to_bfloat16``, is also shown on its own, inside ``put``).
+
+The summary numbers of the records (``metrics``) are not worked out in training: a recording
+works them out for all new records when a derived column is first read. That cost is printed
+apart, per record, after the run. The script also times filling a fresh 64 MiB array against
+filling it again: on a VM that backs guest memory lazily, the first touch of memory is what a
+growing per-unit store pays per record.
 
 Run from the repository root::
 
@@ -17,22 +34,34 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import resource
 import sys
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rnnbow_widget import corpora
+from rnnbow_widget import corpora, engine
 from rnnbow_widget import trainer as trainer_module
+from rnnbow_widget import units as units_module
+from rnnbow_widget.cells import get_cell
+from rnnbow_widget.optim import Optimizer
+from rnnbow_widget.parameters import ParameterVector
+from rnnbow_widget.recording import Recording
 from rnnbow_widget.trainer import CharRNNTrainer
+from rnnbow_widget.units import UnitStore
+
+# Parts timed inside another part: shown, but not added to the sum.
+NESTED = {"rounding to bfloat16": "UnitStore.put"}
 
 
 def timed(totals: dict[str, float], name: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -48,10 +77,50 @@ def timed(totals: dict[str, float], name: str, function: Callable[..., Any]) -> 
     return wrapper
 
 
+class TimedFiniteCheck:
+    """Stands in for ``numpy`` inside the trainer module: ``isfinite`` is timed together with
+    the ``.all()`` the trainer calls on its result (the one use of ``np.isfinite`` there, the
+    check of the candidate parameters); everything else is numpy's."""
+
+    def __init__(self, totals: dict[str, float]) -> None:
+        self._totals = totals
+
+    def isfinite(self, values: np.ndarray) -> np.bool_:
+        start = time.perf_counter()
+        result = np.isfinite(values).all()  # np.bool_: the trainer's .all() on it is free
+        elapsed = time.perf_counter() - start
+        self._totals["finite check"] = self._totals.get("finite check", 0.0) + elapsed
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(np, name)
+
+
+def instrument(stack: ExitStack, totals: dict[str, float], cell: Any) -> None:
+    """Wrap every function the trainer's ``_advance`` calls, until ``stack`` closes."""
+
+    def wrap(target: Any, attribute: str, name: str) -> None:
+        original = getattr(target, attribute)
+        stack.enter_context(mock.patch.object(target, attribute, timed(totals, name, original)))
+
+    wrap(cell, "forward", "forward")
+    wrap(cell, "backward", "backward")
+    wrap(ParameterVector, "gradient", "gradient vector")
+    wrap(engine, "walk", "walk")
+    wrap(trainer_module, "clip_gradients", "clip")
+    wrap(Optimizer, "propose", "propose")
+    wrap(ParameterVector, "candidate", "theta - delta")
+    stack.enter_context(mock.patch.object(trainer_module, "np", TimedFiniteCheck(totals)))
+    wrap(Optimizer, "commit", "commit")
+    wrap(engine, "magnitudes", "magnitudes")
+    wrap(Recording, "append", "Recording.append")
+    wrap(engine, "unit_contributions", "units")
+    wrap(UnitStore, "put", "UnitStore.put")
+    wrap(units_module, "float32_to_bfloat16", "rounding to bfloat16")
+
+
 def first_touch_ns_per_byte(mib: int = 64) -> tuple[float, float]:
     """Nanoseconds per byte to fill a fresh ``mib`` MiB array, and to fill it again."""
-    import numpy as np
-
     array = np.empty(mib * 2**20, dtype=np.uint8)
     timings = []
     for _ in range(2):
@@ -61,11 +130,30 @@ def first_touch_ns_per_byte(mib: int = 64) -> tuple[float, float]:
     return timings[0], timings[1]
 
 
+PARTS = (
+    "forward",
+    "backward",
+    "gradient vector",
+    "walk",
+    "clip",
+    "propose",
+    "theta - delta",
+    "finite check",
+    "commit",
+    "magnitudes",
+    "Recording.append",
+    "units",
+    "UnitStore.put",
+    "rounding to bfloat16",
+)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=2000)
     parser.add_argument("--horizon", type=int, default=5, help="0 for every pair")
     parser.add_argument("--units-budget-mb", type=float, default=256.0)
+    parser.add_argument("--cell", default="rnn", choices=("rnn", "lstm", "gru"))
     args = parser.parse_args()
     trainer = CharRNNTrainer(
         corpora.c_code(),
@@ -74,48 +162,52 @@ def main() -> None:
         record_every=1,
         horizon=args.horizon or None,
         units_budget_mb=args.units_budget_mb,
+        cell=args.cell,
     )
     trainer.train(20, progress=False)
+    trainer.recording.column("loss")  # the warm-up's summaries, out of the way
     totals: dict[str, float] = {}
-    cell = trainer._cell
-    trainer._cell = dataclasses.replace(
-        cell,
-        forward=timed(totals, "forward", cell.forward),
-        backward=timed(totals, "backward", cell.backward),
-        magnitudes=timed(totals, "magnitudes", cell.magnitudes),
-        magnitudes_and_units=timed(totals, "magnitudes + units", cell.magnitudes_and_units),
-    )
-    trainer.recording._append = timed(totals, "append", trainer.recording._append)
-    if trainer.recording.units is not None:
-        trainer.recording.units.put = timed(totals, "units put", trainer.recording.units.put)
-    clip, rounding = trainer_module.clip_gradients, trainer_module.float32_to_bfloat16
-    trainer_module.clip_gradients = timed(totals, "clip", clip)
-    trainer_module.float32_to_bfloat16 = timed(totals, "units to bfloat16", rounding)
-    trainer._apply_update = timed(totals, "update", trainer._apply_update)
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    start = time.perf_counter()
-    try:
+    records = len(trainer.recording)
+    with ExitStack() as stack:
+        instrument(stack, totals, get_cell(args.cell))
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        start = time.perf_counter()
         trainer.train(args.chunks, progress=False)
-    finally:
-        trainer_module.clip_gradients = clip
-        trainer_module.float32_to_bfloat16 = rounding
-    total = time.perf_counter() - start
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+        total = time.perf_counter() - start
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+    assert len(trainer.recording) - records == args.chunks, "every chunk is recorded"
+    start = time.perf_counter()
+    trainer.recording.column("loss")  # the summaries of every new record, at once
+    summaries = time.perf_counter() - start
+
     horizon = args.horizon or "every pair"
     print(
-        f"every chunk recorded, horizon {horizon}, units budget {args.units_budget_mb:g} MiB; "
-        f"{args.chunks} chunks; mean wall time per chunk:"
+        f"{args.cell} cell, every chunk recorded, horizon {horizon}, units budget "
+        f"{args.units_budget_mb:g} MiB; {args.chunks} chunks; mean wall time per chunk:"
     )
-    for name, seconds in totals.items():
-        print(f"  {name:<18} {seconds / args.chunks * 1e6:7.1f} us")
-    rest = total - sum(totals.values())
-    print(f"  {'the rest':<18} {rest / args.chunks * 1e6:7.1f} us")
-    print(f"  {'total':<18} {total / args.chunks * 1e6:7.1f} us")
+    for name in PARTS:
+        if name not in totals:
+            continue
+        us = totals[name] / args.chunks * 1e6
+        if name in NESTED:
+            print(f"    (of which {name}: {us:.1f} us)")
+        else:
+            print(f"  {name:<20} {us:7.1f} us")
+    rest = total - sum(seconds for name, seconds in totals.items() if name not in NESTED)
+    print(f"  {'the rest':<20} {rest / args.chunks * 1e6:7.1f} us")
+    print(f"  {'total':<20} {total / args.chunks * 1e6:7.1f} us")
     print(f"page faults per chunk: {faults / args.chunks:.2f}")
+    print(
+        f"summaries on the first read of a derived column (not in the total): "
+        f"{summaries / args.chunks * 1e6:.1f} us per record"
+    )
+    store = trainer.recording.units
+    record_bytes = store.record_bytes if store is not None else 23_000
     fresh, again = first_touch_ns_per_byte()
     print(
         f"filling 64 MiB: {fresh:.2f} ns per byte when fresh, {again:.2f} ns when filled again "
-        f"({fresh * 23_000 / 1e3:.0f} us vs {again * 23_000 / 1e3:.0f} us per 23 KB record)"
+        f"({fresh * record_bytes / 1e3:.0f} us vs {again * record_bytes / 1e3:.0f} us per "
+        f"{record_bytes / 1e3:.0f} KB record)"
     )
 
 

@@ -11,8 +11,9 @@ Three kinds of figures:
 - the store (full triangle and horizon band): bytes per record, records that fit, ``put`` per
   record (fresh records: this includes first touching their memory);
 - the parts of a recorded chunk, as the trainer runs them, each timed alone (``timeit``, best
-  of ``--repeats``): the magnitudes alone, magnitudes plus units (in the walk's pair order),
-  ``UnitStore.put`` and ``Recording._append``;
+  of ``--repeats``): the magnitudes (``engine.walk`` then ``engine.magnitudes``), the same plus
+  the units (``engine.unit_contributions``, in the walk's pair order), ``UnitStore.put`` (which
+  rounds them to bfloat16) and ``Recording.append`` (checked, one record);
 - training with a record on every chunk against training without (issue 2b), paired: per
   round, ``--chunks`` chunks of each on two trainers, CPU time; the medians over the rounds of
   the ratio and of the extra time per recorded chunk. Steadier than best-of runs on a shared
@@ -35,11 +36,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rnnbow_widget import corpora, itemize, model, payload
-from rnnbow_widget.cells import gru, lstm
+from rnnbow_widget import corpora, engine, payload
+from rnnbow_widget.cells import gru, lstm, rnn
 from rnnbow_widget.recording import Recording
 from rnnbow_widget.trainer import CharRNNTrainer
-from rnnbow_widget.units import UnitStore, units_message
+from rnnbow_widget.units import UnitStore
 
 HORIZONS = (None, 5)
 
@@ -52,41 +53,60 @@ def record_overhead(H: int, n: int, V: int, repeats: int) -> None:
     rng = np.random.default_rng(0)
     inputs, targets = rng.integers(0, V, n), rng.integers(0, V, n)
     cases = [
-        ("rnn", model.init_params(V, H, rng), np.zeros(H), model, itemize.magnitudes_from_cache,
-         itemize.magnitudes_and_units_from_cache),
-        ("lstm", lstm.init_params(V, H, rng), lstm.initial_state(H), lstm,
-         lstm.itemized_magnitudes, lstm.itemized_magnitudes_and_units),
-        ("gru", gru.init_params(V, H, rng), gru.initial_state(H), gru,
-         gru.itemized_magnitudes, gru.itemized_magnitudes_and_units),
-    ]  # fmt: skip
+        ("rnn", rnn.init_params(V, H, rng), rnn.initial_state(H), rnn),
+        ("lstm", lstm.init_params(V, H, rng), lstm.initial_state(H), lstm),
+        ("gru", gru.init_params(V, H, rng), gru.initial_state(H), gru),
+    ]
     print(f"\nparts of a recorded chunk, n = {n}, H = {H}, V = {V} (us, best of {repeats})")
     print("  cell  horizon  magnitudes  + units  put  append  = extra")
-    for name, params, state0, cell, magnitudes, both in cases:
+    for name, params, state0, cell in cases:
         cache = cell.forward(params, inputs, targets, state0)
         for horizon in HORIZONS:
-            options = {"horizon": horizon, "pair_order": True}
-            m, units = both(params, cache, **options)
+            lags = min(horizon or n, n)
+
+            def magnitudes(cell=cell, params=params, cache=cache, lags=lags) -> np.ndarray:
+                return engine.magnitudes(engine.walk(cell, params, cache, lags), "W_hh", "fro")
+
+            def both(cell=cell, params=params, cache=cache, lags=lags) -> tuple:
+                walk = engine.walk(cell, params, cache, lags)
+                return (
+                    engine.magnitudes(walk, "W_hh", "fro"),
+                    engine.unit_contributions(walk, "W_hh"),
+                )
+
+            m, units = both()
             store = UnitStore(n, H, horizon=horizon)
             recording = Recording(n, "ab")
             index = iter(range(10**9))
-            chunk = (0, 0, inputs % 2, targets % 2, inputs % 2, cache.losses, m, 1.0, False, 1.0)
-            alone = best_us(lambda: magnitudes(params, cache, horizon=horizon), repeats)  # noqa: B023
-            with_units = best_us(lambda: both(params, cache, **options), repeats)  # noqa: B023
-            put = best_us(lambda: store.put(next(index), units, pair_order=True), repeats)  # noqa: B023
-            append = queued_us(recording, chunk)
+            chunk = {
+                "step": 0,
+                "offset": 0,
+                "inputs": inputs % 2,
+                "targets": targets % 2,
+                "predictions": inputs % 2,
+                "losses": cache.losses,
+                "magnitudes": m,
+                "grad_norm": 1.0,
+                "clipped": False,
+                "smooth_loss": 1.0,
+            }
+            alone = best_us(magnitudes, repeats)
+            with_units = best_us(both, repeats)
+            put = best_us(lambda: store.put(next(index), units), repeats)  # noqa: B023
+            append = append_us(recording, chunk)
             print(
                 f"  {name:5s} {horizon!s:>7s} {alone:11.0f} {with_units:8.0f} {put:4.0f} "
                 f"{append:7.0f} {with_units + put + append:8.0f}"
             )
 
 
-def queued_us(recording: Recording, chunk: tuple, count: int = 512) -> float:
-    """Mean µs per record the trainer queues, the batched writes included (not a best-of:
-    most calls only queue, one in 256 writes the batch)."""
+def append_us(recording: Recording, chunk: dict, count: int = 512) -> float:
+    """Mean µs per ``Recording.append`` of ``count`` records to a growing recording (the
+    reallocations as it grows included; the summary numbers are worked out later, when a
+    derived column is first read)."""
     start = time.perf_counter()
     for _ in range(count):
-        recording._append(*chunk)
-    len(recording)  # writes what is still queued
+        recording.append(**chunk)
     return (time.perf_counter() - start) / count * 1e6
 
 
@@ -96,7 +116,7 @@ def store_figures(H: int, n: int, budget_mb: float, records: int) -> None:
         values = np.random.default_rng(1).random((store.rows, H))
         start = time.perf_counter()
         for i in range(records):
-            store.put(i, values, pair_order=True)
+            store.put(i, values)
         elapsed = time.perf_counter() - start
         print(
             f"\nUnitStore, n = {n}, H = {H}, horizon {horizon}, budget {budget_mb:g} MiB, "
@@ -141,7 +161,7 @@ def wire_and_file(H: int, n: int, steps: int) -> None:
     text = "for (i = 0; i < n; i++) { sum += a[i] * b[i]; }\n" * 200
     trainer = CharRNNTrainer(text, hidden_size=H, seq_length=n, record_every=10)
     trainer.train(steps, progress=False)
-    content, buffers = units_message(trainer.recording, len(trainer.recording) - 1)
+    content, buffers = payload.units_message(trainer.recording, len(trainer.recording) - 1)
     print(f"\none trained run, n = {n}, H = {H}, {len(trainer.recording)} records")
     print(f"  units message               {payload.message_size(content, buffers):,} bytes")
     print(f"  records message per record  {payload.bytes_per_record(n):,} bytes (no units)")

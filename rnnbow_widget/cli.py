@@ -197,10 +197,10 @@ def _output_path(text: str) -> Path:
 
 
 def _write_html(recording: Recording, out: Path, title: str | None) -> None:
-    from rnnbow_widget.export import save_html
+    from rnnbow_widget.widget import RNNbow
 
     try:
-        save_html(recording, out, title=title)
+        RNNbow(recording).save_html(out, title=title)
     except OSError as error:
         raise CommandError(f"cannot write {str(out)!r}: {error.strerror or error}") from None
     print(

@@ -16,32 +16,29 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets
 
-from rnnbow_widget.widget import RNNbow
+from rnnbow_widget import export
 
 if TYPE_CHECKING:
-    from rnnbow_widget.recording import Recording
-    from rnnbow_widget.trainer import CharRNNTrainer
-
-    Source = CharRNNTrainer | Recording | str | os.PathLike[str]
+    from rnnbow_widget.widget import RNNbow
 
 __all__ = ["Comparison"]
-
-_WIDGET_OPTIONS = RNNbow._OPTIONS
-_OPTIONS = ("names", "linked_scale", "columns", *_WIDGET_OPTIONS)
 
 
 class Comparison(ipywidgets.GridBox):
     """Runs shown side by side with linked hover, selection and magnitude scale.
 
+    Built by :meth:`RNNbow.compare <rnnbow_widget.widget.RNNbow.compare>`.
+
     Parameters
     ----------
-    sources : sequence of CharRNNTrainer, Recording, str or os.PathLike
-        Two or more trainers (followed live), recordings or ``.npz`` paths.
+    widgets : sequence of RNNbow
+        One widget per run (two or more).
     names : sequence of str or None, optional
         One heading per run, all different. Default: each recording's ``meta["title"]``,
         else "run 1", "run 2", ... (made unique by appending "(run i)" when titles repeat).
@@ -49,10 +46,7 @@ class Comparison(ipywidgets.GridBox):
         One magnitude scale across the runs: the stacked bars and the horizon panel use the
         largest value over all runs (per chunk, or over all chunks with ``global_scale``).
     columns : int or None, optional
-        Runs per row; default ``min(len(sources), 2)``.
-    **options
-        ``horizon``, ``metric``, ``log_scale``, ``global_scale``, ``show_help``: passed to
-        every ``RNNbow``.
+        Runs per row; default ``min(len(widgets), 2)``.
 
     Attributes
     ----------
@@ -82,43 +76,24 @@ class Comparison(ipywidgets.GridBox):
 
     def __init__(
         self,
-        sources: list[Source] | tuple[Source, ...],
+        widgets: Sequence[RNNbow],
         *,
-        names: list[str] | tuple[str, ...] | None = None,
+        names: Sequence[str] | None = None,
         linked_scale: bool = True,
         columns: int | None = None,
-        **options: Any,
     ) -> None:
-        unknown = sorted(set(options) - set(_WIDGET_OPTIONS))
-        if unknown:
-            raise TypeError(
-                f"compare() got unexpected keyword argument(s) {', '.join(unknown)}; "
-                f"accepted: {', '.join(_OPTIONS)}"
-            )
-        if isinstance(sources, (str, os.PathLike)) or not isinstance(sources, (list, tuple)):
-            raise TypeError(
-                "sources must be a list or tuple of trainers, recordings or .npz paths, "
-                f"got {type(sources).__name__}"
-            )
-        if len(sources) < 2:
+        if len(widgets) < 2:
             raise ValueError(
                 f"sources: compare() needs at least two runs (trainers, recordings or .npz "
-                f"paths), got {len(sources)}"
+                f"paths), got {len(widgets)}"
             )
         if not isinstance(linked_scale, bool):
             raise TypeError(f"linked_scale must be a bool, got {type(linked_scale).__name__}")
         if columns is None:
-            columns = min(len(sources), 2)
+            columns = min(len(widgets), 2)
         if isinstance(columns, bool) or not isinstance(columns, int) or columns < 1:
             raise ValueError(f"columns must be a positive int or None, got {columns!r}")
-
-        widgets = [RNNbow(source, **options) for source in sources]
-        try:
-            chosen = _names_for(widgets, names)
-        except (TypeError, ValueError):
-            for widget in widgets:
-                widget.close()
-            raise
+        chosen = _names_for(list(widgets), names)
         group = f"rnnbow-compare-{uuid.uuid4().hex[:12]}"
         for widget, name in zip(widgets, chosen, strict=True):
             widget.set_trait("_link_group", group)
@@ -191,26 +166,16 @@ class Comparison(ipywidgets.GridBox):
     def save_html(self, path: str | os.PathLike[str], *, title: str | None = None) -> Path:
         """Write one offline HTML page with every run, linked as in the notebook.
 
-        Parameters
-        ----------
-        path : str or os.PathLike
-            Where to write the page; its directory must exist.
-        title : str or None, optional
-            Page title; default: the names joined by " vs ".
-
-        Returns
-        -------
-        pathlib.Path
-            The path written.
+        As :meth:`RNNbow.save_html <rnnbow_widget.widget.RNNbow.save_html>`; the title
+        defaults to the names joined by " vs ". Returns the path written.
 
         Examples
         --------
         >>> cmp.save_html("compare.html")  # doctest: +SKIP
         PosixPath('compare.html')
         """
-        from rnnbow_widget.export import save_comparison_html
-
-        return save_comparison_html(self, path, title=title)
+        runs = [(widget.view_state(), widget.recording) for widget in self.widgets]
+        return export.write_page(path, runs, " vs ".join(self.names) if title is None else title)
 
     def close(self) -> None:
         """Close every run's widget and the grid (again: no effect)."""

@@ -153,23 +153,9 @@ def python_code(max_chars: int | None = 500_000) -> str:
     """Python source text from the running interpreter's standard library.
 
     Reads the ``*.py`` files under ``sysconfig.get_paths()["stdlib"]`` in sorted path
-    order, skipping ``site-packages`` (third-party code) and ``__pycache__``.
-
-    Parameters
-    ----------
-    max_chars : int or None, default 500_000
-        Keep at most this many characters; None keeps everything (tens of MB).
-
-    Returns
-    -------
-    str
-
-    Raises
-    ------
-    FileNotFoundError
-        If the standard library folder is missing or holds no readable ``.py`` file.
-    ValueError, TypeError
-        If ``max_chars`` is not None or a positive int.
+    order, skipping ``site-packages`` (third-party code) and ``__pycache__``. ``max_chars``
+    is as for :func:`c_code` (None keeps everything: tens of MB); a missing or empty standard
+    library folder raises ``FileNotFoundError``.
 
     Examples
     --------

@@ -115,13 +115,8 @@ def max_gradient(m: np.ndarray) -> float:
 
 
 def mean_gradient(m: np.ndarray) -> float:
-    """Mean per-step bar, ``mean(step_totals(m))``.
-
-    Examples
-    --------
-    >>> mean_gradient(np.array([[1.0, 0.0], [0.5, 2.0]]))
-    1.75
-    """
+    """Mean per-step bar, ``mean(step_totals(m))`` (1.75 for the example of
+    :func:`max_gradient`: bars of 1.5 and 2)."""
     return float(step_totals(m).mean())
 
 

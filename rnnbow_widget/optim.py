@@ -32,30 +32,11 @@ from typing import ClassVar
 
 import numpy as np
 
+from rnnbow_widget.checks import check_positive
+
 Arrays = Mapping[str, np.ndarray]
 
 OPTIMIZERS = ("adagrad", "sgd", "adam")
-
-
-def check_positive(name: str, value: object, allow_none: bool = False) -> float | None:
-    """Return ``value`` as a float if it is a finite number > 0 (or ``None`` when allowed).
-
-    Raises
-    ------
-    TypeError
-        If ``value`` is not a real number (booleans are refused).
-    ValueError
-        If ``value`` is zero, negative, infinite or NaN.
-    """
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, Real):
-        expected = "a positive number or None" if allow_none else "a positive number"
-        raise TypeError(f"{name} must be {expected}, got {value!r} ({type(value).__name__})")
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return value
 
 
 def _state_dtype(p: np.ndarray) -> np.dtype:
@@ -92,22 +73,6 @@ class Optimizer:
     def state_arrays(self) -> list[np.ndarray]:
         """The arrays that ``update`` mutates (besides the parameters), in a fixed order."""
         return []
-
-    def step_bound(self, grad_norm: float) -> float | None:
-        """An upper bound on every ``|delta|`` entry of the next ``propose``, or None.
-
-        Parameters
-        ----------
-        grad_norm : float
-            An upper bound on the global L2 norm of the gradients that will be proposed
-            (finite).
-
-        Returns
-        -------
-        float or None
-            None when the optimizer cannot bound its step without looking at its state.
-        """
-        return None
 
     def propose(self, grads: Arrays) -> dict[str, np.ndarray]:
         """Compute one step without applying it.
@@ -178,11 +143,6 @@ class Adagrad(Optimizer):
     def state_arrays(self) -> list[np.ndarray]:
         return list(self.memory.values())
 
-    def step_bound(self, grad_norm: float) -> float | None:
-        # The new memory holds g * g, so |g| / sqrt(m + g * g + eps) <= 1, up to a few
-        # roundings (each a relative 1.1e-16, or 6e-8 in float32): the step is at most lr.
-        return 1.001 * self.learning_rate
-
     def _step(self, key: str, g: np.ndarray, out: np.ndarray) -> None:
         m_new = self._pending[key]
         np.multiply(g, g, out=m_new)
@@ -237,10 +197,6 @@ class SGD(Optimizer):
     def state_arrays(self) -> list[np.ndarray]:
         return list(self.velocity.values())
 
-    def step_bound(self, grad_norm: float) -> float | None:
-        # Plain SGD moves by lr * g and |g_i| <= ||g||; momentum remembers older gradients.
-        return None if self.momentum else 1.001 * self.learning_rate * grad_norm
-
     def _step(self, key: str, g: np.ndarray, out: np.ndarray) -> None:
         if self.momentum:
             v_new = self._pending[key]
@@ -258,14 +214,9 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma and Ba) with bias-corrected first and second moments.
 
-    Parameters
-    ----------
-    params : Mapping[str, np.ndarray]
-        Parameters to be updated (keys and shapes).
-    learning_rate : float
-        Adam's usual range is 1e-3 to 1e-2; the trainer's default of 0.1 suits Adagrad.
-    beta1, beta2 : float, default 0.9, 0.999
-    eps : float, default 1e-8
+    ``params`` and ``learning_rate`` are as for :class:`SGD` (Adam's usual learning rates are
+    1e-3 to 1e-2; the trainer's default of 0.1 suits Adagrad). ``beta1`` (0.9) and ``beta2``
+    (0.999) are the moments' decay rates and ``eps`` (1e-8) the denominator's offset.
 
     Examples
     --------
@@ -382,11 +333,6 @@ class ClipReport:
     clipped: bool
 
 
-# OpenBLAS splits a dot product of more than 10,000 entries across threads; on a busy
-# machine waking those threads costs milliseconds, so long vectors are summed in blocks.
-_DOT_BLOCK = 10_000  # the largest length OpenBLAS keeps on one thread
-
-
 def global_norm(grads: Arrays) -> float:
     """Global L2 norm ``sqrt(sum_k ||grads[k]||^2)`` over every array in ``grads``.
 
@@ -395,13 +341,7 @@ def global_norm(grads: Arrays) -> float:
     >>> global_norm({"a": np.array([3.0]), "b": np.array([[4.0]])})
     5.0
     """
-    total = 0.0
-    for g in grads.values():
-        flat = np.ravel(g)
-        for start in range(0, flat.size, _DOT_BLOCK):
-            block = flat[start : start + _DOT_BLOCK]
-            total += float(np.dot(block, block))
-    return math.sqrt(total)
+    return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
 
 
 def clip_gradients(

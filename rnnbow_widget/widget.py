@@ -14,17 +14,17 @@ import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anywidget
 import traitlets
 
-from rnnbow_widget import payload, units
+from rnnbow_widget import export, payload
+from rnnbow_widget.compare import Comparison
 from rnnbow_widget.recording import Record, Recording
+from rnnbow_widget.trainer import CharRNNTrainer
 
-if TYPE_CHECKING:
-    from rnnbow_widget.compare import Comparison
-    from rnnbow_widget.trainer import CharRNNTrainer
+Source = CharRNNTrainer | Recording | str | os.PathLike[str]
 
 METRICS = ("max", "mean", "horizon", "reach")
 """Overview bar heights: max / mean per-step gradient, effective horizon, reach."""
@@ -32,18 +32,20 @@ METRICS = ("max", "mean", "horizon", "reach")
 PUSH_INTERVAL = 0.4
 """Seconds between two live pushes while a trainer runs."""
 
-_STATIC = Path(__file__).parent / "static"
-
-
-def _bundle(name: str) -> Path:
-    path = _STATIC / name
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"rnnbow_widget's front-end bundle {path} is missing. Reinstall the package with "
-            "`pip install .` (it builds the bundle), or run `npm install && npm run build` "
-            "in the source tree."
-        )
-    return path
+VIEW_TRAITS = (
+    "selected_batch",
+    "horizon",
+    "metric",
+    "log_scale",
+    "global_scale",
+    "show_help",
+    "linked_scale",
+    "_link_group",
+    "_link_name",
+    "_meta",
+    "_record_count",
+)
+"""Every trait the views read: a page or a view needs all of them (``view_state``)."""
 
 
 class RNNbow(anywidget.AnyWidget):
@@ -81,8 +83,8 @@ class RNNbow(anywidget.AnyWidget):
     >>> w.selected_batch = 3; w.selected_record.inputs  # doctest: +SKIP
     """
 
-    _esm = _bundle("widget.js")
-    _css = _bundle("widget.css")
+    _esm = export.bundle("widget.js")
+    _css = export.bundle("widget.css")
 
     selected_batch = traitlets.Int(-1).tag(sync=True)
     horizon = traitlets.Int(5).tag(sync=True)
@@ -102,7 +104,7 @@ class RNNbow(anywidget.AnyWidget):
 
     def __init__(
         self,
-        source: CharRNNTrainer | Recording | str | os.PathLike[str],
+        source: Source,
         *,
         horizon: int = 5,
         metric: str = "max",
@@ -178,17 +180,33 @@ class RNNbow(anywidget.AnyWidget):
 
         display(self)
 
+    def view_state(self) -> dict[str, Any]:
+        """The value of every trait the views read (:data:`VIEW_TRAITS`), e.g. for a page."""
+        return {name: getattr(self, name) for name in VIEW_TRAITS}
+
     def save_html(self, path: str | os.PathLike[str], *, title: str | None = None) -> Path:
         """Write a self-contained HTML page of these views (works offline, from file://).
+
+        The page keeps the current horizon, metric, selection and scales.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Where to write the page; its directory must exist.
+        title : str or None, optional
+            Page and view title; default: the recording's ``meta["title"]``, else "RNNbow".
 
         Examples
         --------
         >>> w.save_html("run.html")  # doctest: +SKIP
         PosixPath('run.html')
         """
-        from rnnbow_widget.export import save_html
-
-        return save_html(self, path, title=title)
+        state = self.view_state()
+        if title is None:
+            title = state["_meta"]["title"] or "RNNbow"
+        if isinstance(title, str):
+            state["_meta"] = {**state["_meta"], "title": title}
+        return export.write_page(path, [(state, self._recording)], title)
 
     def close(self) -> None:
         """Stop following the trainer and close the widget."""
@@ -274,24 +292,51 @@ class RNNbow(anywidget.AnyWidget):
     @classmethod
     def compare(
         cls,
-        source_a: CharRNNTrainer | Recording | str | os.PathLike[str],
-        source_b: CharRNNTrainer | Recording | str | os.PathLike[str],
-        *more: CharRNNTrainer | Recording | str | os.PathLike[str],
-        names: list[str] | None = None,
+        source_a: Source,
+        source_b: Source,
+        *more: Source,
+        names: list[str] | tuple[str, ...] | None = None,
+        linked_scale: bool = True,
+        columns: int | None = None,
         **options: Any,
     ) -> Comparison:
         """Show two or more runs side by side, with linked hover, selection and scale.
 
-        See ``rnnbow_widget.compare.Comparison`` for the parameters.
+        Parameters
+        ----------
+        source_a, source_b, *more : CharRNNTrainer, Recording, str or os.PathLike
+            The runs: trainers (followed live), recordings or ``.npz`` paths.
+        names : sequence of str or None, optional
+            One heading per run, all different. Default: each recording's ``meta["title"]``,
+            else "run 1", "run 2", ... (made unique when titles repeat).
+        linked_scale : bool, default True
+            One magnitude scale across the runs (stacked bars, horizon panel).
+        columns : int or None, optional
+            Runs per row; default ``min(runs, 2)``.
+        **options
+            ``horizon``, ``metric``, ``log_scale``, ``global_scale``, ``show_help``: passed to
+            every run's ``RNNbow``.
 
         Examples
         --------
         >>> cmp = RNNbow.compare(rnn_trainer, lstm_trainer, names=["RNN", "LSTM"])  # doctest: +SKIP
         >>> cmp.selected_batch = 10  # both runs select chunk 10  # doctest: +SKIP
         """
-        from rnnbow_widget.compare import Comparison
-
-        return Comparison([source_a, source_b, *more], names=names, **options)
+        unknown = sorted(set(options) - set(cls._OPTIONS))
+        if unknown:
+            accepted = ", ".join(("names", "linked_scale", "columns", *cls._OPTIONS))
+            raise TypeError(
+                f"compare() got unexpected keyword argument(s) {', '.join(unknown)}; "
+                f"accepted: {accepted}"
+            )
+        sources = [source_a, source_b, *more]
+        widgets = [cls(source, **options) for source in sources]
+        try:
+            return Comparison(widgets, names=names, linked_scale=linked_scale, columns=columns)
+        except (TypeError, ValueError):
+            for widget in widgets:
+                widget.close()
+            raise
 
     # --------------------------------------------------------- trainer links
 
@@ -328,8 +373,8 @@ def _on_browser_message(widget: RNNbow, content: object, buffers: list[bytes]) -
     if isinstance(content, dict) and content.get("type") == "request_records":
         widget._answer_request(content)
     elif isinstance(content, dict) and content.get("type") == "request_units":
-        # Per-unit drilldown data of one record, one binary message (rnnbow_widget.units).
-        widget.send(*units.answer_request(widget.recording, content))
+        # Per-unit drilldown data of one record, one binary message.
+        widget.send(*payload.units_message(widget.recording, content.get("index")))
 
 
 def _call_all(callbacks: list[Callable[[], object]]) -> None:
@@ -373,8 +418,6 @@ _BROWSER_CHECKS: dict[str, Callable[[object], object]] = {
 
 
 def _resolve_source(source: object) -> tuple[Recording, CharRNNTrainer | None]:
-    from rnnbow_widget.trainer import CharRNNTrainer
-
     if isinstance(source, CharRNNTrainer):
         return source.recording, source
     if isinstance(source, Recording):

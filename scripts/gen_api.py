@@ -25,16 +25,19 @@ SECTIONS: list[tuple[str, str, list[str] | None]] = [
     (
         "Itemized gradients",
         "rnnbow_widget.itemize",
-        ["itemized_gradients", "magnitudes_from_cache", "ItemizedGradients"],
+        ["itemized_gradients", "itemize_cache", "magnitudes_from_cache", "ItemizedGradients"],
     ),
     ("Per-record metrics", "rnnbow_widget.metrics", None),
+    ("Cells", "rnnbow_widget.cells", ["get_cell", "check_params"]),
     (
-        "Model (vanilla cell)",
-        "rnnbow_widget.model",
+        "The vanilla cell",
+        "rnnbow_widget.cells.rnn",
         ["init_params", "forward", "backward", "Cache"],
     ),
+    ("The LSTM cell", "rnnbow_widget.cells.lstm", ["init_params", "forward", "backward", "Cache"]),
+    ("The GRU cell", "rnnbow_widget.cells.gru", ["init_params", "forward", "backward", "Cache"]),
     ("Optimizers", "rnnbow_widget.optim", None),
-    ("HTML export", "rnnbow_widget.export", ["save_html"]),
+    ("HTML export", "rnnbow_widget.export", ["write_page"]),
 ]
 
 
@@ -62,8 +65,8 @@ def property_doc(cls: type, name: str) -> str:
     """The docstring of property ``name``, inherited from a base class when it overrides one."""
     for base in cls.__mro__:
         member = vars(base).get(name)
-        if isinstance(member, property) and inspect.getdoc(member.fget):
-            return inspect.getdoc(member.fget) or ""
+        if isinstance(member, property) and inspect.getdoc(member):
+            return inspect.getdoc(member) or ""
     return ""
 
 

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnnbow_widget.cells import get_cell, gru, lagwalk, lstm
+from rnnbow_widget import itemize
+from rnnbow_widget.cells import PARAM_NAMES, check_params, get_cell, gru, lstm
 
 H, V, N = 3, 5, 5
 WRTS = ("W_hh", "W_xh", "b_h")
@@ -105,9 +106,9 @@ def test_forward_matches_textbook_equations(case):
 
 def test_bptt_matches_central_finite_differences_for_every_param(case):
     params, inputs, targets, h0 = case
-    grads, _ = gru.backward(params, gru.forward(params, inputs, targets, h0))
+    grads = gru.backward(params, gru.forward(params, inputs, targets, h0))
     eps = 1e-6
-    for name in lagwalk.PARAM_NAMES:
+    for name in PARAM_NAMES:
         numeric = np.zeros_like(params[name])
         for index in np.ndindex(*params[name].shape):
             plus = {k: v.copy() for k, v in params.items()}
@@ -120,28 +121,11 @@ def test_bptt_matches_central_finite_differences_for_every_param(case):
         np.testing.assert_allclose(grads[name], numeric, rtol=1e-6, atol=1e-8, err_msg=name)
 
 
-def test_backward_writes_into_given_arrays_and_returns_them(case):
-    params, inputs, targets, h0 = case
-    cache = gru.forward(params, inputs, targets, h0)
-    expected, g = gru.backward(params, cache)
-    flat = np.full(sum(v.size for v in params.values()), np.nan)
-    out, offset = {}, 0
-    for name, value in params.items():  # views into one flat buffer, as a trainer keeps them
-        out[name] = flat[offset : offset + value.size].reshape(value.shape)
-        offset += value.size
-    grads, g_out = gru.backward(params, cache, out=out)
-    assert all(grads[name] is out[name] for name in params)
-    for name in params:
-        np.testing.assert_array_equal(grads[name], expected[name], err_msg=name)
-    np.testing.assert_array_equal(g_out, g)
-    assert np.isfinite(flat).all()
-
-
 @pytest.mark.parametrize("wrt", WRTS)
 def test_itemized_sum_equals_bptt_gradient(case, wrt):
     params, inputs, targets, h0 = case
-    grads, _ = gru.backward(params, gru.forward(params, inputs, targets, h0))
-    result = gru.itemized_gradients(params, inputs, targets, h0, wrt=wrt, full=True)
+    grads = gru.backward(params, gru.forward(params, inputs, targets, h0))
+    result = itemize.itemized_gradients(params, inputs, targets, h0, cell="gru", wrt=wrt, full=True)
     assert relative_error(result.full.sum(axis=(0, 1)), grads[wrt]) < 1e-10
     assert relative_error(result.gradient, grads[wrt]) < 1e-10
 
@@ -149,9 +133,29 @@ def test_itemized_sum_equals_bptt_gradient(case, wrt):
 @pytest.mark.parametrize("wrt", WRTS)
 def test_full_itemized_gradients_equal_brute_force_per_step_copies(case, brute, wrt):
     params, inputs, targets, h0 = case
-    result = gru.itemized_gradients(params, inputs, targets, h0, wrt=wrt, full=True)
+    result = itemize.itemized_gradients(params, inputs, targets, h0, cell="gru", wrt=wrt, full=True)
     assert result.full.shape == brute[wrt].shape
     np.testing.assert_allclose(result.full, brute[wrt], rtol=1e-9, atol=1e-13)
+
+
+@pytest.mark.parametrize("horizon", [None, 2])
+@pytest.mark.parametrize("wrt", WRTS)
+def test_unit_shares_are_the_norms_of_each_units_rows_of_the_brute_force(case, brute, wrt, horizon):
+    # Unit i owns row i of every gate block: rows i, H + i, ... of the itemized gradient.
+    params, inputs, targets, h0 = case
+    per_unit = brute[wrt].reshape(N, N, 3, H, -1)
+    expected = np.sqrt((per_unit**2).sum(axis=(2, 4)))
+    t, j = np.indices((N, N))
+    kept = (j <= t) & (t - j < (N if horizon is None else horizon))
+    expected[~kept] = 0.0
+    cache = gru.forward(params, inputs, targets, h0)
+    result = itemize.itemize_cache(params, cache, wrt=wrt, horizon=horizon, units=True)
+    assert result.units.shape == (N, N, H)
+    assert np.all(result.units[kept] > 0)
+    np.testing.assert_allclose(result.units, expected, rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(
+        (result.units**2).sum(axis=2), result.magnitudes**2, rtol=1e-12, atol=0
+    )
 
 
 @pytest.mark.parametrize("norm", ["fro", "mean_abs"])
@@ -164,7 +168,7 @@ def test_magnitudes_equal_brute_force_norms(case, brute, wrt, norm):
     else:
         expected = np.abs(per_pair).mean(axis=2)
     cache = gru.forward(params, inputs, targets, h0)
-    got = gru.itemized_magnitudes(params, cache, wrt=wrt, norm=norm)
+    got = itemize.magnitudes_from_cache(params, cache, wrt=wrt, norm=norm)
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-14)
     assert np.all(got[np.tril_indices(N)] > 0)
 
@@ -186,7 +190,7 @@ def test_candidate_block_of_W_hh_multiplies_reset_hidden_state(case, brute):
 def test_magnitudes_are_zero_above_the_diagonal(case, wrt):
     params, inputs, targets, h0 = case
     cache = gru.forward(params, inputs, targets, h0)
-    m = gru.itemized_magnitudes(params, cache, wrt=wrt)
+    m = itemize.magnitudes_from_cache(params, cache, wrt=wrt)
     assert np.all(m[np.triu_indices(N, 1)] == 0)
 
 
@@ -196,10 +200,12 @@ def test_truncated_walk_reproduces_the_pairs_within_the_horizon(case, brute, k):
     cache = gru.forward(params, inputs, targets, h0)
     t, j = np.indices((N, N))
     kept = (t - j < k) & (j <= t)
-    whole = gru.itemized_magnitudes(params, cache)
-    cut = gru.itemized_magnitudes(params, cache, horizon=k)
+    whole = itemize.magnitudes_from_cache(params, cache)
+    cut = itemize.magnitudes_from_cache(params, cache, horizon=k)
     np.testing.assert_allclose(cut, np.where(kept, whole, 0.0), rtol=1e-14, atol=0)
-    result = gru.itemized_gradients(params, inputs, targets, h0, horizon=k, full=True)
+    result = itemize.itemized_gradients(
+        params, inputs, targets, h0, cell="gru", horizon=k, full=True
+    )
     expected_sum = (brute["W_hh"] * kept[:, :, None, None]).sum(axis=(0, 1))
     np.testing.assert_allclose(result.gradient, expected_sum, rtol=1e-9, atol=1e-13)
     assert np.all(result.full[~kept] == 0)
@@ -209,11 +215,14 @@ def test_message_reaches_earlier_steps_through_the_update_gate_alone(case):
     params, inputs, targets, h0 = case
     params = {**params, "W_hh": np.zeros_like(params["W_hh"])}  # only the z * h_{t-1} path
     cache = gru.forward(params, inputs, targets, h0)
-    result = gru.itemized_gradients(params, inputs, targets, h0, wrt="b_h", full=True)
+    result = itemize.itemized_gradients(
+        params, inputs, targets, h0, cell="gru", wrt="b_h", full=True
+    )
     assert np.all(result.magnitudes[np.tril_indices(N, -1)] > 0)
     # d_{t,j-1} = z_j * d_{t,j}: the candidate block at (t, j) = (4, 2) is d_44 z_4 z_3 * to_n.
     z, c = cache.gates[:, H : 2 * H], cache.gates[:, 2 * H :]
-    d_2 = gru.local_messages(params, cache)[4] * z[4] * z[3]
+    d_local = params["W_hy"].T @ (cache.y[4] - np.eye(V)[targets[4]])  # loss 4's into h_4
+    d_2 = d_local * z[4] * z[3]
     expected = d_2 * (1 - z[2]) * (1 - c[2] ** 2)
     np.testing.assert_allclose(result.full[4, 2, 2 * H :], expected, rtol=1e-12)
 
@@ -227,8 +236,8 @@ def test_message_reaches_earlier_steps_through_the_update_gate_alone(case):
 )
 def test_itemized_sum_equals_bptt_for_random_sizes(seed, hidden, n, wrt):
     params, inputs, targets, h0 = make_case(seed, H=hidden, V=4, n=n)
-    grads, _ = gru.backward(params, gru.forward(params, inputs, targets, h0))
-    result = gru.itemized_gradients(params, inputs, targets, h0, wrt=wrt)
+    grads = gru.backward(params, gru.forward(params, inputs, targets, h0))
+    result = itemize.itemized_gradients(params, inputs, targets, h0, cell="gru", wrt=wrt)
     assert relative_error(result.gradient, grads[wrt]) < 1e-10
 
 
@@ -236,7 +245,7 @@ def test_init_params_shapes_and_zero_biases():
     p = gru.init_params(7, 4, np.random.default_rng(1))
     assert p["W_xh"].shape == (12, 7) and p["W_hh"].shape == (12, 4) and p["W_hy"].shape == (7, 4)
     assert np.all(p["b_h"] == 0) and p["b_h"].shape == (12,)
-    assert lagwalk.check_params(p, 3, "GRU") == (4, 7)
+    assert check_params(p, "gru") == (4, 7)
 
 
 def test_get_cell_returns_the_gru_module():
@@ -254,10 +263,10 @@ def test_get_cell_returns_the_gru_module():
 def test_bad_itemize_arguments_raise_value_errors_naming_the_choices(case, kwargs, message):
     params, inputs, targets, h0 = case
     with pytest.raises(ValueError, match=message):
-        gru.itemized_gradients(params, inputs, targets, h0, **kwargs)
+        itemize.itemized_gradients(params, inputs, targets, h0, cell="gru", **kwargs)
     cache = gru.forward(params, inputs, targets, h0)
     with pytest.raises(ValueError, match=message):
-        gru.itemized_magnitudes(params, cache, **kwargs)
+        itemize.magnitudes_from_cache(params, cache, **kwargs)
 
 
 def test_bad_forward_arguments_raise_value_errors(case):
@@ -267,15 +276,51 @@ def test_bad_forward_arguments_raise_value_errors(case):
     with pytest.raises(ValueError, match=r"state0 must be h0 of shape \(H,\) = \(3,\)"):
         gru.forward(params, inputs, targets, np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"targets must have the same length as inputs \(5\)"):
-        gru.itemized_gradients(params, inputs, targets[:3], h0)
+        itemize.itemized_gradients(params, inputs, targets[:3], h0, cell="gru")
+
+
+def test_bad_itemize_state_and_activation_name_the_gru_cell(case):
+    params, inputs, targets, h0 = case
+    with pytest.raises(
+        ValueError,
+        match=r"^state0 must be h0 of shape \(H,\) = \(3,\), got \(2, 3\) \(cell='gru'\)$",
+    ):
+        itemize.itemized_gradients(params, inputs, targets, np.zeros((2, 3)), cell="gru")
+    with pytest.raises(
+        ValueError, match=r"^activation must be one of \('tanh',\) for cell 'gru', got 'relu'$"
+    ):
+        itemize.itemized_gradients(params, inputs, targets, h0, cell="gru", activation="relu")
+
+
+def test_params_of_another_shape_name_the_cell_they_look_like(case):
+    params, inputs, targets, h0 = case
     lstm_shaped = {**params, "W_hh": np.zeros((4 * H, H))}
-    with pytest.raises(ValueError, match=r"params\['W_hh'\] must have shape \(3H, H\)"):
-        gru.itemized_gradients(lstm_shaped, inputs, targets, h0)
+    with pytest.raises(
+        ValueError,
+        match=r"^params look like an LSTM's \(W_hh has 4H = 12 rows for H = 3\): pass cell='lstm'$",
+    ):
+        itemize.itemized_gradients(lstm_shaped, inputs, targets, h0, cell="gru")
+    odd = {**params, "W_hh": np.zeros((2 * H, H))}
+    with pytest.raises(
+        ValueError,
+        match=r"params\['W_hh'\] must have shape \(3H, H\) for the gru cell, got \(6, 3\)",
+    ):
+        itemize.itemized_gradients(odd, inputs, targets, h0, cell="gru")
+    # The GRU's own parameters passed as another cell's.
+    for other in ("rnn", "lstm"):
+        with pytest.raises(
+            ValueError,
+            match=r"^params look like a GRU's \(W_hh has 3H = 9 rows for H = 3\): pass cell='gru'$",
+        ):
+            itemize.itemized_gradients(params, inputs, targets, cell=other)
 
 
-def test_cache_of_another_cell_is_rejected(case):
+def test_params_that_do_not_fit_the_cell_of_a_cached_chunk_are_rejected(case):
+    # The cache says which cell made it (an LSTM's here); the GRU's parameters do not fit it.
     params, inputs, targets, _ = case
     lstm_params = lstm.init_params(V, H, np.random.default_rng(0))
     lstm_cache = lstm.forward(lstm_params, inputs, targets, lstm.initial_state(H))
-    with pytest.raises(TypeError, match=r"cache must be a gru\.Cache from gru\.forward"):
-        gru.itemized_magnitudes(params, lstm_cache)
+    with pytest.raises(ValueError, match=r"^params look like a GRU's \(W_hh has 3H = 9 rows"):
+        itemize.magnitudes_from_cache(params, lstm_cache)
+    with pytest.raises(ValueError, match=r"^params look like an LSTM's \(W_hh has 4H = 12 rows"):
+        itemize.itemize_cache(lstm_params, gru.forward(params, inputs, targets, np.zeros(H)))

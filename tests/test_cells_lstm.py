@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnnbow_widget.cells import get_cell, lagwalk, lstm
+from rnnbow_widget import itemize
+from rnnbow_widget.cells import PARAM_NAMES, check_params, get_cell, lstm
 
 H, V, N = 3, 5, 5
 WRTS = ("W_hh", "W_xh", "b_h")
@@ -110,13 +111,19 @@ def test_state0_as_tuple_equals_state0_as_stacked_array(case):
     a = lstm.forward(params, inputs, targets, state0)
     b = lstm.forward(params, inputs, targets, (state0[0], state0[1]))
     np.testing.assert_array_equal(a.losses, b.losses)
+    stacked = itemize.itemized_gradients(params, inputs, targets, state0, cell="lstm", full=True)
+    pair = itemize.itemized_gradients(
+        params, inputs, targets, (state0[0], state0[1]), cell="lstm", full=True
+    )
+    np.testing.assert_array_equal(pair.full, stacked.full)
+    np.testing.assert_array_equal(pair.magnitudes, stacked.magnitudes)
 
 
 def test_bptt_matches_central_finite_differences_for_every_param(case):
     params, inputs, targets, state0 = case
-    grads, _ = lstm.backward(params, lstm.forward(params, inputs, targets, state0))
+    grads = lstm.backward(params, lstm.forward(params, inputs, targets, state0))
     eps = 1e-6
-    for name in lagwalk.PARAM_NAMES:
+    for name in PARAM_NAMES:
         numeric = np.zeros_like(params[name])
         for index in np.ndindex(*params[name].shape):
             plus = {k: v.copy() for k, v in params.items()}
@@ -129,28 +136,13 @@ def test_bptt_matches_central_finite_differences_for_every_param(case):
         np.testing.assert_allclose(grads[name], numeric, rtol=1e-6, atol=1e-8, err_msg=name)
 
 
-def test_backward_writes_into_given_arrays_and_returns_them(case):
-    params, inputs, targets, state0 = case
-    cache = lstm.forward(params, inputs, targets, state0)
-    expected, g = lstm.backward(params, cache)
-    flat = np.full(sum(v.size for v in params.values()), np.nan)
-    out, offset = {}, 0
-    for name, value in params.items():  # views into one flat buffer, as a trainer keeps them
-        out[name] = flat[offset : offset + value.size].reshape(value.shape)
-        offset += value.size
-    grads, g_out = lstm.backward(params, cache, out=out)
-    assert all(grads[name] is out[name] for name in params)
-    for name in params:
-        np.testing.assert_array_equal(grads[name], expected[name], err_msg=name)
-    np.testing.assert_array_equal(g_out, g)
-    assert np.isfinite(flat).all()
-
-
 @pytest.mark.parametrize("wrt", WRTS)
 def test_itemized_sum_equals_bptt_gradient(case, wrt):
     params, inputs, targets, state0 = case
-    grads, _ = lstm.backward(params, lstm.forward(params, inputs, targets, state0))
-    result = lstm.itemized_gradients(params, inputs, targets, state0, wrt=wrt, full=True)
+    grads = lstm.backward(params, lstm.forward(params, inputs, targets, state0))
+    result = itemize.itemized_gradients(
+        params, inputs, targets, state0, cell="lstm", wrt=wrt, full=True
+    )
     assert relative_error(result.full.sum(axis=(0, 1)), grads[wrt]) < 1e-10
     assert relative_error(result.gradient, grads[wrt]) < 1e-10
 
@@ -158,9 +150,31 @@ def test_itemized_sum_equals_bptt_gradient(case, wrt):
 @pytest.mark.parametrize("wrt", WRTS)
 def test_full_itemized_gradients_equal_brute_force_per_step_copies(case, brute, wrt):
     params, inputs, targets, state0 = case
-    result = lstm.itemized_gradients(params, inputs, targets, state0, wrt=wrt, full=True)
+    result = itemize.itemized_gradients(
+        params, inputs, targets, state0, cell="lstm", wrt=wrt, full=True
+    )
     assert result.full.shape == brute[wrt].shape
     np.testing.assert_allclose(result.full, brute[wrt], rtol=1e-9, atol=1e-13)
+
+
+@pytest.mark.parametrize("horizon", [None, 2])
+@pytest.mark.parametrize("wrt", WRTS)
+def test_unit_shares_are_the_norms_of_each_units_rows_of_the_brute_force(case, brute, wrt, horizon):
+    # Unit i owns row i of every gate block: rows i, H + i, ... of the itemized gradient.
+    params, inputs, targets, state0 = case
+    per_unit = brute[wrt].reshape(N, N, 4, H, -1)
+    expected = np.sqrt((per_unit**2).sum(axis=(2, 4)))
+    t, j = np.indices((N, N))
+    kept = (j <= t) & (t - j < (N if horizon is None else horizon))
+    expected[~kept] = 0.0
+    cache = lstm.forward(params, inputs, targets, state0)
+    result = itemize.itemize_cache(params, cache, wrt=wrt, horizon=horizon, units=True)
+    assert result.units.shape == (N, N, H)
+    assert np.all(result.units[kept] > 0)
+    np.testing.assert_allclose(result.units, expected, rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(
+        (result.units**2).sum(axis=2), result.magnitudes**2, rtol=1e-12, atol=0
+    )
 
 
 @pytest.mark.parametrize("norm", ["fro", "mean_abs"])
@@ -173,7 +187,7 @@ def test_magnitudes_equal_brute_force_norms(case, brute, wrt, norm):
     else:
         expected = np.abs(per_pair).mean(axis=2)
     cache = lstm.forward(params, inputs, targets, state0)
-    got = lstm.itemized_magnitudes(params, cache, wrt=wrt, norm=norm)
+    got = itemize.magnitudes_from_cache(params, cache, wrt=wrt, norm=norm)
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-14)
     lower = np.tril_indices(N)
     assert np.all(got[lower] > 0)
@@ -183,7 +197,7 @@ def test_magnitudes_equal_brute_force_norms(case, brute, wrt, norm):
 def test_magnitudes_are_zero_above_the_diagonal(case, wrt):
     params, inputs, targets, state0 = case
     cache = lstm.forward(params, inputs, targets, state0)
-    m = lstm.itemized_magnitudes(params, cache, wrt=wrt)
+    m = itemize.magnitudes_from_cache(params, cache, wrt=wrt)
     assert np.all(m[np.triu_indices(N, 1)] == 0)
 
 
@@ -193,10 +207,12 @@ def test_truncated_walk_reproduces_the_pairs_within_the_horizon(case, brute, k):
     cache = lstm.forward(params, inputs, targets, state0)
     t, j = np.indices((N, N))
     kept = (t - j < k) & (j <= t)
-    whole = lstm.itemized_magnitudes(params, cache, norm="mean_abs")
-    cut = lstm.itemized_magnitudes(params, cache, norm="mean_abs", horizon=k)
+    whole = itemize.magnitudes_from_cache(params, cache, norm="mean_abs")
+    cut = itemize.magnitudes_from_cache(params, cache, norm="mean_abs", horizon=k)
     np.testing.assert_allclose(cut, np.where(kept, whole, 0.0), rtol=1e-14, atol=0)
-    result = lstm.itemized_gradients(params, inputs, targets, state0, horizon=k, full=True)
+    result = itemize.itemized_gradients(
+        params, inputs, targets, state0, cell="lstm", horizon=k, full=True
+    )
     expected_sum = (brute["W_hh"] * kept[:, :, None, None]).sum(axis=(0, 1))
     np.testing.assert_allclose(result.gradient, expected_sum, rtol=1e-9, atol=1e-13)
     assert np.all(result.full[~kept] == 0)
@@ -206,15 +222,17 @@ def test_message_reaches_earlier_steps_through_the_cell_state_alone(case):
     params, inputs, targets, state0 = case
     params = {**params, "W_hh": np.zeros_like(params["W_hh"])}  # no path through h
     cache = lstm.forward(params, inputs, targets, state0)
-    m = lstm.itemized_magnitudes(params, cache, wrt="b_h")
+    m = itemize.magnitudes_from_cache(params, cache, wrt="b_h")
     assert np.all(m[np.tril_indices(N, -1)] > 0)
     f = cache.gates[:, H : 2 * H]
     # Pure cell-state path: dL_t/dc_j = f_{j+1} ... f_t * dL_t/dc_t, so the forget-gate block
     # of the itemized b_h gradient for (t, j) is its (t, t) local part pushed back by f's.
-    result = lstm.itemized_gradients(params, inputs, targets, state0, wrt="b_h", full=True)
-    d_local = lstm.local_messages(params, cache)
-    o, tanh_c = cache.gates[:, 3 * H :], cache.tanh_c
-    e_t = d_local[4] * o[4] * (1 - tanh_c[4] ** 2)
+    result = itemize.itemized_gradients(
+        params, inputs, targets, state0, cell="lstm", wrt="b_h", full=True
+    )
+    d_local = params["W_hy"].T @ (cache.y[4] - np.eye(V)[targets[4]])  # loss 4's into h_4
+    o, tanh_c = cache.gates[:, 3 * H :], np.tanh(cache.c[1:])
+    e_t = d_local * o[4] * (1 - tanh_c[4] ** 2)
     e_2 = e_t * f[4] * f[3]
     expected_f_block = e_2 * cache.c[2] * f[2] * (1 - f[2])  # c[2] is c_{j-1} for j = 2
     np.testing.assert_allclose(result.full[4, 2, H : 2 * H], expected_f_block, rtol=1e-12)
@@ -229,8 +247,8 @@ def test_message_reaches_earlier_steps_through_the_cell_state_alone(case):
 )
 def test_itemized_sum_equals_bptt_for_random_sizes(seed, hidden, n, wrt):
     params, inputs, targets, state0 = make_case(seed, H=hidden, V=4, n=n)
-    grads, _ = lstm.backward(params, lstm.forward(params, inputs, targets, state0))
-    result = lstm.itemized_gradients(params, inputs, targets, state0, wrt=wrt)
+    grads = lstm.backward(params, lstm.forward(params, inputs, targets, state0))
+    result = itemize.itemized_gradients(params, inputs, targets, state0, cell="lstm", wrt=wrt)
     assert relative_error(result.gradient, grads[wrt]) < 1e-10
 
 
@@ -238,12 +256,14 @@ def test_init_params_shapes_and_forget_bias():
     p = lstm.init_params(7, 4, np.random.default_rng(1), forget_bias=2.0)
     assert p["W_xh"].shape == (16, 7) and p["W_hh"].shape == (16, 4) and p["W_hy"].shape == (7, 4)
     np.testing.assert_array_equal(p["b_h"], np.r_[np.zeros(4), np.full(4, 2.0), np.zeros(8)])
-    assert lagwalk.check_params(p, 4, "LSTM") == (4, 7)
+    assert check_params(p, "lstm") == (4, 7)
 
 
 def test_get_cell_returns_the_lstm_module_and_rejects_unknown_names():
     assert get_cell("lstm") is lstm
-    with pytest.raises(ValueError, match=r"cell must be one of \('lstm', 'gru'\), got 'rnn2'"):
+    with pytest.raises(
+        ValueError, match=r"cell must be one of \('rnn', 'lstm', 'gru'\), got 'rnn2'"
+    ):
         get_cell("rnn2")
 
 
@@ -258,16 +278,16 @@ def test_get_cell_returns_the_lstm_module_and_rejects_unknown_names():
 def test_bad_itemize_arguments_raise_value_errors_naming_the_choices(case, kwargs, message):
     params, inputs, targets, state0 = case
     with pytest.raises(ValueError, match=message):
-        lstm.itemized_gradients(params, inputs, targets, state0, **kwargs)
+        itemize.itemized_gradients(params, inputs, targets, state0, cell="lstm", **kwargs)
     cache = lstm.forward(params, inputs, targets, state0)
     with pytest.raises(ValueError, match=message):
-        lstm.itemized_magnitudes(params, cache, **kwargs)
+        itemize.magnitudes_from_cache(params, cache, **kwargs)
 
 
 def test_non_integer_horizon_raises_type_error(case):
     params, inputs, targets, state0 = case
     with pytest.raises(TypeError, match="horizon must be a positive int or None"):
-        lstm.itemized_gradients(params, inputs, targets, state0, horizon=2.5)
+        itemize.itemized_gradients(params, inputs, targets, state0, cell="lstm", horizon=2.5)
 
 
 def test_bad_forward_arguments_raise_value_errors(case):
@@ -277,7 +297,44 @@ def test_bad_forward_arguments_raise_value_errors(case):
     with pytest.raises(ValueError, match=r"state0 must be \(h0, c0\) or a \(2, H\) = \(2, 3\)"):
         lstm.forward(params, inputs, targets, np.zeros(3))
     with pytest.raises(ValueError, match=r"inputs must hold indices in \[0, 5\)"):
-        lstm.itemized_gradients(params, inputs + 5, targets, state0)
+        itemize.itemized_gradients(params, inputs + 5, targets, state0, cell="lstm")
+
+
+def test_bad_itemize_state_and_activation_name_the_lstm_cell(case):
+    params, inputs, targets, state0 = case
+    with pytest.raises(
+        ValueError,
+        match=r"^state0 must be \(h0, c0\) or a \(2, H\) = \(2, 3\) array \[h0; c0\], "
+        r"got \(3,\) \(cell='lstm'\)$",
+    ):
+        itemize.itemized_gradients(params, inputs, targets, np.zeros(3), cell="lstm")
+    with pytest.raises(ValueError, match=r"state0 must be \(h0, c0\).*got \(2, 4\)"):
+        itemize.itemized_gradients(params, inputs, targets, np.zeros((2, 4)), cell="lstm")
+    with pytest.raises(
+        ValueError, match=r"^activation must be one of \('tanh',\) for cell 'lstm', got 'relu'$"
+    ):
+        itemize.itemized_gradients(params, inputs, targets, state0, cell="lstm", activation="relu")
+
+
+def test_params_of_another_shape_name_the_cell_they_look_like(case):
+    params, inputs, targets, state0 = case
     vanilla_shaped = {**params, "W_hh": np.zeros((H, H))}
-    with pytest.raises(ValueError, match=r"params\['W_hh'\] must have shape \(4H, H\)"):
-        lstm.itemized_gradients(vanilla_shaped, inputs, targets, state0)
+    with pytest.raises(
+        ValueError,
+        match=r"^params look like a vanilla RNN's \(W_hh has H = 3 rows for H = 3\): "
+        r"pass cell='rnn'$",
+    ):
+        itemize.itemized_gradients(vanilla_shaped, inputs, targets, state0, cell="lstm")
+    odd = {**params, "W_hh": np.zeros((5, H))}
+    with pytest.raises(
+        ValueError, match=r"params\['W_hh'\] must have shape \(4H, H\) for the lstm cell, got"
+    ):
+        itemize.itemized_gradients(odd, inputs, targets, state0, cell="lstm")
+    # The LSTM's own parameters passed as another cell's.
+    for other in ("rnn", "gru"):
+        with pytest.raises(
+            ValueError,
+            match=r"^params look like an LSTM's \(W_hh has 4H = 12 rows for H = 3\): "
+            r"pass cell='lstm'$",
+        ):
+            itemize.itemized_gradients(params, inputs, targets, cell=other)

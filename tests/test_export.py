@@ -13,6 +13,7 @@ import pytest
 from rnnbow_widget import export, payload
 from rnnbow_widget.recording import Recording
 from rnnbow_widget.trainer import CharRNNTrainer
+from rnnbow_widget.widget import VIEW_TRAITS, RNNbow
 
 INJECTION = "</script><script>alert(1)</script> <img src=x onerror=alert(1)> "
 HOSTILE_TITLE = "</title><script>alert('title')</script>"
@@ -57,10 +58,16 @@ def parse(page: str) -> ScriptCollector:
 
 
 def embedded_data(page: str) -> dict:
+    """The one run a single-run page holds: its state, blocks and units."""
     scripts = parse(page).scripts
     data = [text for attrs, text in scripts if attrs.get("type") == "application/json"]
     assert len(data) == 1
-    return json.loads(data[0])
+    (run,) = json.loads(data[0])["runs"]
+    return run
+
+
+def save_html(recording: Recording, path, **options) -> object:
+    return RNNbow(recording).save_html(path, **options)
 
 
 # ------------------------------------------------------------------ escaping helpers
@@ -89,7 +96,7 @@ def test_escape_for_script_breaks_every_closing_tag_spelling():
 
 
 def test_page_is_self_contained(tmp_path):
-    path = export.save_html(injection_trainer(3).recording, tmp_path / "p.html")
+    path = save_html(injection_trainer(3).recording, tmp_path / "p.html")
     page = path.read_text(encoding="utf-8")
     assert re.search(r"\b(src|href)\s*=\s*[\"']?(https?:)?//", page) is None
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
@@ -99,13 +106,13 @@ def test_page_is_self_contained(tmp_path):
         {},
         {},
     ]
-    standalone = (export._STATIC / "standalone.js").read_text(encoding="utf-8")
+    standalone = (export.STATIC / "standalone.js").read_text(encoding="utf-8")
     assert len(scripts[1][1]) >= len(standalone) - 100
 
 
 def test_injection_strings_stay_inside_the_json_element(tmp_path):
     trainer = injection_trainer()
-    path = export.save_html(trainer.recording, tmp_path / "p.html", title=HOSTILE_TITLE)
+    path = save_html(trainer.recording, tmp_path / "p.html", title=HOSTILE_TITLE)
     page = path.read_text(encoding="utf-8")
     parsed = parse(page)
     # Exactly our three script elements and no img element came out of the page.
@@ -121,7 +128,7 @@ def test_injection_strings_stay_inside_the_json_element(tmp_path):
 def test_embedded_blocks_carry_every_record(tmp_path, monkeypatch):
     monkeypatch.setattr(payload, "MAX_BLOCK_RECORDS", 5)
     recording = injection_trainer(12).recording
-    data = embedded_data(export.save_html(recording, tmp_path / "p.html").read_text("utf-8"))
+    data = embedded_data(save_html(recording, tmp_path / "p.html").read_text("utf-8"))
     assert [(b["start"], b["count"]) for b in data["blocks"]] == [(0, 5), (5, 5), (10, 2)]
     steps = []
     for block in data["blocks"]:
@@ -132,8 +139,6 @@ def test_embedded_blocks_carry_every_record(tmp_path, monkeypatch):
 
 
 def test_widget_state_is_kept(tmp_path):
-    from rnnbow_widget.widget import RNNbow
-
     w = RNNbow(injection_trainer(6), horizon=3, metric="reach", log_scale=True)
     w.selected_batch = 4
     data = embedded_data(w.save_html(tmp_path / "w.html").read_text("utf-8"))
@@ -141,27 +146,28 @@ def test_widget_state_is_kept(tmp_path):
     assert (state["horizon"], state["metric"], state["selected_batch"]) == (3, "reach", 4)
     assert state["log_scale"] is True and state["global_scale"] is False
     assert state["_meta"]["seq_length"] == 20 and state["_record_count"] == 6
+    assert set(state) == set(VIEW_TRAITS)  # the page gets every trait the views read
     w.close()
 
 
 def test_recording_export_uses_default_view_settings(tmp_path):
     recording = Recording(3, "ab")
-    data = embedded_data(export.save_html(recording, tmp_path / "r.html").read_text("utf-8"))
+    data = embedded_data(save_html(recording, tmp_path / "r.html").read_text("utf-8"))
     assert data["state"]["horizon"] == 3  # the paper's 5, clamped to n
     assert data["state"]["selected_batch"] == -1 and data["blocks"] == []
     assert data["state"]["_meta"]["title"] == "RNNbow"
 
 
-def test_save_html_rejects_other_sources(tmp_path):
-    with pytest.raises(TypeError, match="must be an RNNbow widget or a Recording, got list"):
-        export.save_html([], tmp_path / "x.html")
+def test_write_page_rejects_a_path_of_another_type():
+    with pytest.raises(TypeError, match=r"path must be a str or os\.PathLike, got int"):
+        export.write_page(3, [], "t")
 
 
 def test_save_html_rejects_a_missing_directory(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"path: the directory .*nowhere.* does not exist"):
-        export.save_html(Recording(3, "ab"), tmp_path / "nowhere" / "x.html")
+        save_html(Recording(3, "ab"), tmp_path / "nowhere" / "x.html")
 
 
 def test_save_html_rejects_a_non_string_title(tmp_path):
     with pytest.raises(TypeError, match="title must be a str or None, got int"):
-        export.save_html(Recording(3, "ab"), tmp_path / "x.html", title=3)
+        save_html(Recording(3, "ab"), tmp_path / "x.html", title=3)

@@ -9,12 +9,15 @@ through step j is then, by definition, ``dL_t / dW^(j)``.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnnbow_widget import itemize, model
+from rnnbow_widget.cells import CELLS, get_cell
 
 WRTS = ("W_hh", "W_xh", "b_h")
 
@@ -127,7 +130,7 @@ def test_itemized_sum_equals_bptt_gradient(wrt, activation):
     result = itemize.itemized_gradients(
         params, inputs, targets, h0, wrt=wrt, full=True, activation=activation
     )
-    grads, _ = model.backward(params, model.forward(params, inputs, targets, h0, activation))
+    grads = model.backward(params, model.forward(params, inputs, targets, h0, activation))
     scale = np.abs(grads[wrt]).max()
     assert scale > 1e-3
     np.testing.assert_allclose(result.full.sum(axis=(0, 1)), grads[wrt], rtol=0, atol=1e-10 * scale)
@@ -139,7 +142,7 @@ def test_itemized_sum_equals_bptt_at_training_size():
     params = model.init_params(30, 64, rng, init_scale=1.5)
     inputs, targets = rng.integers(0, 30, 25), rng.integers(0, 30, 25)
     h0 = np.tanh(rng.standard_normal(64))
-    grads, _ = model.backward(params, model.forward(params, inputs, targets, h0))
+    grads = model.backward(params, model.forward(params, inputs, targets, h0))
     for wrt in WRTS:
         result = itemize.itemized_gradients(params, inputs, targets, h0, wrt=wrt)
         scale = np.abs(grads[wrt]).max()
@@ -274,25 +277,21 @@ def test_magnitudes_from_cache_agree_with_itemized_gradients():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("horizon", [None, 1, 3, 99])
-def test_the_trainers_unchecked_path_gives_the_checked_results_bit_for_bit(dtype, horizon):
+def test_every_itemize_entry_point_gives_the_same_magnitudes_bit_for_bit(dtype, horizon):
     params, inputs, targets, h0 = random_problem(45, n=6, H=5, V=4)
     params = {name: value.astype(dtype) for name, value in params.items()}
     cache = model.forward(params, inputs, targets, h0.astype(dtype))
-    model.backward(params, cache)  # keeps the local messages, as in training
     for wrt in WRTS:
         for norm in ("fro", "mean_abs"):
             options = dict(wrt=wrt, norm=norm, horizon=horizon)
             checked = itemize.magnitudes_from_cache(params, cache, **options)
-            assert np.array_equal(itemize.trusted_magnitudes(params, cache, **options), checked)
-            for pair_order in (False, True):
-                both = itemize.magnitudes_and_units_from_cache(
-                    params, cache, pair_order=pair_order, **options
-                )
-                trusted = itemize.trusted_magnitudes_and_units(
-                    params, cache, pair_order=pair_order, **options
-                )
-                assert all(np.array_equal(a, b) for a, b in zip(trusted, both, strict=True))
-                assert np.array_equal(both[0], checked)
+            assert checked.dtype == np.float64
+            both = itemize.itemize_cache(params, cache, units=True, **options)
+            assert np.array_equal(both.magnitudes, checked)
+            assert both.units.shape == (6, 6, 5) and both.units.dtype == np.float64
+            if dtype == np.float64:
+                direct = itemize.itemized_gradients(params, inputs, targets, h0, **options)
+                assert np.array_equal(direct.magnitudes, checked)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,14 +317,8 @@ def test_float32_inputs_still_resolve_the_deep_tail():
     params, inputs, targets, h0 = random_problem(51, n=24, H=6, V=4, recurrent_scale=0.03)
     params32 = {name: value.astype(np.float32) for name, value in params.items()}
     cache = model.forward(params32, inputs, targets, h0.astype(np.float32))
-    cache32 = model.Cache(
-        inputs=cache.inputs,
-        targets=cache.targets,
-        h=cache.h.astype(np.float32),
-        dact=cache.dact.astype(np.float32),
-        p=cache.p.astype(np.float32),
-        losses=cache.losses.astype(np.float32),
-    )
+    cache32 = cache.astype(np.float32)
+    assert {cache32.h.dtype, cache32.dact.dtype, cache32.y.dtype} == {np.dtype(np.float32)}
     got = itemize.magnitudes_from_cache(params32, cache32)
     reference = itemize.magnitudes_from_cache(params, model.forward(params, inputs, targets, h0))
     t, j = np.indices((24, 24))
@@ -351,7 +344,7 @@ def test_float32_inputs_still_resolve_the_deep_tail():
 )
 def test_property_sum_matches_bptt_and_truncation_matches_full(n, H, V, horizon, seed, activation):
     params, inputs, targets, h0 = random_problem(seed, n=n, H=H, V=V, scale=1.0)
-    grads, _ = model.backward(params, model.forward(params, inputs, targets, h0, activation))
+    grads = model.backward(params, model.forward(params, inputs, targets, h0, activation))
     t, j = np.indices((n, n))
     kept = (t - j < horizon) & (j <= t)
     for wrt in WRTS:
@@ -410,7 +403,10 @@ def test_non_integer_horizon_is_a_type_error(problem):
 
 def test_wrong_h0_shape_is_reported(problem):
     params, inputs, targets, _ = problem
-    with pytest.raises(ValueError, match=r"h0 must have shape \(H,\) = \(3,\), got \(4,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"state0 must be h0 of shape \(H,\) = \(3,\), got \(4,\) \(cell='rnn'\)",
+    ):
         itemize.itemized_gradients(params, inputs, targets, np.zeros(4))
 
 
@@ -451,5 +447,150 @@ def test_cache_from_another_model_is_reported(problem):
 
 def test_unknown_activation_is_reported(problem):
     params, inputs, targets, h0 = problem
-    with pytest.raises(ValueError, match=r"activation must be one of \('tanh', 'relu'\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"^activation must be one of \('tanh', 'relu'\) for cell 'rnn', got 'sigmoid'$",
+    ):
         itemize.itemized_gradients(params, inputs, targets, h0, activation="sigmoid")
+
+
+# ---------------------------------------------------------------------------------------------
+# Every cell through the one entry point
+
+
+def cell_problem(cell, seed, n=6, H=3, V=4, scale=0.8):
+    """Random parameters of ``cell`` (gate blocks stacked along the rows) and a chunk."""
+    rng = np.random.default_rng(seed)
+    G = len(get_cell(cell).GATES)
+    params = {
+        "W_xh": rng.standard_normal((G * H, V)) * scale,
+        "W_hh": rng.standard_normal((G * H, H)) * scale,
+        "W_hy": rng.standard_normal((V, H)) * scale,
+        "b_h": rng.standard_normal(G * H) * 0.3,
+        "b_y": rng.standard_normal(V) * 0.3,
+    }
+    return params, rng.integers(0, V, n), rng.integers(0, V, n)
+
+
+LOOKS_LIKE = {
+    "rnn": r"params look like a vanilla RNN's \(W_hh has H = 3 rows for H = 3\): pass cell='rnn'",
+    "lstm": r"params look like an LSTM's \(W_hh has 4H = 12 rows for H = 3\): pass cell='lstm'",
+    "gru": r"params look like a GRU's \(W_hh has 3H = 9 rows for H = 3\): pass cell='gru'",
+}
+
+
+@pytest.mark.parametrize("given", CELLS)
+@pytest.mark.parametrize("owner", CELLS)
+def test_params_of_another_cell_say_which_cell_they_look_like(owner, given):
+    params, inputs, targets = cell_problem(owner, 70, n=4)
+    if owner == given:
+        itemize.itemized_gradients(params, inputs, targets, cell=given)  # no error
+        return
+    with pytest.raises(ValueError, match=f"^{LOOKS_LIKE[owner]}$"):
+        itemize.itemized_gradients(params, inputs, targets, cell=given)
+
+
+@pytest.mark.parametrize(
+    ("owner", "cache_cell"), [("lstm", "rnn"), ("gru", "lstm"), ("rnn", "gru")]
+)
+def test_params_that_do_not_fit_a_cached_chunks_cell_say_which_cell_they_look_like(
+    owner, cache_cell
+):
+    params, inputs, targets = cell_problem(owner, 71, n=4)
+    module = get_cell(cache_cell)
+    other, *_ = cell_problem(cache_cell, 72, n=4)
+    cache = module.forward(other, inputs, targets, module.initial_state(3))
+    mismatch = f"; but the cache comes from the {cache_cell} cell's forward: pass the params it"
+    with pytest.raises(ValueError, match=f"^{LOOKS_LIKE[owner]}{re.escape(mismatch)}"):
+        itemize.itemize_cache(params, cache)
+    with pytest.raises(ValueError, match=f"^{LOOKS_LIKE[owner]}{re.escape(mismatch)}"):
+        itemize.magnitudes_from_cache(params, cache)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_W_hh_of_no_cells_shape_names_the_expected_shape(cell):
+    params, inputs, targets = cell_problem(cell, 73, n=4)
+    params = dict(params, W_hh=np.zeros((5, 3)))
+    rows = {"rnn": "H", "lstm": "4H", "gru": "3H"}[cell]
+    message = rf"^params\['W_hh'\] must have shape \({rows}, H\) for the {cell} cell, got \(5, 3\)$"
+    with pytest.raises(ValueError, match=message):
+        itemize.itemized_gradients(params, inputs, targets, cell=cell)
+
+
+def test_unknown_cell_names_the_choices(problem):
+    params, inputs, targets, h0 = problem
+    message = r"^cell must be one of \('rnn', 'lstm', 'gru'\), got 'lstm2'$"
+    with pytest.raises(ValueError, match=message):
+        itemize.itemized_gradients(params, inputs, targets, h0, cell="lstm2")
+    with pytest.raises(ValueError, match=message):
+        get_cell("lstm2")
+
+
+def test_a_cache_that_no_cell_made_is_a_type_error(problem):
+    params, *_ = problem
+    with pytest.raises(TypeError, match=r"cache must come from a cell's forward .* got dict"):
+        itemize.itemize_cache(params, {"h": np.zeros((5, 3))})
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_no_state0_is_the_cells_zero_state(cell):
+    params, inputs, targets = cell_problem(cell, 74)
+    zero = get_cell(cell).initial_state(3)
+    assert not zero.any()
+    for wrt in WRTS:
+        default = itemize.itemized_gradients(
+            params, inputs, targets, cell=cell, wrt=wrt, full=True, units=True
+        )
+        explicit = itemize.itemized_gradients(
+            params, inputs, targets, zero, cell=cell, wrt=wrt, full=True, units=True
+        )
+        # From a zero state W_hh's pairs through step 0 are 0 (they multiply h_{-1} = 0).
+        first = 1 if wrt == "W_hh" else 0
+        assert (default.magnitudes[first:, first:][np.tril_indices(6 - first)] > 0).all()
+        if wrt == "W_hh":
+            assert (default.magnitudes[:, 0] == 0).all()
+        for name in ("magnitudes", "gradient", "full", "units"):
+            assert np.array_equal(getattr(default, name), getattr(explicit, name)), name
+    # And it is not just any state: a non-zero one changes the result.
+    moved = itemize.itemized_gradients(params, inputs, targets, zero + 0.5, cell=cell)
+    assert not np.allclose(moved.magnitudes, default.magnitudes, rtol=1e-6)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("wrt", WRTS)
+@pytest.mark.parametrize("horizon", [None, 1, 3])
+def test_unit_shares_add_up_to_the_squared_magnitudes(cell, wrt, horizon):
+    params, inputs, targets = cell_problem(cell, 75)
+    n, H = 6, 3
+    module = get_cell(cell)
+    state0 = module.initial_state(H) + np.linspace(-0.6, 0.5, H)  # W_hh's step 0 is not 0
+    result = itemize.itemized_gradients(
+        params, inputs, targets, state0, cell=cell, wrt=wrt, horizon=horizon, full=True, units=True
+    )
+    units = result.units
+    assert units.shape == (n, n, H) and units.dtype == np.float64
+    t, j = np.indices((n, n))
+    kept = (j <= t) & (t - j < (n if horizon is None else horizon))
+    assert (units[~kept] == 0).all()
+    assert (units[kept] > 0).all()
+    np.testing.assert_allclose((units**2).sum(axis=2), result.magnitudes**2, rtol=1e-12, atol=0)
+    # Unit i owns row i of every gate block: rows i, H + i, 2H + i, ... of the itemized gradient.
+    G = len(get_cell(cell).GATES)
+    per_row = result.full.reshape(n, n, G, H, -1)
+    np.testing.assert_allclose(units, np.sqrt((per_row**2).sum(axis=(2, 4))), rtol=1e-12, atol=0)
+    # The cached path gives the same shares.
+    cache = module.forward(params, inputs, targets, state0)
+    cached = itemize.itemize_cache(params, cache, wrt=wrt, horizon=horizon, units=True)
+    assert np.array_equal(cached.units, units)
+    assert np.array_equal(cached.magnitudes, result.magnitudes)
+    assert itemize.itemize_cache(params, cache, wrt=wrt, horizon=horizon).units is None
+
+
+@pytest.mark.parametrize("wrt", WRTS)
+def test_vanilla_unit_shares_are_the_row_norms_of_the_brute_force_gradients(wrt):
+    params, inputs, targets, h0 = random_problem(76, n=6, H=4, V=3)
+    tensors = brute_force_itemized(params, inputs, targets, h0)[wrt]
+    per_row = tensors.reshape(6, 6, 4, -1)
+    expected = np.sqrt((per_row**2).sum(axis=3))
+    result = itemize.itemized_gradients(params, inputs, targets, h0, wrt=wrt, units=True)
+    np.testing.assert_allclose(result.units, expected, rtol=1e-12, atol=0)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnbow_widget import model
+from rnnbow_widget import engine, model
+from rnnbow_widget.cells import base, check_params, rnn
 
 H, V, N = 6, 5, 6
 
@@ -64,9 +65,9 @@ def test_forward_cache_holds_carried_state_and_shapes():
     cache = model.forward(params, inputs, targets, h0)
     assert cache.h.shape == (N + 1, H)
     assert cache.dact.shape == (N, H)
-    assert cache.p.shape == (N, V)
+    assert cache.y.shape == (N, V)
     np.testing.assert_array_equal(cache.h[0], h0)
-    np.testing.assert_allclose(cache.p.sum(axis=1), np.ones(N), rtol=1e-12)
+    np.testing.assert_allclose(cache.y.sum(axis=1), np.ones(N), rtol=1e-12)
     # tanh'(z_t) at each step's own pre-activation, recomputed from scratch.
     h, expected_dact = h0, []
     for x_index in inputs:
@@ -82,7 +83,7 @@ def test_bptt_gradients_match_central_finite_differences(activation):
     if activation == "relu":
         # Finite differences are only meaningful away from the kink at z = 0.
         assert smallest_preactivation(params, inputs, h0) > 1e-3
-    grads, _ = model.backward(params, model.forward(params, inputs, targets, h0, activation))
+    grads = model.backward(params, model.forward(params, inputs, targets, h0, activation))
     eps = 1e-6
     for name in model.PARAM_NAMES:
         numeric = np.zeros_like(params[name])
@@ -96,26 +97,43 @@ def test_bptt_gradients_match_central_finite_differences(activation):
         np.testing.assert_allclose(grads[name], numeric, rtol=1e-6, atol=1e-8, err_msg=name)
 
 
-def test_backward_returns_total_preactivation_message():
+def test_backward_returns_one_gradient_per_parameter_from_the_bptt_recursion():
     params, inputs, targets, h0 = small_problem(4)
     cache = model.forward(params, inputs, targets, h0)
-    grads, g = model.backward(params, cache)
-    assert g.shape == (N, H)
-    np.testing.assert_allclose(grads["b_h"], g.sum(axis=0), rtol=1e-14)
+    grads = model.backward(params, cache)
+    assert isinstance(grads, dict) and sorted(grads) == sorted(model.PARAM_NAMES)
+    for name, value in params.items():
+        assert grads[name].shape == value.shape and grads[name].dtype == value.dtype, name
+    # The recursion written out: d_t = W_hy^T dy_t + W_hh^T g_{t+1}, g_t = act'(z_t) * d_t.
     # The last step only receives its own loss's message.
-    np.testing.assert_allclose(g[-1], model.local_messages(params, cache)[-1] * cache.dact[-1])
+    g = np.zeros((N, H))
+    later = np.zeros(H)
+    for t in range(N - 1, -1, -1):
+        dy = cache.y[t] - np.eye(V)[targets[t]]
+        g[t] = cache.dact[t] * (params["W_hy"].T @ dy + params["W_hh"].T @ later)
+        later = g[t]
+    np.testing.assert_allclose(grads["b_h"], g.sum(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(grads["W_hh"], g.T @ cache.h[:-1], rtol=1e-13)
 
 
 def test_local_messages_are_output_error_through_W_hy():
     params, inputs, targets, h0 = small_problem(5)
     cache = model.forward(params, inputs, targets, h0)
-    expected = np.stack([params["W_hy"].T @ (cache.p[t] - np.eye(V)[targets[t]]) for t in range(N)])
-    np.testing.assert_allclose(model.local_messages(params, cache), expected, rtol=1e-13)
+    expected = np.stack([params["W_hy"].T @ (cache.y[t] - np.eye(V)[targets[t]]) for t in range(N)])
+    np.testing.assert_allclose(engine.local_messages(params, cache), expected, rtol=1e-13)
+    np.testing.assert_allclose(
+        base.output_error(cache.y, targets), cache.y - np.eye(V)[targets], rtol=0, atol=1e-15
+    )
+
+
+def test_model_is_the_vanilla_cell():
+    assert model.forward is rnn.forward and model.backward is rnn.backward
+    assert model.Cache is rnn.Cache and model.ACTIVATIONS == ("tanh", "relu")
 
 
 def test_init_params_shapes_and_recurrent_scale():
     params = model.init_params(7, 50, np.random.default_rng(0), init_scale=0.5)
-    assert model.check_params(params) == (50, 7)
+    assert check_params(params, "rnn") == (50, 7)
     radius = np.abs(np.linalg.eigvals(params["W_hh"])).max()
     assert 0.3 < radius < 0.7
 
@@ -132,16 +150,17 @@ def test_check_params_reports_missing_key():
     params, *_ = small_problem(7)
     del params["b_y"]
     with pytest.raises(ValueError, match=r"params is missing \['b_y'\]"):
-        model.check_params(params)
+        check_params(params, "rnn")
 
 
 def test_check_params_reports_non_square_W_hh():
     params, *_ = small_problem(8)
     params["W_hh"] = np.zeros((H, H + 1))
     with pytest.raises(
-        ValueError, match=r"params\['W_hh'\] must be square \(H, H\), got shape \(6, 7\)"
+        ValueError,
+        match=r"params\['W_hh'\] must have shape \(H, H\) for the rnn cell, got \(6, 7\)",
     ):
-        model.check_params(params)
+        check_params(params, "rnn")
 
 
 def test_check_params_reports_mismatched_output_layer():
@@ -150,39 +169,9 @@ def test_check_params_reports_mismatched_output_layer():
     with pytest.raises(
         ValueError, match=r"params\['W_hy'\] must have shape \(5, 6\).*got \(6, 6\)"
     ):
-        model.check_params(params)
+        check_params(params, "rnn")
 
 
 def test_check_params_rejects_non_mapping():
     with pytest.raises(TypeError, match=r"params must be a dict of numpy arrays.*got list"):
-        model.check_params([1, 2])
-
-
-def test_backward_keeps_the_local_messages_and_the_itemizer_reuses_them_bit_for_bit():
-    from rnnbow_widget import itemize
-
-    params, inputs, targets, h0 = small_problem(6)
-    cache = model.forward(params, inputs, targets, h0)
-    assert cache.local is None
-    before = itemize.magnitudes_from_cache(params, cache, horizon=3)
-    model.backward(params, cache)
-    expected = model.output_error(cache) @ params["W_hy"]
-    assert np.array_equal(cache.local, expected)
-    assert model.local_messages(params, cache) is cache.local
-    assert np.array_equal(itemize.magnitudes_from_cache(params, cache, horizon=3), before)
-    # Other output weights: the kept messages do not apply, they are worked out again.
-    other = dict(params, W_hy=params["W_hy"] * 2.0)
-    np.testing.assert_array_equal(model.local_messages(other, cache), expected * 2.0)
-
-
-def test_float32_backward_keeps_float32_messages_that_the_float64_itemizer_does_not_use():
-    params, inputs, targets, h0 = small_problem(7)
-    single = {name: value.astype(np.float32) for name, value in params.items()}
-    cache = model.forward(single, inputs, targets, h0.astype(np.float32))
-    model.backward(single, cache)
-    assert cache.local.dtype == np.float32
-    assert model.local_messages(single, cache).dtype == np.float64  # not the float32 ones
-    wide = {name: value.astype(np.float64) for name, value in single.items()}
-    messages = model.local_messages(wide, cache)
-    assert messages.dtype == np.float64 and messages is not cache.local
-    assert np.array_equal(messages, model.output_error(cache) @ wide["W_hy"])
+        check_params([1, 2], "rnn")

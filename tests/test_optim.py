@@ -208,7 +208,7 @@ def test_clipping_always_respects_both_bounds(values, clip, clip_norm):
     assert report.clipped == (not np.array_equal(grads["a"], values))
 
 
-# ------------------------------------------------------------------ step bounds
+# ------------------------------------------------------------------ step sizes
 @settings(max_examples=80, deadline=None)
 @given(
     dtype=st.sampled_from([np.float32, np.float64]),
@@ -220,30 +220,21 @@ def test_clipping_always_respects_both_bounds(values, clip, clip_norm):
     ),
     learning_rate=st.floats(1e-6, 1e6),
 )
-def test_adagrad_steps_never_exceed_their_bound(dtype, memory, grads, learning_rate):
+def test_adagrad_steps_never_exceed_the_learning_rate(dtype, memory, grads, learning_rate):
+    # The new memory holds g * g, so |g| / sqrt(m + g * g + eps) <= 1 up to a few roundings:
+    # no entry of an Adagrad step is larger than the learning rate.
     params = {"w": np.zeros(6, dtype=dtype)}
     optimizer = Adagrad(params, learning_rate=learning_rate)
     optimizer.memory["w"][:] = np.array(memory, dtype=dtype)
     g = np.array(grads, dtype=dtype)
     delta = optimizer.propose({"w": g})["w"]
-    bound = optimizer.step_bound(float(np.linalg.norm(g.astype(np.float64))))
-    assert bound is not None
-    assert np.all(np.abs(delta) <= bound)
+    assert np.all(np.isfinite(delta))
+    assert np.all(np.abs(delta) <= 1.001 * learning_rate)
 
 
 def test_plain_sgd_step_is_bounded_by_learning_rate_times_gradient_norm():
     g = np.array([3.0, -4.0])
     optimizer = SGD({"w": np.zeros(2)}, learning_rate=0.5)
     delta = optimizer.propose({"w": g})["w"]
-    bound = optimizer.step_bound(5.0)
-    assert bound == pytest.approx(2.5, rel=1e-2)
-    assert np.abs(delta).max() <= bound
-
-
-@pytest.mark.parametrize(
-    "optimizer",
-    [SGD({"w": np.zeros(2)}, 0.1, momentum=0.9), Adam({"w": np.zeros(2)}, 0.01)],
-    ids=["momentum", "adam"],
-)
-def test_optimizers_with_memory_of_past_steps_do_not_claim_a_bound(optimizer):
-    assert optimizer.step_bound(1.0) is None
+    np.testing.assert_array_equal(delta, 0.5 * g)
+    assert np.abs(delta).max() <= 0.5 * 5.0

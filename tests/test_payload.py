@@ -11,7 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rnnbow_widget import payload
-from rnnbow_widget.recording import Recording
+from rnnbow_widget.bfloat16 import BFLOAT16, bfloat16_to_float32, float32_to_bfloat16
+from rnnbow_widget.recording import COLUMNS, WIRE_COLUMNS, Recording
+
+BFLOAT16_COLUMNS = tuple(column.name for column in COLUMNS if column.wire == BFLOAT16)
 
 
 def make_recording(count: int, seq_length: int = 6, vocab: str = "abcdefg", seed: int = 0):
@@ -49,7 +52,7 @@ def reference_bfloat16(value: float) -> int:
 
 @given(st.floats(width=32, allow_nan=False))
 def test_bfloat16_matches_round_to_nearest_even(value):
-    encoded = payload.float32_to_bfloat16(np.array([value], dtype=np.float32))
+    encoded = float32_to_bfloat16(np.array([value], dtype=np.float32))
     assert int(encoded[0]) == reference_bfloat16(value)
 
 
@@ -57,7 +60,7 @@ def test_bfloat16_matches_round_to_nearest_even(value):
 def test_bfloat16_of_an_array_rounds_every_value_even_when_its_sum_is_not_finite(values):
     # A sum of inf and -inf (or one that overflows) takes the general path: same answer.
     array = np.array([*values, np.inf, -np.inf][: len(values) + len(values) % 3], np.float32)
-    encoded = payload.float32_to_bfloat16(array)
+    encoded = float32_to_bfloat16(array)
     assert encoded.tolist() == [reference_bfloat16(value) for value in array.tolist()]
 
 
@@ -65,32 +68,66 @@ def test_bfloat16_ties_round_to_even_upper_half():
     # 0x3F808000 is exactly halfway between 0x3F80 (even) and 0x3F81: stays 0x3F80.
     # 0x3F818000 is halfway between 0x3F81 (odd) and 0x3F82: goes up to 0x3F82.
     bits = np.array([0x3F808000, 0x3F818000, 0x3F808001], dtype=np.uint32)
-    encoded = payload.float32_to_bfloat16(bits.view(np.float32))
+    encoded = float32_to_bfloat16(bits.view(np.float32))
     assert encoded.tolist() == [0x3F80, 0x3F82, 0x3F81]
 
 
 def test_bfloat16_keeps_tiny_values_and_specials():
     values = np.array([1e-38, -1e-30, 0.0, np.inf, -np.inf, np.nan], dtype=np.float32)
-    back = payload.bfloat16_to_float32(payload.float32_to_bfloat16(values))
+    back = bfloat16_to_float32(float32_to_bfloat16(values))
     assert np.allclose(back[:3], values[:3], rtol=2**-8, atol=0)
     assert back[1] < 0 < back[0]
     assert back[3] == np.inf and back[4] == -np.inf
     assert np.isnan(back[5])
 
 
-def test_bfloat16_writes_into_out_and_checks_it():
+def test_bfloat16_keeps_the_shape_and_leaves_its_input_alone():
     values = np.array([[1.0, np.nan], [-2.0, 3e38]])
-    out = np.full((2, 2), 7, dtype=np.uint16)
-    assert payload.float32_to_bfloat16(values, out=out) is out
-    np.testing.assert_array_equal(out, payload.float32_to_bfloat16(values))
-    with pytest.raises(ValueError, match=r"out must be a uint16 array of shape \(2, 2\)"):
-        payload.float32_to_bfloat16(values, out=np.empty((2, 2), dtype=np.int16))
+    before = values.copy()
+    encoded = float32_to_bfloat16(values)
+    assert encoded.dtype == np.uint16 and encoded.shape == (2, 2)
+    assert encoded.tolist() == [[0x3F80, 0x7FC0], [0xC000, reference_bfloat16(3e38)]]
+    np.testing.assert_array_equal(values, before)
+    back = bfloat16_to_float32(encoded)
+    assert back.dtype == np.float32 and back.shape == (2, 2)
+
+
+@pytest.mark.parametrize(
+    "bits",
+    [0x7FC00000, 0xFFC00000, 0x7F800001, 0xFF800001, 0x7FFFFFFF, 0xFFFFFFFF, 0x7FBF8000],
+)
+def test_bfloat16_keeps_every_nan_a_nan_with_its_sign(bits):
+    # Rounding the bits of a NaN would turn some into infinity (0x7F800001) or carry into the
+    # sign (0x7FFFFFFF); a NaN must stay a NaN.
+    value = np.array([bits], dtype=np.uint32).view(np.float32)
+    (encoded,) = float32_to_bfloat16(value).tolist()
+    assert encoded >> 15 == bits >> 31  # the sign
+    assert np.isnan(bfloat16_to_float32(np.array([encoded], dtype=np.uint16))[0])
+
+
+def test_bfloat16_rounds_beyond_its_largest_finite_number_to_infinity():
+    largest = 0x7F7F  # bfloat16's largest finite number, about 3.39e38
+    just_below_half = np.array([0x7F7F7FFF], dtype=np.uint32).view(np.float32)
+    halfway = np.array([0x7F7F8000, 0xFF7F8000], dtype=np.uint32).view(np.float32)
+    assert float32_to_bfloat16(just_below_half).tolist() == [largest]
+    assert float32_to_bfloat16(halfway).tolist() == [0x7F80, 0xFF80]  # +inf, -inf
+    float32_max = np.array([np.finfo(np.float32).max, -np.finfo(np.float32).max], np.float32)
+    assert bfloat16_to_float32(float32_to_bfloat16(float32_max)).tolist() == [np.inf, -np.inf]
+
+
+def test_bfloat16_widening_is_exact_for_every_bit_pattern():
+    bits = np.arange(2**16, dtype=np.uint32).astype(np.uint16)
+    widened = bfloat16_to_float32(bits)
+    assert np.array_equal(widened.view(np.uint32) >> 16, bits.astype(np.uint32))
+    assert not (widened.view(np.uint32) & 0xFFFF).any()
+    finite = np.isfinite(widened)
+    assert np.array_equal(float32_to_bfloat16(widened[finite]), bits[finite])
 
 
 def test_bfloat16_relative_error_is_within_half_an_ulp():
     values = np.random.default_rng(1).lognormal(0, 20, 10_000).astype(np.float32)
     values = values[np.isfinite(values) & (values > 1e-37) & (values < 1e37)]
-    back = payload.bfloat16_to_float32(payload.float32_to_bfloat16(values))
+    back = bfloat16_to_float32(float32_to_bfloat16(values))
     assert np.max(np.abs(back / values - 1)) <= 2**-8
 
 
@@ -102,7 +139,7 @@ def test_encode_block_header_lists_contract_columns_in_order():
     assert content["type"] == "records"
     assert (content["start"], content["count"]) == (1, 3)
     names = [column["name"] for column in content["columns"]]
-    assert names == list(payload.COLUMN_ORDER)
+    assert names == list(WIRE_COLUMNS)
     dtypes = {column["name"]: column["dtype"] for column in content["columns"]}
     assert dtypes["losses"] == dtypes["magnitudes"] == "bfloat16"
     assert dtypes["targets"] == "uint16" and dtypes["step"] == "int32"
@@ -121,13 +158,18 @@ def test_header_is_plain_json():
 def test_decode_block_round_trips_every_column():
     recording = make_recording(9)
     decoded = payload.decode_block(*payload.encode_block(recording, 2, 7))
-    original = recording.columns(2, 7)
+    original = {name: recording.column(name, 2, 7) for name in WIRE_COLUMNS}
+    assert set(decoded) == set(WIRE_COLUMNS)
     for name in ("step", "offset", "clipped", "targets", "predictions", "loss", "reach"):
         np.testing.assert_array_equal(decoded[name], original[name])
         assert decoded[name].dtype == original[name].dtype
-    for name in payload.BFLOAT16_COLUMNS:
+    for name in BFLOAT16_COLUMNS:
         assert decoded[name].dtype == np.float32
         np.testing.assert_allclose(decoded[name], original[name], rtol=2**-8, atol=0)
+        assert (
+            decoded[name].tobytes()
+            == bfloat16_to_float32(float32_to_bfloat16(original[name])).tobytes()
+        )
 
 
 def test_buffers_are_little_endian():
@@ -144,7 +186,7 @@ def test_magnitudes_buffer_is_packed_lower_triangle():
     full = recording[0].magnitudes
     for t in range(4):
         for j in range(t + 1):
-            expected = payload.bfloat16_to_float32(payload.float32_to_bfloat16(full[t, j]))
+            expected = bfloat16_to_float32(float32_to_bfloat16(full[t, j]))
             assert decoded["magnitudes"][0, t * (t + 1) // 2 + j] == expected
 
 
@@ -159,20 +201,26 @@ def test_iter_blocks_splits_into_bounded_blocks():
     blocks = list(payload.iter_blocks(recording, 1, block_size=4))
     assert [(c["start"], c["count"]) for c, _ in blocks] == [(1, 4), (5, 4), (9, 1)]
     assert list(payload.iter_blocks(recording, 10)) == []
+    assert [(c["start"], c["count"]) for c, _ in payload.iter_blocks(recording)] == [(0, 10)]
+    assert [(c["start"], c["count"]) for c, _ in payload.iter_blocks(recording, 3, 8, 2)] == [
+        (3, 2),
+        (5, 2),
+        (7, 1),
+    ]
 
 
 def test_encode_block_rejects_start_beyond_the_end():
-    with pytest.raises(ValueError, match=r"start must be in \[0, 3\].*got 4"):
+    with pytest.raises(ValueError, match=r"start must be an int in \[0, 3\], got 4"):
         payload.encode_block(make_recording(3), 4)
 
 
 def test_encode_block_rejects_non_int_start():
-    with pytest.raises(TypeError, match="start must be an int, got str"):
+    with pytest.raises(TypeError, match=r"start must be an int in \[0, 3\], got '0' \(str\)"):
         payload.encode_block(make_recording(3), "0")
 
 
 def test_block_size_must_be_positive():
-    with pytest.raises(ValueError, match="block_size must be >= 1, got 0"):
+    with pytest.raises(ValueError, match="block_size must be an int >= 1, got 0"):
         list(payload.iter_blocks(make_recording(3), 0, block_size=0))
 
 
@@ -203,7 +251,7 @@ def test_bytes_per_record_widens_labels_for_huge_vocabularies():
 
 
 def test_bytes_per_record_rejects_zero_length():
-    with pytest.raises(ValueError, match="seq_length must be >= 1, got 0"):
+    with pytest.raises(ValueError, match="seq_length must be an int >= 1, got 0"):
         payload.bytes_per_record(0)
 
 

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from rnnbow_widget import Recording, cells, itemize, model
+from rnnbow_widget import Recording, cells, itemize
 from rnnbow_widget.trainer import CELLS, CharRNNTrainer, TrainingDivergedError
 
 TEXT = (
@@ -22,7 +22,7 @@ def _trainer(**kwargs) -> CharRNNTrainer:
 
 
 def _cell_module(name: str):
-    return model if name == "rnn" else cells.get_cell(name)
+    return cells.get_cell(name)
 
 
 def _random_state(cell: str, H: int, rng: np.random.Generator) -> np.ndarray:
@@ -69,10 +69,10 @@ def test_float32_backward_matches_float64_backward_of_the_same_values(cell: str)
     x, y = rng.integers(0, V, n), rng.integers(0, V, n)
     cache32 = module.forward(params32, x, y, state.astype(np.float32))
     cache64 = module.forward(params64, x, y, state)
-    assert cache32.p.dtype == np.float32
+    assert cache32.y.dtype == np.float32
     np.testing.assert_allclose(cache32.losses, cache64.losses, rtol=1e-5)
-    grads32, _ = module.backward(params32, cache32)
-    grads64, _ = module.backward(params64, cache64)
+    grads32 = module.backward(params32, cache32)
+    grads64 = module.backward(params64, cache64)
     for name, g64 in grads64.items():
         assert grads32[name].dtype == np.float32, name
         scale = np.abs(g64).max()
@@ -89,10 +89,7 @@ def test_float32_records_hold_the_float64_itemization_of_the_float32_model(cell:
     module = _cell_module(cell)
     data = np.array([trainer.vocab.index(c) for c in TEXT[start : start + 7]])
     cache = module.forward(params, data[:-1], data[1:], state)
-    if cell == "rnn":
-        expected = itemize.magnitudes_from_cache(params, cache)
-    else:
-        expected = module.itemized_magnitudes(params, cache)
+    expected = itemize.magnitudes_from_cache(params, cache)
     assert expected.dtype == np.float64
     np.testing.assert_allclose(rec.magnitudes, expected, rtol=1e-6)
     np.testing.assert_allclose(rec.losses, cache.losses, rtol=1e-6)
@@ -164,12 +161,8 @@ def test_float32_runs_keep_the_vanishing_tail_below_the_float32_range(cell: str)
     state = _random_state(cell, H, rng).astype(np.float32)
     cache32 = module.forward(params32, x, y, state)
     cache64 = module.forward(params64, x, y, state.astype(np.float64))
-    if cell == "rnn":
-        tail32 = itemize.magnitudes_from_cache(params32, cache32)
-        tail64 = itemize.magnitudes_from_cache(params64, cache64)
-    else:
-        tail32 = module.itemized_magnitudes(params32, cache32)
-        tail64 = module.itemized_magnitudes(params64, cache64)
+    tail32 = itemize.magnitudes_from_cache(params32, cache32)
+    tail64 = itemize.magnitudes_from_cache(params64, cache64)
     far = tail64[n - 1, 0]
     assert 0 < far < 1e-45, f"the fixture should reach below float32's range, got {far}"
     assert tail32[n - 1, 0] > 0

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import pickle
+import stat
 
 import numpy as np
 import pytest
 
-from rnnbow_widget.recording import WIRE_COLUMNS, Record, Recording
+from rnnbow_widget import metrics
+from rnnbow_widget.recording import COLUMN_NAMES, COLUMNS, WIRE_COLUMNS, Record, Recording
 
 VOCAB = ("a", "b", "c", "\n")
 N = 3
@@ -174,6 +177,14 @@ def test_slice_returns_an_independent_recording_of_those_records():
     assert len(rec) == 10
 
 
+def test_an_empty_slice_is_an_empty_recording_that_can_grow():
+    rec = filled(6)
+    for part in (rec[6:], rec[3:3], rec[5:1]):
+        assert len(part) == 0 and part.column("magnitudes").shape == (0, 6)
+        record = part.append(**chunk())
+        assert (record.index, record.step, len(part), len(rec)) == (0, 7, 1, 6)
+
+
 def test_reversed_slice_reverses_the_records():
     assert [r.step for r in filled(4)[::-1]] == [30, 20, 10, 0]
 
@@ -214,9 +225,16 @@ CONTRACT_DTYPES = {  # docs/data-contract.md, with losses/magnitudes still float
 }
 
 
+def wire_columns(rec: Recording, start: int = 0, stop: int | None = None) -> dict:
+    """Every column the browser receives, records ``start`` to ``stop``."""
+    return {name: rec.column(name, start, stop) for name in WIRE_COLUMNS}
+
+
 def test_columns_are_exactly_the_wire_columns_with_contract_dtypes_and_shapes():
-    cols = filled(6, n=4).columns()
-    assert list(cols) == list(CONTRACT_DTYPES)
+    assert WIRE_COLUMNS == tuple(CONTRACT_DTYPES)
+    assert set(COLUMN_NAMES) == {*CONTRACT_DTYPES, "accuracy", "inputs"}
+    assert {column.name for column in COLUMNS if column.wire is None} == {"accuracy", "inputs"}
+    cols = wire_columns(filled(6, n=4))
     for name, dtype in CONTRACT_DTYPES.items():
         assert cols[name].dtype == dtype, name
     assert cols["step"].shape == (6,)
@@ -227,28 +245,33 @@ def test_columns_are_exactly_the_wire_columns_with_contract_dtypes_and_shapes():
 
 def test_columns_start_stop_select_a_block_of_records():
     rec = filled(6)
-    block = rec.columns(2, 5)
+    block = wire_columns(rec, 2, 5)
     np.testing.assert_array_equal(block["step"], [20, 30, 40])
-    np.testing.assert_array_equal(rec.columns(4)["step"], [40, 50])
-    assert rec.columns(6)["magnitudes"].shape == (0, 6)
+    np.testing.assert_array_equal(rec.column("step", 4), [40, 50])
+    assert rec.column("magnitudes", 6).shape == (0, 6)
+    for name, values in wire_columns(rec).items():
+        np.testing.assert_array_equal(block[name], values[2:5])
 
 
 def test_clipped_column_is_one_where_clipping_happened():
-    np.testing.assert_array_equal(filled(4).columns()["clipped"], [1, 0, 0, 1])
+    np.testing.assert_array_equal(filled(4).column("clipped"), [1, 0, 0, 1])
 
 
 @pytest.mark.parametrize(
     "start, stop, error, message",
     [
-        (-1, None, ValueError, r"start must be in \[0, 3\], got -1"),
-        (0, 4, ValueError, r"stop must be in \[0, 3\], got 4"),
+        (-1, None, ValueError, r"start must be an int in \[0, 3\], got -1"),
+        (0, 4, ValueError, r"stop must be an int <= 3, got 4"),
         (2, 1, ValueError, r"stop must be >= start, got start=2, stop=1"),
-        (0.5, None, TypeError, r"start must be an int, got float"),
+        (0, -1, ValueError, r"stop must be >= start, got start=0, stop=-1"),
+        (0.5, None, TypeError, r"start must be an int in \[0, 3\], got 0\.5 \(float\)"),
     ],
 )
-def test_columns_reject_a_bad_range(start, stop, error, message):
-    with pytest.raises(error, match=message):
-        filled(3).columns(start, stop)
+def test_column_rejects_a_bad_range(start, stop, error, message):
+    rec = filled(3)
+    for name in ("step", "loss", "magnitudes"):
+        with pytest.raises(error, match=message):
+            rec.column(name, start, stop)
 
 
 def test_a_vocabulary_above_65535_symbols_uses_int32_indices():
@@ -263,7 +286,7 @@ def test_a_vocabulary_above_65535_symbols_uses_int32_indices():
             magnitudes=np.eye(2),
         )
     )
-    assert rec.columns()["targets"].dtype == np.int32
+    assert rec.column("targets").dtype == np.int32
     assert rec[0].targets == vocab[65535] + vocab[1]
 
 
@@ -277,9 +300,13 @@ def test_a_vocabulary_above_65535_symbols_uses_int32_indices():
         ("magnitudes", np.zeros((3, 2)), r"magnitudes must have shape \(3, 3\), got \(3, 2\)"),
         ("predictions", [0, 1, 4], r"predictions holds index 4, outside the vocabulary \[0, 3\]"),
         ("inputs", [0, -1, 2], r"inputs holds index -1, outside the vocabulary \[0, 3\]"),
-        ("step", -1, r"step must be in \[0, 2147483647\], got -1"),
-        ("offset", 2**31, r"offset must be in \[0, 2147483647\], got 2147483648"),
-        ("magnitudes", -np.eye(3), r"magnitudes: magnitudes must be >= 0"),
+        ("step", -1, r"step must be an int in \[0, 2147483647\], got -1"),
+        ("offset", 2**31, r"offset must be an int in \[0, 2147483647\], got 2147483648"),
+        (
+            "magnitudes",
+            -np.eye(3),
+            r"magnitudes must be >= 0 \(they are norms\), got a minimum of -1",
+        ),
     ],
 )
 def test_append_rejects_bad_values_naming_the_field(field, value, message):
@@ -294,15 +321,17 @@ def test_append_rejects_bad_values_naming_the_field(field, value, message):
     [
         ("inputs", [0.0, 1.0, 2.0], r"inputs must hold integer vocab indices, got dtype float64"),
         ("losses", ["x", "y", "z"], r"losses must hold real numbers, got dtype <U1"),
-        ("clipped", 1, r"clipped must be a bool, got int 1"),
-        ("step", 1.0, r"step must be an int, got float 1.0"),
-        ("grad_norm", "big", r"grad_norm must be a float, got str 'big'"),
-        ("smooth_loss", None, r"smooth_loss must be a float, got NoneType None"),
+        ("clipped", 1, r"clipped must be True or False, got 1"),
+        ("step", 1.0, r"step must be an int in \[0, 2147483647\], got 1\.0 \(float\)"),
+        ("grad_norm", "big", r"grad_norm must be a number, got str 'big'"),
+        ("smooth_loss", None, r"smooth_loss must be a number, got NoneType None"),
     ],
 )
 def test_append_rejects_wrong_types_naming_the_field(field, value, message):
+    rec = Recording(N, VOCAB)
     with pytest.raises(TypeError, match=message):
-        Recording(N, VOCAB).append(**chunk(**{field: value}))
+        rec.append(**chunk(**{field: value}))
+    assert len(rec) == 0
 
 
 def test_append_accepts_numpy_scalars_and_lists():
@@ -322,7 +351,7 @@ def test_append_accepts_numpy_scalars_and_lists():
 @pytest.mark.parametrize(
     "args, error, message",
     [
-        ((0, VOCAB), ValueError, r"seq_length must be in \[1, 65535\], got 0"),
+        ((0, VOCAB), ValueError, r"seq_length must be an int in \[1, 65535\], got 0"),
         ((3, []), ValueError, "vocab must hold at least one symbol, got an empty sequence"),
         ((3, ["a", "b", "a"]), ValueError, "vocab must not repeat symbols, got 'a' more than once"),
         ((3, ["a", 1]), TypeError, r"vocab\[1\] must be a str, got int 1"),
@@ -589,110 +618,157 @@ def _random_rows(count: int, seed: int = 0) -> list[dict]:
     return rows
 
 
-def _queue(recording: Recording, fields: dict) -> int:
-    names = ("step", "offset", "inputs", "targets", "predictions", "losses", "magnitudes")
-    return recording._append(
-        *(fields[name] for name in names),
-        fields["grad_norm"],
-        fields["clipped"],
-        fields["smooth_loss"],
-    )
+def _stored(fields: dict) -> dict[str, np.ndarray]:
+    """What a recording must hold of one appended row, in each column's dtype."""
+    lower = np.tril_indices(N)
+    return {
+        "step": np.int32(fields["step"]),
+        "offset": np.int32(fields["offset"]),
+        "inputs": np.asarray(fields["inputs"], dtype=np.uint16),
+        "targets": np.asarray(fields["targets"], dtype=np.uint16),
+        "predictions": np.asarray(fields["predictions"], dtype=np.uint16),
+        "losses": np.asarray(fields["losses"], dtype=np.float32),
+        "magnitudes": np.asarray(fields["magnitudes"], dtype=np.float32)[lower],
+        "grad_norm": np.float32(fields["grad_norm"]),
+        "clipped": np.uint8(fields["clipped"]),
+        "smooth_loss": np.float32(fields["smooth_loss"]),
+    }
 
 
 def _same_columns(a: Recording, b: Recording) -> bool:
     return len(a) == len(b) and all(
-        np.array_equal(a.column(name), b.column(name), equal_nan=True)
-        for name in (*WIRE_COLUMNS, "inputs", "accuracy")
+        a.column(name).tobytes() == b.column(name).tobytes() for name in COLUMN_NAMES
     )
 
 
-def test_queued_records_read_back_bit_for_bit_as_appended_ones(monkeypatch):
-    import rnnbow_widget.recording as recording_module
+def _assert_holds(recording: Recording, rows: list[dict]) -> None:
+    """Every row reads back bit for bit, by column and by index."""
+    assert len(recording) == len(rows)
+    expected = [_stored(fields) for fields in rows]
+    for name in expected[0]:
+        column = recording.column(name)
+        wanted = np.array([values[name] for values in expected], dtype=column.dtype)
+        assert column.tobytes() == wanted.tobytes(), name
+    for i, (fields, values) in enumerate(zip(rows, expected, strict=True)):
+        record = recording[i]
+        assert (record.index, record.step, record.offset) == (i, fields["step"], fields["offset"])
+        for name in ("inputs", "targets", "predictions"):
+            assert getattr(record, name) == "".join(VOCAB[k] for k in fields[name])
+        assert record.losses.tobytes() == values["losses"].tobytes()
+        square = np.tril(np.asarray(fields["magnitudes"], dtype=np.float32))
+        assert record.magnitudes.tobytes() == square.tobytes()
+        assert record.grad_norm == float(values["grad_norm"])
+        assert record.smooth_loss == float(values["smooth_loss"])
+        assert record.clipped is fields["clipped"]
 
-    monkeypatch.setattr(recording_module, "_QUEUE_LIMIT", 7)  # flushes by itself, too
+
+def test_records_read_back_bit_for_bit_as_appended_with_reads_in_between(tmp_path):
     rows = _random_rows(150)
-    appended, queued = Recording(N, VOCAB), Recording(N, VOCAB)
+    recording = Recording(N, VOCAB)
     for i, fields in enumerate(rows):
-        appended.append(**fields)
-        assert _queue(queued, fields) == i
-        assert len(queued._queue) < 7
-        if i == 40:
-            assert queued[i].step == 40 and not queued._queue  # a read writes the queue
-    assert _same_columns(appended, queued)
-    assert queued.capacity >= 150
+        record = recording.append(**fields)
+        assert record.index == i == len(recording) - 1
+        if i % 7 == 3:  # reads between appends (the derived columns are worked out here)
+            assert recording[i].step == i and recording.column("loss").shape == (i + 1,)
+            assert recording[-1].max_gradient == recording.column("max_gradient")[i]
+    _assert_holds(recording, rows)
+    recording.save(tmp_path / "r.npz")
+    back = Recording.load(tmp_path / "r.npz")
+    _assert_holds(back, rows)
+    assert _same_columns(recording, back)
 
 
-def _appended_and_queued(count: int, seed: int) -> tuple[Recording, Recording]:
-    """The same random records, appended to one recording and queued in another."""
-    reference, recording = Recording(N, VOCAB), Recording(N, VOCAB)
-    for fields in _random_rows(count, seed):
-        reference.append(**fields)
-        _queue(recording, fields)
-    return reference, recording
+def test_derived_columns_equal_the_metrics_of_each_record_alone():
+    rows = _random_rows(60, seed=6)
+    recording = Recording(N, VOCAB)
+    batches = [(0, 1), (1, 9), (9, 10), (10, 33), (33, 60)]
+    for start, stop in batches:
+        for fields in rows[start:stop]:
+            recording.append(**fields)
+        if stop % 2:  # read some derived columns between batches, not others
+            recording.column("reach")
+            recording[start].accuracy  # noqa: B018
+    for i, record in enumerate(recording):
+        summary = metrics.summarize(record.magnitudes)
+        expected = {
+            **summary,
+            "loss": np.mean(record.losses, dtype=np.float64),
+            "accuracy": np.mean(rows[i]["targets"] == rows[i]["predictions"]),
+        }
+        for name, value in expected.items():
+            assert recording.column(name)[i] == np.float32(value), (i, name)
+            assert getattr(record, name) == float(np.float32(value)), (i, name)
 
 
-def test_an_interrupted_flush_loses_no_record_and_repeats_none(monkeypatch):
-    reference, recording = _appended_and_queued(5, seed=1)
-    write = Recording._write
-    calls = []
+def test_a_recording_can_be_deep_copied_and_pickled():
+    from rnnbow_widget.units import UnitStore
 
-    def interrupted(self, queued):  # written and counted, interrupted before the queue is cleared
-        write(self, queued)
-        calls.append(len(queued))
-        if len(calls) == 1:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(Recording, "_write", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        len(recording)
-    assert len(recording) == 5 and calls == [5]  # the second flush found nothing left to write
-    assert _same_columns(reference, recording)
-
-
-def test_a_flush_interrupted_before_it_writes_keeps_the_records_queued(monkeypatch):
-    import rnnbow_widget.recording as recording_module
-
-    reference, recording = _appended_and_queued(4, seed=2)
-    summarize_many = recording_module.summarize_many
-
-    def interrupted(*args, **kwargs):
-        monkeypatch.setattr(recording_module, "summarize_many", summarize_many)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(recording_module, "summarize_many", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        recording.columns()
-    assert len(recording._queue) == 4
-    assert _same_columns(reference, recording)
+    rows = _random_rows(8, seed=4)
+    recording = Recording(N, VOCAB, meta={"title": "copy"})
+    recording.units = UnitStore(N, 2)
+    for fields in rows[:5]:
+        recording.append(**fields)
+    recording.column("loss")  # the derived columns of these records are worked out ...
+    for fields in rows[5:7]:
+        recording.append(**fields)  # ... and not yet of these
+    recording.units.put(6, np.arange(12.0).reshape(6, 2))
+    for twin in (copy.deepcopy(recording), pickle.loads(pickle.dumps(recording))):
+        assert twin.meta == recording.meta and twin.vocab == recording.vocab
+        _assert_holds(twin, rows[:7])
+        assert _same_columns(twin, recording)
+        assert twin.units.indices == [6]
+        np.testing.assert_array_equal(twin.units.get(6), recording.units.get(6))
+        twin.append(**rows[7])  # the copy grows on its own
+        twin.meta["title"] = "changed"
+        assert len(twin) == 8 and len(recording) == 7 and recording.meta["title"] == "copy"
+        _assert_holds(twin, rows)
+    _assert_holds(recording, rows[:7])
 
 
-def test_records_queued_by_one_thread_while_another_reads_all_land_in_order():
-    import threading
-
-    rows = _random_rows(600, seed=3)
-    reference, recording = Recording(N, VOCAB), Recording(N, VOCAB)
-    for fields in rows:
-        reference.append(**fields)
-    indices: list[int] = []
-    writer = threading.Thread(target=lambda: indices.extend(_queue(recording, f) for f in rows))
-    writer.start()
-    seen = []
-    while writer.is_alive():
-        seen.append(len(recording))
-        recording.columns()
-    writer.join()
-    assert indices == list(range(600)) and seen == sorted(seen)
-    assert _same_columns(reference, recording)
+# ------------------------------------------------------------------ Record
 
 
-def test_a_recording_with_queued_records_can_be_deep_copied_and_pickled():
-    import copy
+def test_record_repr_is_one_short_line_with_step_and_loss():
+    vocab = ("a", "b", "c", "\n")
+    rec = filled(3, n=25, vocab=vocab)
+    record = rec[1]
+    text = repr(record)
+    assert "\n" not in text
+    assert f"step={record.step}" in text and f"{record.loss:.4f}" in text
+    assert len(text) < 200 and len(text) * 10 < len(repr(record.magnitudes))
+    assert repr(rec) == "Recording(3 records, seq_length=25, vocab of 4)"
 
-    reference, recording = _appended_and_queued(6, seed=4)
-    assert len(recording._queue) == 6
-    twin = copy.deepcopy(recording)
-    assert _same_columns(reference, twin) and _same_columns(reference, recording)
-    again = pickle.loads(pickle.dumps(recording))
-    assert _same_columns(reference, again)
-    _queue(again, _random_rows(1, seed=5)[0])  # the copy has a lock of its own and grows
-    assert len(again) == 7 and len(recording) == 6
+
+def test_record_exposes_every_attribute():
+    rec = filled(4)
+    for i, record in enumerate(rec):
+        assert record.index == i
+        for name in ("step", "offset", "loss", "smooth_loss", "grad_norm", "max_gradient",
+                     "mean_gradient", "effective_horizon", "reach", "accuracy"):  # fmt: skip
+            value = getattr(record, name)
+            assert isinstance(value, int if name in ("step", "offset") else float), name
+            assert value == rec.column(name)[i], name
+        assert record.clipped is bool(rec.column("clipped")[i])
+        for name in ("inputs", "targets", "predictions"):
+            assert getattr(record, name) == "".join(VOCAB[k] for k in rec.column(name)[i])
+        np.testing.assert_array_equal(record.losses, rec.column("losses")[i])
+        assert record.magnitudes.shape == (N, N)
+        np.testing.assert_array_equal(
+            record.magnitudes[np.tril_indices(N)], rec.column("magnitudes")[i]
+        )
+
+
+# ------------------------------------------------------------------ file mode
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+@pytest.mark.parametrize("compress", [False, True])
+def test_save_gives_the_file_the_mode_a_plain_open_would(tmp_path, umask, mode, compress):
+    path = tmp_path / "r.npz"
+    previous = os.umask(umask)
+    try:
+        filled(2).save(path, compress=compress)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == mode
+    assert len(Recording.load(path)) == 2

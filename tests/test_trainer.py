@@ -12,6 +12,7 @@ import pytest
 
 from rnnbow_widget import cells, itemize, model
 from rnnbow_widget.optim import global_norm
+from rnnbow_widget.recording import COLUMN_NAMES
 from rnnbow_widget.trainer import CharRNNTrainer, TrainingDivergedError
 
 TEXT = (
@@ -37,10 +38,8 @@ def _assert_same_params(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> N
 
 def _assert_same_recordings(a, b) -> None:
     assert len(a) == len(b)
-    ca, cb = a.columns(), b.columns()
-    assert ca.keys() == cb.keys()
-    for name in ca:
-        np.testing.assert_array_equal(ca[name], cb[name], err_msg=name)
+    for name in COLUMN_NAMES:
+        np.testing.assert_array_equal(a.column(name), b.column(name), err_msg=name)
 
 
 # ------------------------------------------------------------------ vocabulary and cursor
@@ -108,7 +107,7 @@ def test_one_step_applies_clipped_adagrad_to_the_bptt_gradient():
     params = _copy(trainer.params)
     n = SMALL["seq_length"]
     inputs, targets = _indices(trainer, TEXT[:n]), _indices(trainer, TEXT[1 : n + 1])
-    grads, _ = model.backward(params, model.forward(params, inputs, targets, np.zeros(12)))
+    grads = model.backward(params, model.forward(params, inputs, targets, np.zeros(12)))
     rec = trainer.step()
     assert rec.grad_norm == pytest.approx(global_norm(grads), rel=1e-6)
     assert rec.clipped
@@ -417,7 +416,7 @@ def test_gated_cells_train_record_and_sample(cell):
     cache = module.forward(params, inputs, targets, state0)
     np.testing.assert_allclose(rec.losses, cache.losses, rtol=1e-6)
     np.testing.assert_allclose(
-        rec.magnitudes, module.itemized_magnitudes(params, cache), rtol=1e-6, atol=1e-30
+        rec.magnitudes, itemize.magnitudes_from_cache(params, cache), rtol=1e-6, atol=1e-30
     )
     np.testing.assert_array_equal(trainer.hidden_state, cache.final_state)
     first = trainer.train(20, progress=False)
@@ -532,7 +531,7 @@ def test_predict_returns_the_argmax_guess_for_every_next_character() -> None:
     guesses = trainer.predict(probe)
     ids = np.array([trainer.vocab.index(c) for c in probe])
     cache = model.forward(trainer.params, ids[:-1], ids[1:], np.zeros(12))
-    expected = "".join(trainer.vocab[i] for i in cache.p.argmax(axis=1))
+    expected = "".join(trainer.vocab[i] for i in cache.y.argmax(axis=1))
     assert guesses == expected
     assert len(guesses) == len(probe) - 1
 

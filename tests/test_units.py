@@ -3,18 +3,21 @@ request/answer message, save/load, the export, and errors."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 
 import numpy as np
 import pytest
 
-from rnnbow_widget import itemize, model, payload, units
-from rnnbow_widget.cells import gru, lagwalk, lstm
-from rnnbow_widget.export import exported_units, render_html
+from rnnbow_widget import cells, engine, itemize, model, units
+from rnnbow_widget.bfloat16 import bfloat16_to_float32, float32_to_bfloat16
+from rnnbow_widget.cells import gru, lstm
+from rnnbow_widget.export import exported_units, render_page
+from rnnbow_widget.payload import units_message
 from rnnbow_widget.recording import Recording
 from rnnbow_widget.trainer import CharRNNTrainer
-from rnnbow_widget.units import UnitStore, answer_request, unit_contributions, units_message
+from rnnbow_widget.units import UnitStore
 from rnnbow_widget.widget import RNNbow
 
 TEXT = "int main(void) { return 0; }\n/* a comment */ for (i = 0; i < n; i++) x += i;\n" * 20
@@ -42,15 +45,21 @@ def packed_to_square(values: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def bfloat16_rounded(values: np.ndarray) -> np.ndarray:
+    """``values`` as the store keeps them: rounded to bfloat16, read back as float32."""
+    return bfloat16_to_float32(float32_to_bfloat16(values))
+
+
 # ---------------------------------------------------------------- the identity
 
 
 @pytest.mark.parametrize("horizon", [None, 3])
 def test_squared_units_sum_to_squared_magnitudes_vanilla(horizon):
     params, cache = vanilla_case()
-    m, u = itemize.magnitudes_and_units_from_cache(params, cache, horizon=horizon)
+    result = itemize.itemize_cache(params, cache, horizon=horizon, units=True)
+    m, square = result.magnitudes, result.units
     np.testing.assert_allclose(m, itemize.magnitudes_from_cache(params, cache, horizon=horizon))
-    square = packed_to_square(u, len(cache.inputs))
+    assert square.shape == (6, 6, 5)
     np.testing.assert_allclose((square**2).sum(axis=2), m**2, rtol=1e-12, atol=1e-300)
     if horizon is not None:
         assert not square[5, 1].any() and square[5, 3].any()
@@ -62,8 +71,7 @@ def test_vanilla_unit_is_g_times_norm_of_previous_state():
     full = itemize.itemized_gradients(
         params, cache.inputs, cache.targets, cache.h[0], full=True
     ).full
-    _, u = itemize.magnitudes_and_units_from_cache(params, cache)
-    square = packed_to_square(u, 4)
+    square = itemize.itemize_cache(params, cache, units=True).units
     np.testing.assert_allclose(square, np.linalg.norm(full, axis=3), rtol=1e-12)
 
 
@@ -71,10 +79,10 @@ def test_vanilla_unit_is_g_times_norm_of_previous_state():
 @pytest.mark.parametrize("wrt", ["W_hh", "W_xh", "b_h"])
 def test_squared_units_sum_to_squared_magnitudes_gated(cell, wrt):
     params, cache = gated_case(cell)
-    m, u = cell.itemized_magnitudes_and_units(params, cache, wrt=wrt)
-    np.testing.assert_allclose(m, cell.itemized_magnitudes(params, cache, wrt=wrt))
-    square = packed_to_square(u, 6)
-    np.testing.assert_allclose((square**2).sum(axis=2), m**2, rtol=1e-10, atol=1e-300)
+    result = itemize.itemize_cache(params, cache, wrt=wrt, units=True)
+    m = result.magnitudes
+    np.testing.assert_allclose(m, itemize.magnitudes_from_cache(params, cache, wrt=wrt))
+    np.testing.assert_allclose((result.units**2).sum(axis=2), m**2, rtol=1e-10, atol=1e-300)
 
 
 @pytest.mark.parametrize("cell", [lstm, gru], ids=["lstm", "gru"])
@@ -82,67 +90,63 @@ def test_gated_unit_combines_the_rows_of_all_its_gates(cell):
     """Unit i = norm of rows i, H + i, 2H + i, ... of the full itemized W_hh gradient."""
     params, cache = gated_case(cell, H=3, n=4)
     state0 = np.stack([cache.h[0], cache.c[0]]) if cell is lstm else cache.h[0]
-    full = cell.itemized_gradients(params, cache.inputs, cache.targets, state0, full=True).full
+    full = itemize.itemized_gradients(
+        params, cache.inputs, cache.targets, state0, cell=cell.NAME, full=True
+    ).full
     n, _, P, H = full.shape
     by_unit = full.reshape(n, n, P // H, H, H)  # [t, j, gate, unit, column]
     expected = np.sqrt((by_unit**2).sum(axis=(2, 4)))
-    _, u = cell.itemized_magnitudes_and_units(params, cache)
-    np.testing.assert_allclose(packed_to_square(u, 4), expected, rtol=1e-10, atol=1e-300)
+    square = itemize.itemize_cache(params, cache, units=True).units
+    np.testing.assert_allclose(square, expected, rtol=1e-10, atol=1e-300)
 
 
-MAGNITUDES_AND_UNITS = {
-    "rnn": itemize.magnitudes_and_units_from_cache,
-    "lstm": lstm.itemized_magnitudes_and_units,
-    "gru": gru.itemized_magnitudes_and_units,
-}
+CELL_MODULES = {"rnn": cells.rnn, "lstm": lstm, "gru": gru}
 
 
-def packed_rows(n: int, horizon: int | None) -> np.ndarray:
-    t, j = lagwalk.pair_indices(n, n if horizon is None else horizon)
-    return t * (t + 1) // 2 + j
+def case_of(cell: str):
+    return vanilla_case() if cell == "rnn" else gated_case(CELL_MODULES[cell])
 
 
 @pytest.mark.parametrize("horizon", [None, 2, 6, 9])
 @pytest.mark.parametrize("wrt", ["W_hh", "W_xh", "b_h"])
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_pair_order_is_the_triangle_rearranged(cell, wrt, horizon):
-    gated = {"lstm": lstm, "gru": gru}
-    params, cache = gated_case(gated[cell]) if cell in gated else vanilla_case()
-    both = MAGNITUDES_AND_UNITS[cell]
-    m, triangle = both(params, cache, wrt=wrt, horizon=horizon)
-    m_pairs, pairs = both(params, cache, wrt=wrt, horizon=horizon, pair_order=True)
-    rows = packed_rows(6, horizon)
-    np.testing.assert_array_equal(m_pairs, m)
-    assert pairs.shape == (len(rows), triangle.shape[1]) and pairs.dtype == np.float64
-    np.testing.assert_array_equal(pairs, triangle[rows])
-    beyond = np.ones(len(triangle), dtype=bool)
-    beyond[rows] = False
-    assert not triangle[beyond].any()
+def test_unit_contributions_are_the_dense_units_in_walk_order(cell, wrt, horizon):
+    params, cache = case_of(cell)
+    lags = min(horizon or 6, 6)
+    walk = engine.walk(CELL_MODULES[cell], params, cache, lags)
+    rows = engine.unit_contributions(walk, wrt)
+    result = itemize.itemize_cache(params, cache, wrt=wrt, horizon=horizon, units=True)
+    t, j = engine.pair_indices(6, lags)
+    H = result.units.shape[2]
+    assert rows.shape == (engine.pair_count(6, lags), H) and rows.dtype == np.float64
+    np.testing.assert_array_equal(rows, result.units[t, j])
+    np.testing.assert_array_equal(engine.magnitudes(walk, wrt, "fro"), result.magnitudes)
+    beyond = np.ones((6, 6), dtype=bool)
+    beyond[t, j] = False
+    assert not result.units[beyond].any()
+    # What a store keeps is the same, from either form.
+    from_rows, from_dense = UnitStore(6, H, horizon=horizon), UnitStore(6, H, horizon=horizon)
+    assert from_rows.put(0, rows) and from_dense.put(0, result.units)
+    np.testing.assert_array_equal(from_rows.packed(0), from_dense.packed(0))
 
 
 def test_magnitudes_and_units_share_the_squared_norms_of_one_block():
     params, cache = vanilla_case()
-    g, k, _ = itemize._itemized_preactivation_grads(params, cache, 3)
-    block = lagwalk.RecurrentBlock(slice(0, 5), cache.h_prev)
-    m = itemize._magnitudes(g, 6, k, "W_hh", "fro", cache, block)
-    assert "squared_norms" in vars(block)
+    walk = engine.walk(cells.rnn, params, cache, 3)
+    (block,) = walk.blocks
+    m = engine.magnitudes(walk, "W_hh", "fro")
+    assert "squared_norms" in vars(block)  # worked out once, for the magnitudes and the units
     np.testing.assert_allclose(block.squared_norms, (cache.h_prev**2).sum(axis=1), rtol=1e-14)
     np.testing.assert_array_equal(m, itemize.magnitudes_from_cache(params, cache, horizon=3))
-    t, j = lagwalk.pair_indices(6, 3)
-    u = unit_contributions(g, t, j, 6, 5, [block], pair_order=True)
-    expected = np.abs(g) * np.linalg.norm(cache.h_prev, axis=1)[j, None]
+    u = engine.unit_contributions(walk, "W_hh")
+    expected = np.abs(walk.g) * np.linalg.norm(cache.h_prev, axis=1)[walk.j, None]
     np.testing.assert_allclose(u, expected, rtol=1e-14)
 
 
 def test_pair_matrix_places_each_pair_and_zeros_the_rest():
-    t, j = lagwalk.pair_indices(4, 2)
-    m = lagwalk.pair_matrix(np.arange(1.0, 8.0), 4, 2)
+    t, j = engine.pair_indices(4, 2)
+    m = engine.pair_matrix(np.arange(1.0, 8.0), 4, 2)
     assert m[t, j].tolist() == list(range(1, 8)) and np.count_nonzero(m) == 7
-
-
-def test_unit_contributions_rejects_a_width_that_is_not_a_multiple_of_hidden_size():
-    with pytest.raises(ValueError, match="g has 5 columns, not a multiple of hidden_size = 2"):
-        unit_contributions(np.ones((1, 5)), np.array([0]), np.array([0]), 1, 2)
 
 
 # ---------------------------------------------------------------- storage
@@ -161,48 +165,52 @@ def test_trainer_stores_units_for_every_record_under_budget():
                                rtol=2e-2, atol=1e-30)  # fmt: skip
 
 
-def _chunk_before_step(trainer: CharRNNTrainer):
-    """Parameters, inputs, targets and state the trainer's next step will use."""
+def next_chunk(trainer: CharRNNTrainer):
+    """Cell, parameters, inputs, targets and state the trainer's next step will use."""
+    cell = cells.get_cell(trainer.cell)
     n, p = trainer.seq_length, trainer.position
     state = trainer.hidden_state
-    if p + n + 1 > len(trainer._data):
-        p, state = 0, trainer._cell.initial_state(trainer.hidden_size)
+    if p + n + 1 > len(TEXT):
+        p, state = 0, cell.initial_state(trainer.hidden_size)
+    ids = np.array([trainer.vocab.index(symbol) for symbol in TEXT[p : p + n + 1]])
     params = {name: value.copy() for name, value in trainer.params.items()}
-    return params, trainer._data[p : p + n], trainer._data[p + 1 : p + n + 1], state
+    return cell, params, ids[:-1], ids[1:], state
 
 
 @pytest.mark.parametrize(
     ("cell", "horizon"), [("rnn", 5), ("rnn", None), ("lstm", 5), ("gru", 5), ("rnn", 30)]
 )
-def test_trainer_with_a_horizon_stores_the_triangle_of_the_cache_function(cell, horizon):
-    """What the trainer stores is, bit for bit, the old packed-triangle units in bfloat16."""
+def test_trainer_stores_the_units_of_the_itemized_cache_bit_for_bit(cell, horizon):
+    """What the trainer stores is, bit for bit, itemize_cache's units in bfloat16."""
     trainer = CharRNNTrainer(TEXT, hidden_size=8, seq_length=10, record_every=1, cell=cell,
                              horizon=horizon)  # fmt: skip
     trainer.train(3, progress=False)
-    module = {"rnn": model, "lstm": lstm, "gru": gru}[cell]
-    both = MAGNITUDES_AND_UNITS[cell]
+    rows, cols = np.tril_indices(10)
     for _ in range(3):
-        params, inputs, targets, state = _chunk_before_step(trainer)
+        module, params, inputs, targets, state = next_chunk(trainer)
         cache = module.forward(params, inputs, targets, state)
-        m, triangle = both(params, cache, horizon=horizon)
+        result = itemize.itemize_cache(params, cache, horizon=horizon, units=True)
         rec = trainer.step()
         store = trainer.recording.units
         assert store.horizon == (5 if horizon == 5 else None)
-        np.testing.assert_array_equal(rec.magnitudes, m.astype(np.float32))
+        np.testing.assert_array_equal(rec.magnitudes, result.magnitudes.astype(np.float32))
         np.testing.assert_array_equal(
-            store.packed(rec.index), payload.float32_to_bfloat16(triangle)
+            store.packed(rec.index), float32_to_bfloat16(result.units[rows, cols])
         )
-        np.testing.assert_allclose(store.get(rec.index), packed_to_square(triangle, 10),
-                                   rtol=2**-8, atol=0)  # fmt: skip
+        np.testing.assert_allclose(store.get(rec.index), result.units, rtol=2**-8, atol=0)
 
 
 def test_a_store_with_another_horizon_gets_the_triangle_from_the_trainer():
     band = CharRNNTrainer(TEXT, hidden_size=6, seq_length=8, record_every=1, horizon=3)
     full = CharRNNTrainer(TEXT, hidden_size=6, seq_length=8, record_every=1, horizon=3)
-    full.recording.units = UnitStore(8, 6)  # every pair: the trainer hands it the triangle
+    full.recording.units = UnitStore(8, 6)  # every pair: the trainer walks only 3 lags
+    seen: list[int] = []
+    full.on_record(seen.append, decoded=False)
     band.train(4, progress=False)
     full.train(4, progress=False)
+    assert seen == [0, 1, 2, 3] and full.steps_done == 4
     assert full.recording.units.rows == 36 and band.recording.units.rows == 21
+    assert full.recording.units.indices == band.recording.units.indices == [0, 1, 2, 3]
     for index in range(4):
         np.testing.assert_array_equal(
             full.recording.units.packed(index), band.recording.units.packed(index)
@@ -218,7 +226,7 @@ def test_thinning_keeps_an_even_spread_within_budget_and_the_newest():
         assert len(on_stride) <= store.capacity
     assert store.stride == 4
     assert store.indices == [0, 4, 8, 12, 16, 20, 24, 28, 32, 36]
-    assert store.nbytes <= store.budget_bytes
+    assert store.nbytes <= store.budget_mb * 2**20
     store.put(37, np.ones((10, 3)))
     assert 37 in store and 36 in store  # the newest rides along off the stride
     store.put(38, np.ones((10, 3)))
@@ -227,23 +235,30 @@ def test_thinning_keeps_an_even_spread_within_budget_and_the_newest():
     assert store.nearest(18) == [16, 20]
 
 
-def test_store_reuses_the_memory_of_dropped_records_and_keeps_values_apart():
+def test_store_stays_within_budget_and_keeps_values_apart():
     store = UnitStore(seq_length=4, hidden_size=3, budget_mb=10 * 42 / 2**20, horizon=2)
     for i in range(100):
-        store.put(i, np.full((7, 3), i + 1.0), pair_order=True)
-        assert store._slots <= store.capacity + 1
-    store.put(99, np.full((7, 3), -1.0), pair_order=True)  # again: in its own place
+        store.put(i, np.full((7, 3), i + 1.0))
+        assert len(store) <= store.capacity + 1  # the newest may ride along off the stride
+        assert store.nbytes == len(store) * store.record_bytes
+    store.put(99, np.full((7, 3), -1.0))  # again: replaces its own values only
     for index in store.indices:
         expected = -1.0 if index == 99 else index + 1.0
         assert set(store.get(index)[np.tril_indices(4)].ravel()) - {0.0} == {expected}
-    assert len({id(slot.base) for slot in store._values.values()}) == 1  # one block
 
 
-def test_store_allocates_blocks_of_at_most_block_bytes():
-    store = UnitStore(seq_length=25, hidden_size=100, budget_mb=64, horizon=5)
-    store.put(0, np.ones((115, 100)), pair_order=True)
-    per_block = units.BLOCK_BYTES // store.record_bytes
-    assert store._slots == per_block == 364 and len(store._free) == per_block - 1
+def test_store_keeps_its_own_copy_of_what_was_put():
+    values = np.random.default_rng(3).lognormal(0, 20, (7, 3))
+    store = UnitStore(seq_length=4, hidden_size=3, horizon=2)
+    assert store.put(5, values)
+    t, j = engine.pair_indices(4, 2)
+    expected = bfloat16_rounded(values)
+    np.testing.assert_array_equal(store.get(5)[t, j], expected)
+    values[...] = 0  # changing the caller's array afterwards changes nothing stored
+    np.testing.assert_array_equal(store.get(5)[t, j], expected)
+    got = store.get(5)
+    got[...] = -1.0  # neither does changing what get returned
+    np.testing.assert_array_equal(store.get(5)[t, j], expected)
 
 
 def test_budget_zero_keeps_no_units_and_trainer_skips_them():
@@ -259,8 +274,8 @@ def test_budget_zero_keeps_no_units_and_trainer_skips_them():
     [
         (-1, ValueError, "units_budget_mb must be finite and >= 0 (0 keeps none), got -1.0"),
         (float("nan"), ValueError, "units_budget_mb must be finite and >= 0"),
-        ("big", TypeError, "units_budget_mb must be a number of MiB >= 0, got str 'big'"),
-        (True, TypeError, "units_budget_mb must be a number of MiB >= 0, got bool"),
+        ("big", TypeError, "units_budget_mb must be a number, got str 'big'"),
+        (True, TypeError, "units_budget_mb must be a number, got bool True"),
     ],
 )
 def test_bad_budget_is_rejected_naming_the_argument(value, error, message):
@@ -268,12 +283,49 @@ def test_bad_budget_is_rejected_naming_the_argument(value, error, message):
         CharRNNTrainer(TEXT, hidden_size=4, seq_length=10, units_budget_mb=value)
 
 
-def test_put_rejects_a_wrong_shape_naming_units():
-    store = UnitStore(3, 2)
-    with pytest.raises(ValueError, match=re.escape("units must have shape (n(n+1)/2, H) = (6, 2)")):
-        store.put(0, np.ones((3, 3, 2)))
-    with pytest.raises(ValueError, match="index must be an int >= 0"):
-        store.put(-1, np.ones((6, 2)))
+@pytest.mark.parametrize(
+    "shape",
+    # (4, 2): no k has 4 pairs.
+    [(3, 3, 3), (3, 2, 2), (2, 3, 3, 2), (4, 2), (5, 3), (6, 1), (10,), ()],
+)
+def test_put_rejects_a_wrong_shape_naming_units(shape):
+    store = UnitStore(3, 2, horizon=2)  # takes (3|5|6, 2) (k = 1|2|3) or (3, 3, 2)
+    message = (
+        "units must be (n, n, H) = (3, 3, 2) or walked pairs in walk order, "
+        "(pair_count(n, k), H) ((5, 2) at the store's k = 2), got shape "
+    )
+    with pytest.raises(ValueError, match=re.escape(message + str(shape))):
+        store.put(0, np.ones(shape))
+    assert 0 not in store and len(store) == 0
+    with pytest.raises(ValueError, match=re.escape("index must be an int >= 0, got -1")):
+        store.put(-1, np.ones((5, 2)))
+
+
+@pytest.mark.parametrize("horizon", [None, 1, 2, 4])
+def test_put_takes_walk_order_rows_of_any_k_at_least_the_lags_and_the_dense_form_alike(horizon):
+    n, H = 5, 3
+    rng = np.random.default_rng(11)
+    dense = rng.lognormal(0, 3, (n, n, H))  # above the diagonal too: never stored
+    store = UnitStore(n, H, horizon=horizon)
+    lags = store.lags
+    t, j = engine.pair_indices(n, lags)
+    expected = np.zeros((n, n, H), dtype=np.float32)
+    expected[t, j] = bfloat16_rounded(dense[t, j])
+    assert store.put(0, dense)
+    for k in range(lags, n + 1):
+        walked_t, walked_j = engine.pair_indices(n, k)
+        assert store.put(k, dense[walked_t, walked_j])  # (pair_count(n, k), H)
+    for index in range(0, n + 1):
+        if index == 0 or index >= lags:
+            np.testing.assert_array_equal(store.get(index), expected)
+            np.testing.assert_array_equal(store.packed(index), store.packed(0))
+    assert store.get(0).dtype == np.float32 and store.get(0).shape == (n, n, H)
+    if lags > 1:  # fewer lags than the store keeps: the lags not walked read back as 0
+        walked_t, walked_j = engine.pair_indices(n, lags - 1)
+        assert store.put(9, dense[walked_t, walked_j])
+        fewer = expected.copy()
+        fewer[t, j] *= (t - j < lags - 1)[:, None]
+        np.testing.assert_array_equal(store.get(9), fewer)
 
 
 def band_triangle(n: int, H: int, horizon: int, seed: int = 0) -> np.ndarray:
@@ -290,54 +342,64 @@ def test_band_store_keeps_the_walked_pairs_and_reads_back_the_triangle():
     assert store.horizon == 2 and store.lags == 2 and store.rows == 11  # 6 + 5 pairs
     assert store.record_bytes == 11 * 3 * 2
     triangle = band_triangle(n, H, k)
-    t, j = lagwalk.pair_indices(n, k)
-    in_pair_order = triangle[t * (t + 1) // 2 + j]
-    assert store.put(0, triangle) and store.put(1, in_pair_order, pair_order=True)
-    expected = payload.float32_to_bfloat16(triangle)
+    t, j = engine.pair_indices(n, k)
+    in_walk_order = triangle[t * (t + 1) // 2 + j]
+    assert store.put(0, packed_to_square(triangle, n)) and store.put(1, in_walk_order)
+    expected = float32_to_bfloat16(triangle)
     for index in (0, 1):
         bits = store.packed(index)
         assert bits.dtype == np.uint16 and bits.shape == (21, 3)
         np.testing.assert_array_equal(bits, expected)
         np.testing.assert_array_equal(
-            store.get(index), packed_to_square(payload.bfloat16_to_float32(expected), n)
+            store.get(index), packed_to_square(bfloat16_to_float32(expected), n)
         )
     assert store.nbytes == 2 * 66 and "horizon 2" in repr(store)
 
 
-def test_band_store_drops_triangle_rows_beyond_its_horizon():
+def test_band_store_drops_pairs_beyond_its_horizon():
     store = UnitStore(4, 2, horizon=1)
-    store.put(0, np.ones((10, 2)))
-    assert store.get(0)[:, :, 0].tolist() == np.eye(4).tolist()
+    store.put(0, np.ones((10, 2)))  # every pair, in walk order
+    store.put(1, np.ones((4, 4, 2)))  # every entry, dense
+    for index in (0, 1):
+        assert store.get(index)[:, :, 0].tolist() == np.eye(4).tolist()
 
 
-def test_band_store_rejects_pair_order_of_another_horizon():
+def test_band_store_keeps_zeros_for_the_lags_a_smaller_walk_did_not_reach():
     store = UnitStore(5, 2, horizon=3)
-    message = "units in pair order must have shape (pair_count(n, lags), H) = (12, 2)"
-    with pytest.raises(ValueError, match=re.escape(message)):
-        store.put(0, np.ones((15, 2)), pair_order=True)
+    assert store.put(0, np.ones((9, 2)))  # pair_count(5, 2): lags 0 and 1 only
+    t, j = np.indices((5, 5))
+    kept = store.get(0)[:, :, 0]
+    assert (kept[(t - j < 2) & (j <= t)] == 1).all()
+    assert (kept[(t - j >= 2) | (j > t)] == 0).all()
 
 
 def test_a_horizon_of_n_or_more_is_the_full_triangle():
     store = UnitStore(4, 2, horizon=9)
-    assert store.horizon is None and store.lags == 4 and store.rows == store.triangle == 10
+    assert store.horizon is None and store.lags == 4 and store.rows == 10 == 4 * 5 // 2
     triangle = np.arange(20.0).reshape(10, 2)
-    store.put(0, triangle)
-    np.testing.assert_array_equal(store.packed(0), payload.float32_to_bfloat16(triangle))
+    t, j = engine.pair_indices(4, 4)
+    store.put(0, triangle[t * (t + 1) // 2 + j])
+    np.testing.assert_array_equal(store.packed(0), float32_to_bfloat16(triangle))
+
+
+def append_plain(recording: Recording, step: int) -> None:
+    n = recording.seq_length
+    recording.append(step=step, offset=0, inputs=[0] * n, targets=[1] * n, predictions=[1] * n,
+                     losses=[1.0] * n, magnitudes=np.eye(n), grad_norm=1.0, clipped=False,
+                     smooth_loss=1.0)  # fmt: skip
 
 
 def test_band_message_is_the_packed_triangle_as_before():
     recording = Recording(6, "ab")
     for step in range(2):
-        recording.append(step=step, offset=0, inputs=[0] * 6, targets=[1] * 6,
-                         predictions=[1] * 6, losses=[1.0] * 6, magnitudes=np.eye(6),
-                         grad_norm=1.0, clipped=False, smooth_loss=1.0)  # fmt: skip
+        append_plain(recording, step)
     recording.units = UnitStore(6, 3, horizon=2)
     triangle = band_triangle(6, 3, 2)
-    recording.units.put(1, triangle)
+    recording.units.put(1, packed_to_square(triangle, 6))
     content, buffers = units_message(recording, 1)
     assert content["available"] and content["shape"] == [21, 3]
     np.testing.assert_array_equal(
-        np.frombuffer(buffers[0], dtype="<u2").reshape(21, 3), payload.float32_to_bfloat16(triangle)
+        np.frombuffer(buffers[0], dtype="<u2").reshape(21, 3), float32_to_bfloat16(triangle)
     )
 
 
@@ -346,11 +408,11 @@ def test_band_budget_counts_the_band_size():
     band = UnitStore(25, 100, budget_mb=1.0, horizon=5)
     assert full.record_bytes == 325 * 200 and band.record_bytes == 115 * 200
     assert (full.capacity, band.capacity) == (16, 45)
-    units = np.ones((115, 100))
+    values = np.ones((115, 100))
     for i in range(45):
-        band.put(i, units, pair_order=True)
-    assert band.stride == 1 and len(band) == 45 and band.nbytes <= band.budget_bytes
-    band.put(45, units, pair_order=True)
+        band.put(i, values)
+    assert band.stride == 1 and len(band) == 45 and band.nbytes <= band.budget_mb * 2**20
+    band.put(45, values)
     assert band.stride == 2 and len(band) == 24 and 45 in band
 
 
@@ -358,12 +420,12 @@ def test_band_thinning_keeps_an_even_spread_within_budget_and_the_newest():
     store = UnitStore(seq_length=4, hidden_size=3, budget_mb=10 * 42 / 2**20, horizon=2)
     assert store.record_bytes == 42 and store.capacity == 10  # 7 pairs
     for i in range(37):
-        store.put(i, np.full((7, 3), float(i)), pair_order=True)
+        store.put(i, np.full((7, 3), float(i)))
         assert len([k for k in store.indices if k % store.stride == 0]) <= store.capacity
     assert store.stride == 4 and store.indices == [0, 4, 8, 12, 16, 20, 24, 28, 32, 36]
-    store.put(37, np.ones((7, 3)), pair_order=True)
+    store.put(37, np.ones((7, 3)))
     assert 37 in store and 36 in store
-    store.put(38, np.ones((7, 3)), pair_order=True)
+    store.put(38, np.ones((7, 3)))
     assert 37 not in store and 38 in store
     assert store.get(16)[3, 2, 0] == 16.0 and store.get(16)[3, 1, 0] == 0.0
     assert store.get(3) is None and store.nearest(18) == [16, 20]
@@ -380,7 +442,10 @@ def test_units_survive_save_and_load(tmp_path):
     back = Recording.load(path)
     assert back.units.indices == trainer.recording.units.indices
     assert back.units.stride == trainer.recording.units.stride
-    np.testing.assert_array_equal(back.units.packed(3), trainer.recording.units.packed(3))
+    for index in trainer.recording.units.indices:
+        np.testing.assert_array_equal(
+            back.units.packed(index), trainer.recording.units.packed(index)
+        )
 
 
 def test_band_units_survive_save_and_load_as_the_band(tmp_path):
@@ -406,13 +471,11 @@ def test_older_files_keep_every_pair_when_they_hold_values_beyond_the_meta_horiz
     tmp_path, beyond, kept_horizon
 ):
     recording = Recording(4, "ab", meta={"horizon": 2})
-    recording.append(step=0, offset=0, inputs=[0] * 4, targets=[1] * 4, predictions=[1] * 4,
-                     losses=[1.0] * 4, magnitudes=np.eye(4), grad_norm=1.0, clipped=False,
-                     smooth_loss=1.0)  # fmt: skip
+    append_plain(recording, 0)
     recording.units = UnitStore(4, 3)  # every pair, whatever the meta says
     triangle = band_triangle(4, 3, 2)
     triangle[6] = beyond  # pair (3, 0), lag 3
-    recording.units.put(0, triangle)
+    recording.units.put(0, packed_to_square(triangle, 4))
     path = tmp_path / "run.npz"
     recording.save(path)
     # Files written before the config held the lags kept the packed triangle, 4 entries.
@@ -421,7 +484,7 @@ def test_older_files_keep_every_pair_when_they_hold_values_beyond_the_meta_horiz
     _tamper(path, units_config=config[:4], units_values=packed)
     back = Recording.load(path).units
     assert back.horizon == kept_horizon
-    np.testing.assert_array_equal(back.packed(0), payload.float32_to_bfloat16(triangle))
+    np.testing.assert_array_equal(back.packed(0), float32_to_bfloat16(triangle))
 
 
 def test_a_recording_without_units_saves_as_version_1_and_loads_without_units(tmp_path):
@@ -465,8 +528,9 @@ def test_tampered_unit_arrays_are_rejected(tmp_path, changes, message):
     path = tmp_path / "run.npz"
     trainer.recording.save(path)
     _tamper(path, **changes)
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises(ValueError, match=r"cannot load recording '.*run\.npz': ") as error:
         Recording.load(path)
+    assert message in str(error.value)
 
 
 def test_unit_arrays_in_a_version_1_file_are_rejected(tmp_path):
@@ -478,7 +542,7 @@ def test_unit_arrays_in_a_version_1_file_are_rejected(tmp_path):
         header = json.loads(archive["header"].tobytes())
     header["version"] = 1
     _tamper(path, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8))
-    with pytest.raises(ValueError, match=r"unexpected \['units_config', 'units_index'"):
+    with pytest.raises(ValueError, match=r"run\.npz.*unexpected \['units_config', 'units_index'"):
         Recording.load(path)
 
 
@@ -486,9 +550,17 @@ def test_unit_arrays_in_a_version_1_file_are_rejected(tmp_path):
 
 
 class Sent:
+    """Keeps every message the widget sends (``widget.send`` is its comm method)."""
+
     def __init__(self, widget: RNNbow) -> None:
         self.messages: list[tuple[dict, list]] = []
         widget.send = lambda content, buffers=None: self.messages.append((content, buffers))
+
+
+def browser_sends(widget: RNNbow, content: dict) -> None:
+    """Deliver a custom message from the browser through the widget's comm."""
+    message = {"content": {"data": {"method": "custom", "content": content}}, "buffers": []}
+    widget.comm.handle_msg(message)
 
 
 def test_request_units_is_answered_with_one_binary_message():
@@ -496,35 +568,44 @@ def test_request_units_is_answered_with_one_binary_message():
     trainer.train(5, progress=False)
     widget = RNNbow(trainer)
     sent = Sent(widget)
-    widget._handle_custom_msg({"type": "request_units", "index": 2}, [])
+    browser_sends(widget, {"type": "request_units", "index": 2})
     (content, buffers), = sent.messages  # fmt: skip
     assert content["type"] == "units" and content["index"] == 2 and content["available"]
     assert content["shape"] == [55, 8] and content["dtype"] == "bfloat16"
     assert len(buffers) == 1 and len(buffers[0]) == 55 * 8 * 2
-    values = payload.bfloat16_to_float32(np.frombuffer(buffers[0], dtype="<u2")).reshape(55, 8)
+    values = bfloat16_to_float32(np.frombuffer(buffers[0], dtype="<u2")).reshape(55, 8)
     np.testing.assert_array_equal(values, trainer.recording.units.get(2)[np.tril_indices(10)])
-    # Per-unit data never rides along with the records: the block budget stays small.
-    assert payload.bytes_per_record(10) < 4096
     widget.close()
 
 
 @pytest.mark.parametrize(
-    ("index", "message"),
+    ("index", "shown", "message"),
     [
-        (7, "index must be in [0, 4] (the recording's records), got 7"),
-        ("2", "index must be an int record index, got str '2'"),
-        (None, "index must be an int record index, got NoneType None"),
-        (True, "index must be an int record index, got bool True"),
+        (7, 7, "index must be an int in [0, 4], got 7"),
+        (-1, -1, "index must be an int in [0, 4], got -1"),
+        ("2", -1, "index must be an int in [0, 4], got '2' (str)"),
+        (None, -1, "index must be an int in [0, 4], got None (NoneType)"),
+        (True, -1, "index must be an int in [0, 4], got True"),
+        (2.0, -1, "index must be an int in [0, 4], got 2.0 (float)"),
     ],
 )
-def test_bad_request_is_answered_with_the_error(index, message):
+def test_bad_request_is_answered_with_the_error(index, shown, message):
     trainer = CharRNNTrainer(TEXT, hidden_size=4, seq_length=10, record_every=1)
     trainer.train(5, progress=False)
-    content, buffers = answer_request(trainer.recording, {"type": "request_units", "index": index})
-    assert content["available"] is False and content["reason"] == "bad_request"
-    assert content["error"] == message and buffers == []
-    with pytest.raises((TypeError, ValueError), match=re.escape(message)):
-        units_message(trainer.recording, index)
+    content, buffers = units_message(trainer.recording, index)  # never raises
+    assert content == {
+        "type": "units",
+        "index": shown,
+        "available": False,
+        "reason": "bad_request",
+        "error": message,
+    }
+    assert buffers == []
+    widget = RNNbow(trainer)  # the widget answers the browser the same way
+    sent = Sent(widget)
+    browser_sends(widget, {"type": "request_units", "index": index})
+    assert sent.messages == [(content, [])]
+    widget.close()
 
 
 def test_thinned_record_answer_names_the_nearest_kept_ones():
@@ -534,7 +615,9 @@ def test_thinned_record_answer_names_the_nearest_kept_ones():
     assert trainer.recording.units.stride == 4
     content, buffers = units_message(trainer.recording, 5)
     assert content["reason"] == "thinned" and content["nearest"] == [4, 8] and not buffers
-    assert content["stride"] == 4
+    assert content["stride"] == 4 and content["available"] is False
+    kept, kept_buffers = units_message(trainer.recording, 4)
+    assert kept["available"] and kept["reason"] == "" and len(kept_buffers) == 1
 
 
 def test_export_holds_units_of_the_selected_record_only():
@@ -543,19 +626,26 @@ def test_export_holds_units_of_the_selected_record_only():
     state = {"selected_batch": 3}
     (entry,) = exported_units(state, trainer.recording)
     assert entry["index"] == 3 and entry["available"] and len(entry["data_b64"]) > 0
+    bits = np.frombuffer(base64.b64decode(entry["data_b64"]), dtype="<u2")
+    np.testing.assert_array_equal(bits.reshape(entry["shape"]), trainer.recording.units.packed(3))
     assert exported_units({"selected_batch": -1}, trainer.recording)[0]["index"] == 5
     assert exported_units({"selected_batch": -1}, Recording(8, "ab")) == []
 
 
-def test_export_page_passes_units_to_mount(monkeypatch):
-    import rnnbow_widget.export as export
-
-    monkeypatch.setattr(export, "_read_bundle", lambda name: "/* bundle */")
+def test_export_page_passes_units_to_mount():
     trainer = CharRNNTrainer(TEXT, hidden_size=6, seq_length=8, record_every=1)
     trainer.train(3, progress=False)
-    page = render_html({"selected_batch": 1, "_meta": {}}, trainer.recording, "t")
-    assert "data.state, data.blocks, data.units" in page
-    assert page.count('\\"type\\": \\"units\\"') + page.count('"type": "units"') == 1
+    page = render_page([({"selected_batch": 1, "_meta": {}}, trainer.recording)], "t")
+    assert "run.state, run.blocks, run.units" in page
+    found = re.search(
+        r'<script type="application/json" id="rnnbow-data">(.*?)</script>', page, re.S
+    )
+    assert found is not None
+    (run,) = json.loads(found.group(1))["runs"]
+    (entry,) = run["units"]
+    assert entry["type"] == "units" and entry["index"] == 1 and entry["available"]
+    bits = np.frombuffer(base64.b64decode(entry["data_b64"]), dtype="<u2")
+    np.testing.assert_array_equal(bits.reshape(entry["shape"]), trainer.recording.units.packed(1))
 
 
 @pytest.mark.parametrize(
@@ -586,18 +676,3 @@ def test_a_slice_of_a_thinned_store_keeps_only_what_was_kept():
     assert float(part.get(4)[0, 0, 0]) == 8.0
     assert store.take(range(0, 12, 2)).stride == 2
     assert store.take([1, 4, 9]).stride == 1
-
-
-def test_put_of_bfloat16_bits_stores_what_put_of_the_values_stores():
-    values = np.random.default_rng(3).lognormal(0, 20, (7, 3))
-    plain = UnitStore(seq_length=4, hidden_size=3, horizon=2)
-    encoded = UnitStore(seq_length=4, hidden_size=3, horizon=2)
-    assert plain.put(5, values, pair_order=True)
-    bits = payload.float32_to_bfloat16(values)
-    assert encoded.put(5, bits, pair_order=True, encoded=True)
-    assert np.array_equal(plain.get(5), encoded.get(5))
-    bits[...] = 0  # the store holds its own copy
-    assert np.array_equal(plain.get(5), encoded.get(5))
-    with pytest.raises(TypeError, match="encoded units must be uint16 bfloat16 bits, got dtype"):
-        encoded.put(6, values, pair_order=True, encoded=True)
-    assert 6 not in encoded

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import traitlets
 
-from rnnbow_widget import payload
+from rnnbow_widget import export, payload
 from rnnbow_widget import widget as widget_module
 from rnnbow_widget.recording import Recording
 from rnnbow_widget.trainer import CharRNNTrainer
@@ -125,9 +125,9 @@ def test_wrong_type_from_python_raises_trait_error():
 
 
 def test_missing_bundle_message_says_how_to_build(monkeypatch, tmp_path):
-    monkeypatch.setattr(widget_module, "_STATIC", tmp_path)
+    monkeypatch.setattr(export, "STATIC", tmp_path)
     with pytest.raises(FileNotFoundError, match=r"pip install \.`.*npm run build"):
-        widget_module._bundle("widget.js")
+        export.bundle("widget.js")
 
 
 # ------------------------------------------------------------------ selection
@@ -306,40 +306,6 @@ def test_close_unsubscribes_from_the_trainer(frozen_clock):
     w.close()
     trainer.train(3, progress=False)
     assert sent.messages == []
-    assert trainer._record_listeners == trainer._index_listeners == trainer._end_listeners == []
-
-
-def strongly_held_by_closures(functions: list) -> list:
-    """Every object a function's closure cells hold, following nested closures."""
-    seen, stack = [], list(functions)
-    while stack:
-        function = stack.pop()
-        seen.append(getattr(function, "__self__", None))  # a bound method holds its object
-        for cell in function.__closure__ or ():
-            value = cell.cell_contents
-            seen.append(value)
-            if callable(value) and hasattr(value, "__closure__"):
-                stack.append(value)
-    return seen
-
-
-def test_trainer_listeners_do_not_keep_the_widget_alive():
-    trainer = make_trainer(record_every=1)
-    w = RNNbow(trainer)
-    listeners = trainer._record_listeners + trainer._index_listeners + trainer._end_listeners
-    assert len(listeners) == 2
-    assert not any(value is w for value in strongly_held_by_closures(listeners))
-    w.close()
-
-
-def test_collected_widget_unsubscribes():
-    # ipywidgets and anywidget keep open widgets alive, so a widget is collected only after
-    # close() in practice; the finalizer is what runs when it is collected.
-    trainer = make_trainer(record_every=1)
-    w = RNNbow(trainer)
-    w._finalizer()
-    assert trainer._record_listeners == trainer._index_listeners == trainer._end_listeners == []
-    w.close()
 
 
 def test_two_widgets_on_one_trainer_each_get_the_records(frozen_clock):

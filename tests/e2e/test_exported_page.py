@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from rnnbow_widget.export import save_html
 from rnnbow_widget.trainer import CharRNNTrainer
 from rnnbow_widget.widget import RNNbow
 
@@ -29,7 +28,7 @@ def exported(browser, artifacts, tmp_path_factory):
     )
     widget.selected_batch = shown.index
     path = tmp_path_factory.mktemp("export") / "run.html"
-    save_html(widget, path, title=INJECTIONS[0])
+    widget.save_html(path, title=INJECTIONS[0])
     widget.close()
 
     page = browser.new_page()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from rnnbow_widget.export import save_html
 from rnnbow_widget.trainer import CharRNNTrainer
 from rnnbow_widget.widget import RNNbow
 
@@ -22,7 +21,7 @@ def units_page(browser, tmp_path_factory):
     widget = RNNbow(trainer, horizon=5, log_scale=True)
     widget.selected_batch = 50
     path = tmp_path_factory.mktemp("units") / "run.html"
-    save_html(widget, path)
+    widget.save_html(path)
     widget.close()
     page = browser.new_page()
     errors: list[str] = []
