@@ -28,12 +28,14 @@ def float32_to_bfloat16(values: np.ndarray) -> np.ndarray:
     >>> float32_to_bfloat16(np.array([1.0, -2.0, 1e-38], dtype=np.float32))
     array([16256, 49152,   109], dtype=uint16)
     """
-    bits = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32)
-    nan = np.isnan(bits.view(np.float32))
+    f32 = np.ascontiguousarray(values, dtype=np.float32)
+    bits = f32.view(np.uint32)
     lowest_kept_bit = (bits >> 16) & 1
-    rounded = (bits + 0x7FFF + lowest_kept_bit) >> 16  # round half to even
-    quiet_nan = (bits >> 16) | 0x0040
-    return np.where(nan, quiet_nan, rounded).astype(np.uint16)
+    rounded = ((bits + (0x7FFF + lowest_kept_bit)) >> 16).astype(np.uint16)  # half to even
+    nan = np.isnan(f32)
+    if nan.any():  # rounding could carry a NaN's bits into infinity: keep it a (quiet) NaN
+        rounded[nan] = (bits[nan] >> 16) | 0x0040
+    return rounded
 
 
 def bfloat16_to_float32(bits: np.ndarray) -> np.ndarray:

@@ -198,15 +198,18 @@ def magnitudes(walk: Walk, wrt: str, norm: str) -> np.ndarray:
 def unit_contributions(walk: Walk, wrt: str) -> np.ndarray:
     """(pairs, H): hidden unit i's share of each pair's itemized gradient, walk row order.
 
-    Unit i owns row i of every gate block (rows ``i, H + i, 2H + i, ...``); its contribution
-    is the Frobenius norm of those rows of the itemized gradient together, so that with
-    ``norm="fro"`` the squares over units add up to the squared magnitude.
+    Row r of ``outer(g, v)`` has norm ``|g_r| ||v||``. Unit i owns row i of every gate block
+    (rows ``i, H + i, 2H + i, ...``); its share is the norm of those rows together, so that
+    with ``norm="fro"`` the squares over units add up to the squared magnitude.
     """
     H = walk.blocks[0].vectors.shape[1]
-    squared = np.square(walk.g)
+    rows = np.abs(walk.g)  # then the norm of each row of the itemized gradient
     for block in factors(walk, wrt):
-        squared[:, block.rows] *= block.squared_norms[walk.j][:, None]
-    return np.sqrt(squared.reshape(len(squared), -1, H).sum(axis=1))
+        rows[:, block.rows] *= np.sqrt(block.squared_norms)[walk.j][:, None]
+    gates = rows.reshape(len(rows), -1, H)  # (pairs, G, H): unit i's row in each gate block
+    if gates.shape[1] == 1:
+        return gates[:, 0]
+    return np.sqrt(np.square(gates).sum(axis=1))
 
 
 def summed_gradient(walk: Walk, wrt: str) -> np.ndarray:
@@ -214,8 +217,7 @@ def summed_gradient(walk: Walk, wrt: str) -> np.ndarray:
 
     With every lag walked this is ordinary BPTT's gradient.
     """
-    g_sum = np.zeros((walk.n, walk.g.shape[1]))  # g_sum[j] = sum over sources t of g_{t,j}
-    np.add.at(g_sum, walk.j, walk.g)
+    g_sum = one_hot(walk.j, walk.n).T @ walk.g  # row j: the sum over sources t of g_{t,j}
     blocks = factors(walk, wrt)
     gradient = np.empty((walk.g.shape[1], blocks[0].vectors.shape[1]))
     for block in blocks:

@@ -18,6 +18,7 @@ algorithm are in :mod:`rnnbow_widget.engine`, each cell's equations in its modul
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -192,19 +193,8 @@ def itemize_cache(
     >>> result.units.shape, bool(result.magnitudes[2, 0] == 0)
     ((3, 3, 3), True)
     """
-    module = cell_of(cache)
-    wrt = check_choice("wrt", wrt, WRT_CHOICES)
-    norm = check_choice("norm", norm, NORM_CHOICES)
     full, units = check_bool("full", full), check_bool("units", units)
-    try:
-        H, V = check_params(params, module.NAME)
-    except ValueError as error:
-        raise ValueError(
-            f"{error}; but the cache comes from the {module.NAME} cell's forward: pass the "
-            "params it was made with"
-        ) from None
-    _check_cache(cache, H, V)
-    check_horizon(horizon, len(cache.inputs))
+    module = _check_cached(params, cache, wrt, norm, horizon)
     return _itemize(module, params, cache, wrt, norm, horizon, full=full, units=units)
 
 
@@ -226,7 +216,28 @@ def magnitudes_from_cache(
     >>> m.shape, bool(m[0, 1] == 0), bool(m[2, 0] == 0), bool(m[2, 1] > 0)
     ((3, 3), True, True, True)
     """
-    return itemize_cache(params, cache, wrt=wrt, norm=norm, horizon=horizon).magnitudes
+    module = _check_cached(params, cache, wrt, norm, horizon)
+    walk = engine.walk(module, params, cache, check_horizon(horizon, len(cache.inputs)))
+    return engine.magnitudes(walk, wrt, norm)
+
+
+def _check_cached(
+    params: Params, cache: Cache, wrt: str, norm: str, horizon: int | None
+) -> ModuleType:
+    """Check the arguments of the cached-chunk functions; returns the cache's cell."""
+    module = cell_of(cache)
+    check_choice("wrt", wrt, WRT_CHOICES)
+    check_choice("norm", norm, NORM_CHOICES)
+    try:
+        H, V = check_params(params, module.NAME)
+    except ValueError as error:
+        raise ValueError(
+            f"{error}; but the cache comes from the {module.NAME} cell's forward: pass the "
+            "params it was made with"
+        ) from None
+    _check_cache(cache, H, V)
+    check_horizon(horizon, len(cache.inputs))
+    return module
 
 
 def _itemize(

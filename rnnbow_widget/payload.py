@@ -3,7 +3,7 @@
 A block of consecutive records travels as one custom message: a small JSON header naming each
 column with its dtype and shape, and one little-endian buffer per column
 (``docs/data-contract.md``). The columns and their wire dtypes come from
-:data:`rnnbow_widget.recording.COLUMNS`; the browser learns them from the header. Losses and
+:data:`rnnbow_widget.columns.COLUMNS`; the browser learns them from the header. Losses and
 magnitudes go as bfloat16 (:mod:`rnnbow_widget.bfloat16`), half the bytes of float32 with the
 same range. The standalone HTML export carries the same messages with the bytes in base64.
 """
@@ -19,7 +19,8 @@ import numpy as np
 
 from rnnbow_widget.bfloat16 import BFLOAT16, bfloat16_to_float32, float32_to_bfloat16
 from rnnbow_widget.checks import check_int
-from rnnbow_widget.recording import COLUMNS, Recording
+from rnnbow_widget.columns import COLUMNS
+from rnnbow_widget.recording import Recording
 
 __all__ = [
     "MAX_BLOCK_RECORDS",

@@ -3,8 +3,8 @@
 One *record* is one chunk of ``n = seq_length`` steps: its inputs, targets and argmax
 predictions (vocabulary indices), the per-step losses ``L_t``, the ``(n, n)`` itemized gradient
 magnitudes ``m[t, j]``, and per-chunk numbers. The columns, their dtypes and what the browser
-receives of them are defined once, in :data:`COLUMNS`. Magnitudes are kept as their packed
-lower triangle: source ``t``, step ``j <= t`` at ``t (t + 1) / 2 + j``.
+receives of them are defined once, in :mod:`rnnbow_widget.columns`. Magnitudes are kept as
+their packed lower triangle: source ``t``, step ``j <= t`` at ``t (t + 1) / 2 + j``.
 
 ``Recording.append`` is the one way in; a trainer uses it too. The summary numbers of the
 magnitudes (``rnnbow_widget.metrics``) are worked out for many records at once, when a
@@ -15,18 +15,35 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from rnnbow_widget import metrics, npzfile
 from rnnbow_widget.checks import check_bool, check_int, check_json_dict, check_number
+from rnnbow_widget.columns import (
+    COLUMN_NAMES,
+    COLUMNS,
+    DERIVED_COLUMNS,
+    INDEX_COLUMNS,
+    WIRE_COLUMNS,
+    Column,
+    index_dtype,
+)
+from rnnbow_widget.record import Record
 from rnnbow_widget.units import ARRAY_KEYS as UNIT_KEYS
 from rnnbow_widget.units import UnitStore
 
-__all__ = ["COLUMNS", "FORMAT_MARKER", "FORMAT_VERSION", "Column", "Record", "Recording"]
+__all__ = [
+    "COLUMNS",
+    "COLUMN_NAMES",
+    "FORMAT_MARKER",
+    "FORMAT_VERSION",
+    "WIRE_COLUMNS",
+    "Column",
+    "Record",
+    "Recording",
+]
 
 FORMAT_MARKER = "rnnbow_widget.recording"
 FORMAT_VERSION = 2
@@ -34,164 +51,6 @@ FORMAT_VERSION = 2
 as version 1, which older readers still open."""
 
 INT32_MAX = int(np.iinfo(np.int32).max)
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a recording.
-
-    Attributes
-    ----------
-    name : str
-    dtype : str
-        Storage dtype (in memory and in saved files); ``"index"`` is uint16, or int32 for
-        vocabularies beyond 65,535 symbols.
-    width : str
-        Values per record: ``""`` one, ``"n"`` one per step, ``"triangle"`` n(n+1)/2.
-    wire : str or None
-        The dtype the browser receives (``"bfloat16"``: the upper half of float32), or None
-        for a column that is not sent.
-    derived : bool
-        Worked out from the other columns (the summary numbers), not appended.
-    """
-
-    name: str
-    dtype: str
-    width: str = ""
-    wire: str | None = None
-    derived: bool = False
-
-
-COLUMNS: tuple[Column, ...] = (
-    Column("step", "int32", wire="int32"),
-    Column("offset", "int32", wire="int32"),
-    Column("loss", "float32", wire="float32", derived=True),
-    Column("smooth_loss", "float32", wire="float32"),
-    Column("max_gradient", "float32", wire="float32", derived=True),
-    Column("mean_gradient", "float32", wire="float32", derived=True),
-    Column("grad_norm", "float32", wire="float32"),
-    Column("clipped", "uint8", wire="uint8"),
-    Column("effective_horizon", "float32", wire="float32", derived=True),
-    Column("reach", "float32", wire="float32", derived=True),
-    Column("accuracy", "float32", derived=True),
-    Column("inputs", "index", "n"),
-    Column("targets", "index", "n", wire="index"),
-    Column("predictions", "index", "n", wire="index"),
-    Column("losses", "float32", "n", wire="bfloat16"),
-    Column("magnitudes", "float32", "triangle", wire="bfloat16"),
-)
-"""Every column, in the order the browser receives them (``docs/data-contract.md``)."""
-
-COLUMN_NAMES = tuple(column.name for column in COLUMNS)
-WIRE_COLUMNS = tuple(column.name for column in COLUMNS if column.wire)
-"""The columns sent to the browser."""
-_DERIVED = tuple(column.name for column in COLUMNS if column.derived)
-_INDEX_COLUMNS = ("inputs", "targets", "predictions")
-
-
-def index_dtype(vocab_size: int) -> np.dtype:
-    """uint16 while every vocabulary index fits, int32 beyond 65,535 symbols."""
-    return np.dtype(np.uint16) if vocab_size <= 65535 else np.dtype(np.int32)
-
-
-class Record:
-    """One recorded chunk, read from its recording (values are decoded when first used).
-
-    Attributes
-    ----------
-    index : int
-        Position of the record in its :class:`Recording`.
-    step : int
-        Training chunk index (optimizer steps before this chunk).
-    offset : int
-        Position in the corpus of the chunk's first input.
-    inputs, targets, predictions : str
-        The chunk's inputs, the true next symbols and the argmax predictions, decoded with the
-        vocabulary (``predictions[i]`` is the guess of ``targets[i]``).
-    losses : numpy.ndarray
-        ``(n,)`` float32 per-step losses ``L_t`` (read-only).
-    magnitudes : numpy.ndarray
-        ``(n, n)`` float32 ``[t, j]``, the itemized gradient size of loss t at step j; zero for
-        ``j > t`` (read-only).
-    loss, smooth_loss, grad_norm : float
-        Mean of ``losses``; the trainer's smoothed loss; the gradient's global norm before
-        clipping.
-    clipped : bool
-        Whether clipping changed the gradient.
-    max_gradient, mean_gradient, effective_horizon, reach : float
-        Summary numbers of ``magnitudes`` (:mod:`rnnbow_widget.metrics`).
-    accuracy : float
-        Fraction of predictions equal to targets.
-    """
-
-    def __init__(self, recording: Recording, index: int) -> None:
-        self._recording = recording
-        self.index = index
-
-    def _value(self, name: str) -> Any:
-        return self._recording.column(name)[self.index]
-
-    step = property(lambda self: int(self._value("step")), doc="Training chunk index.")
-    offset = property(lambda self: int(self._value("offset")), doc="Corpus position.")
-    clipped = property(lambda self: bool(self._value("clipped")), doc="Clipping fired.")
-    loss = property(lambda self: float(self._value("loss")), doc="Mean of ``losses``.")
-    smooth_loss = property(
-        lambda self: float(self._value("smooth_loss")), doc="The trainer's smoothed loss."
-    )
-    grad_norm = property(
-        lambda self: float(self._value("grad_norm")), doc="Gradient norm before clipping."
-    )
-    max_gradient = property(
-        lambda self: float(self._value("max_gradient")), doc="``metrics.max_gradient``."
-    )
-    mean_gradient = property(
-        lambda self: float(self._value("mean_gradient")), doc="``metrics.mean_gradient``."
-    )
-    effective_horizon = property(
-        lambda self: float(self._value("effective_horizon")),
-        doc="``metrics.effective_horizon``.",
-    )
-    reach = property(lambda self: float(self._value("reach")), doc="``metrics.reach``.")
-    accuracy = property(
-        lambda self: float(self._value("accuracy")), doc="Fraction of right predictions."
-    )
-
-    @cached_property
-    def inputs(self) -> str:
-        """The input symbols."""
-        return self._recording.decode(self._value("inputs"))
-
-    @cached_property
-    def targets(self) -> str:
-        """The true next symbols."""
-        return self._recording.decode(self._value("targets"))
-
-    @cached_property
-    def predictions(self) -> str:
-        """The argmax predictions."""
-        return self._recording.decode(self._value("predictions"))
-
-    @cached_property
-    def losses(self) -> np.ndarray:
-        """(n,) float32 per-step losses (read-only)."""
-        return self._value("losses")
-
-    @cached_property
-    def magnitudes(self) -> np.ndarray:
-        """(n, n) float32 ``[t, j]``, zero for ``j > t`` (read-only)."""
-        n = self._recording.seq_length
-        out = np.zeros((n, n), dtype=np.float32)
-        out[self._recording._lower] = self._value("magnitudes")
-        out.flags.writeable = False
-        return out
-
-    def __repr__(self) -> str:
-        text = self.inputs if len(self.inputs) <= 40 else self.inputs[:39] + "…"
-        n = self._recording.seq_length
-        return (
-            f"Record(index={self.index}, step={self.step}, loss={self.loss:.4f}, "
-            f"accuracy={self.accuracy:.2f}, inputs={text!r}, magnitudes=({n}, {n}))"
-        )
 
 
 class Recording:
@@ -358,7 +217,7 @@ class Recording:
         numbers["loss"] = data["losses"][start:stop].mean(axis=1, dtype=np.float64)
         hits = data["targets"][start:stop] == data["predictions"][start:stop]
         numbers["accuracy"] = hits.mean(axis=1)
-        for name in _DERIVED:
+        for name in DERIVED_COLUMNS:
             data[name][start:stop] = numbers[name]
         self._summarized = stop
 
@@ -434,7 +293,7 @@ class Recording:
         stop = self._count if stop is None else check_int("stop", stop, maximum=self._count)
         if stop < start:
             raise ValueError(f"stop must be >= start, got start={start}, stop={stop}")
-        if name in _DERIVED:
+        if name in DERIVED_COLUMNS:
             self._summarize()
         view = self._data[name][start:stop].view()
         view.flags.writeable = False
@@ -541,7 +400,7 @@ class Recording:
                     f"column {column.name!r} is {array.dtype} {array.shape}, "
                     f"expected {dtype} {shape}"
                 )
-        for name in _INDEX_COLUMNS:
+        for name in INDEX_COLUMNS:
             if count and arrays[name].max() >= len(recording.vocab):
                 raise npzfile.FileProblem(
                     f"column {name!r} holds indices outside the vocabulary "

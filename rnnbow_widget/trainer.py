@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnbow_widget import engine
+from rnnbow_widget import engine, sampling
 from rnnbow_widget.cells import get_cell
 from rnnbow_widget.checks import (
     check_bool,
@@ -32,44 +32,19 @@ from rnnbow_widget.checks import (
     check_int,
     check_positive,
 )
+from rnnbow_widget.divergence import TrainingDivergedError, diverged
+from rnnbow_widget.events import Listeners
 from rnnbow_widget.interrupt import DeferredInterrupt
 from rnnbow_widget.optim import Optimizer, check_optimizer_name, clip_gradients, make_optimizer
 from rnnbow_widget.parameters import ParameterVector
 from rnnbow_widget.recording import Record, Recording
 from rnnbow_widget.units import DEFAULT_BUDGET_MB, UnitStore, check_budget
+from rnnbow_widget.vocabulary import Vocabulary
 
 __all__ = ["CELLS", "CharRNNTrainer", "TrainingDivergedError"]
 
 Params = dict[str, np.ndarray]
 CELLS = ("rnn", "lstm", "gru")
-
-
-class TrainingDivergedError(RuntimeError):
-    """A training step produced a non-finite loss, gradient or parameter.
-
-    The trainer has been restored to its state before that step and can keep training once a
-    hyper-parameter is changed. The step, the quantity and this message are also kept in
-    ``trainer.recording.meta["diverged"]`` (saved with the recording; the widget marks it).
-
-    Attributes
-    ----------
-    step : int
-        Index of the chunk whose update diverged (it was not applied).
-    quantity : str
-        What became non-finite: ``"loss"``, ``"gradient"`` or ``"parameters"``.
-    """
-
-    def __init__(self, message: str, step: int, quantity: str) -> None:
-        super().__init__(message)
-        self.step = step
-        self.quantity = quantity
-
-
-def _encode(text: str) -> tuple[str, np.ndarray]:
-    """The sorted vocabulary string and the text as an array of vocabulary indices."""
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
-    symbols, data = np.unique(codes, return_inverse=True)
-    return "".join(map(chr, symbols.tolist())), data.astype(np.intp, copy=False)
 
 
 class CharRNNTrainer:
@@ -198,7 +173,8 @@ class CharRNNTrainer:
         self._dtype = check_float_dtype(dtype)
         self.dtype = self._dtype.name
 
-        self.vocab, self._data = _encode(text)
+        self._vocabulary, self._data = Vocabulary.of_text(text)
+        self.vocab = "".join(self._vocabulary.symbols)
         V = len(self.vocab)
         init_seq, sample_seq = np.random.SeedSequence(seed).spawn(2)
         initial = self._cell.init_params(V, H, np.random.default_rng(init_seq), self.init_scale)
@@ -215,8 +191,7 @@ class CharRNNTrainer:
         self._losses: list[float] = []
         self.smooth_loss = math.log(V)
         self._next_y = np.full(V, 1.0 / V)  # next-symbol distribution from the carried state
-        self._record_listeners: list[Callable[[Any], Any]] = []
-        self._end_listeners: list[Callable[[], Any]] = []
+        self._record_listeners, self._end_listeners = Listeners(), Listeners()
 
         title = name or (
             f"{self.cell} ({self.activation}), H={H}, n={self.seq_length}, "
@@ -296,38 +271,15 @@ class CharRNNTrainer:
         """
         if not callable(callback):
             raise TypeError(f"callback must be callable, got {callback!r}")
-        if not check_bool("decoded", decoded):
-            callback = _by_index(callback)
-        self._record_listeners.append(callback)
-        return _unsubscriber(self._record_listeners, callback)
+        if check_bool("decoded", decoded):
+            return self._record_listeners.add(callback)
+        return self._record_listeners.add(lambda record: callback(record.index))
 
     def on_train_end(self, callback: Callable[[], Any]) -> Callable[[], None]:
         """Call ``callback()`` whenever ``train()``/``step()`` ends; returns an unsubscriber."""
-        if not callable(callback):
-            raise TypeError(f"callback must be callable, got {callback!r}")
-        self._end_listeners.append(callback)
-        return _unsubscriber(self._end_listeners, callback)
+        return self._end_listeners.add(callback)
 
     # ------------------------------------------------------------------ training
-    def _diverged(self, step: int, quantity: str) -> TrainingDivergedError:
-        error = TrainingDivergedError(
-            f"training diverged at step {step}: the {quantity} became non-finite (inf or "
-            f"NaN). The update of step {step} was not applied; parameters, optimizer state, "
-            "hidden state and data cursor are as they were before it. To continue, lower the "
-            f"learning rate (trainer.learning_rate, now {self.learning_rate:g}), "
-            f"enable or lower gradient clipping (clip={self.clip}, clip_norm={self.clip_norm}), "
-            f"or start again with a smaller init_scale (now {self.init_scale:g}).",
-            step=step,
-            quantity=quantity,
-        )
-        # Kept in the recording (saved with it, shown by the widget): where the run diverged.
-        self.recording.meta["diverged"] = {
-            "step": step,
-            "quantity": quantity,
-            "message": str(error),
-        }
-        return error
-
     def _advance(self, record: bool) -> Record | None:
         """Train on one chunk (and record it); state changes only after every check."""
         n, step, cell = self.seq_length, self._steps_done, self._cell
@@ -340,16 +292,16 @@ class CharRNNTrainer:
         cache = cell.forward(self.params, inputs, targets, state, self.activation)
         loss = float(cache.losses.mean())
         if not math.isfinite(loss):
-            raise self._diverged(step, "loss")
+            raise diverged(self, step, "loss")
         grads = {"theta": self._vector.gradient(cell.backward(self.params, cache))}
         # The itemized gradients use the parameters before the update, as BPTT did.
         walk = engine.walk(cell, self.params, cache, min(self.horizon or n, n)) if record else None
         report = clip_gradients(grads, self.clip, self.clip_norm)
         if not math.isfinite(report.grad_norm):
-            raise self._diverged(step, "gradient")
+            raise diverged(self, step, "gradient")
         updated = self._vector.candidate(self.optimizer.propose(grads)["theta"])
         if not np.isfinite(updated).all():
-            raise self._diverged(step, "parameters")
+            raise diverged(self, step, "parameters")
 
         self._vector.theta[...] = updated  # commit
         self.optimizer.commit()
@@ -375,8 +327,7 @@ class CharRNNTrainer:
         )
         if self.recording.units is not None:
             self.recording.units.put(new.index, engine.unit_contributions(walk, self.wrt))
-        for callback in list(self._record_listeners):
-            callback(new)
+        self._record_listeners.call(new)
         return new
 
     def step(self) -> Record:
@@ -397,7 +348,7 @@ class CharRNNTrainer:
             with stop, _quiet_numerics():
                 record = self._advance(record=True)
         finally:
-            self._notify_end()
+            self._end_listeners.call()
         if stop.requested:
             raise KeyboardInterrupt(
                 f"interrupted after completing step {self._steps_done - 1} "
@@ -448,7 +399,7 @@ class CharRNNTrainer:
             if bar is not None:
                 self._show_progress(bar, start, time.perf_counter() - began)
                 bar.close()
-            self._notify_end()
+            self._end_listeners.call()
         if stop.requested:
             raise KeyboardInterrupt(
                 f"training interrupted after {self._steps_done - start} of {steps} chunks "
@@ -463,22 +414,7 @@ class CharRNNTrainer:
         speed = done * self.seq_length / elapsed if elapsed > 0 else 0.0
         bar.set_postfix_str(f"loss={self.smooth_loss:.3f}, {speed:,.0f} chars/s", refresh=False)
 
-    def _notify_end(self) -> None:
-        for callback in list(self._end_listeners):
-            callback()
-
     # ------------------------------------------------------------------ using the model
-    def _indices(self, name: str, text: str) -> np.ndarray:
-        """``text`` as vocabulary indices, after checking it uses only known symbols."""
-        index = {symbol: i for i, symbol in enumerate(self.vocab)}
-        unknown = sorted({c for c in text if c not in index})
-        if unknown:
-            raise ValueError(
-                f"{name} holds symbols outside the vocabulary: {''.join(unknown)!r}; "
-                f"{name} may only use the {len(self.vocab)} symbols of trainer.vocab"
-            )
-        return np.array([index[c] for c in text], dtype=np.intp)
-
     def predict(self, text: str) -> str:
         """The model's next-character guesses along ``text``, starting from a zero state.
 
@@ -506,11 +442,11 @@ class CharRNNTrainer:
                 f"text must hold at least 2 characters (one to read, one to predict), "
                 f"got {len(text)}"
             )
-        ids = self._indices("text", text)
+        ids = self._vocabulary.encode(text, "text")
         state = self._cell.initial_state(self.hidden_size, self._dtype)
         with _quiet_numerics():
             cache = self._cell.forward(self.params, ids[:-1], ids[1:], state, self.activation)
-        return "".join(self.vocab[i] for i in cache.predictions)
+        return self._vocabulary.decode(cache.predictions)
 
     def sample(self, n: int = 200, temperature: float = 1.0, prime: str = "") -> str:
         """Generate text from the current model, continuing from the carried hidden state.
@@ -534,43 +470,13 @@ class CharRNNTrainer:
         temperature = check_positive("temperature", temperature)
         if not isinstance(prime, str):
             raise TypeError(f"prime must be a str, got {type(prime).__name__}")
+        cell, params, activation = self._cell, self.params, self.activation
         state, y = self._state, self._next_y
-        target = np.zeros(1, dtype=np.intp)  # forward wants one; its loss is not used
-
-        def feed(symbol: int) -> tuple[np.ndarray, np.ndarray]:
-            cache = self._cell.forward(
-                self.params, np.array([symbol]), target, state, self.activation
-            )
-            return cache.final_state, cache.y[-1]
-
-        for symbol in self._indices("prime", prime):
-            state, y = feed(symbol)
-        out = []
-        with np.errstate(divide="ignore"):
-            for _ in range(n):
-                logits = np.log(y) / temperature
-                weights = np.exp(logits - logits.max())
-                cdf = np.cumsum(weights)
-                drawn = np.searchsorted(cdf, self._sample_rng.random() * cdf[-1], "right")
-                symbol = min(int(drawn), len(weights) - 1)
-                out.append(self.vocab[symbol])
-                state, y = feed(symbol)
-        return "".join(out)
-
-
-def _by_index(callback: Callable[[int], Any]) -> Callable[[Record], Any]:
-    def call(record: Record) -> Any:
-        return callback(record.index)
-
-    return call
-
-
-def _unsubscriber(listeners: list, callback: Callable) -> Callable[[], None]:
-    def unsubscribe() -> None:
-        if callback in listeners:
-            listeners.remove(callback)
-
-    return unsubscribe
+        if prime:
+            ids = self._vocabulary.encode(prime, "prime")
+            state, y = sampling.feed(cell, params, ids, state, activation)
+        ids = sampling.draw(cell, params, state, y, n, temperature, self._sample_rng, activation)
+        return self._vocabulary.decode(ids)
 
 
 def _quiet_numerics() -> Any:

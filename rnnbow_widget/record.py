@@ -1,0 +1,113 @@
+"""Record: one recorded chunk, read from its recording."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from rnnbow_widget.recording import Recording
+
+__all__ = ["Record"]
+
+
+class Record:
+    """One recorded chunk, read from its recording (values are decoded when first used).
+
+    Attributes
+    ----------
+    index : int
+        Position of the record in its :class:`Recording`.
+    step : int
+        Training chunk index (optimizer steps before this chunk).
+    offset : int
+        Position in the corpus of the chunk's first input.
+    inputs, targets, predictions : str
+        The chunk's inputs, the true next symbols and the argmax predictions, decoded with the
+        vocabulary (``predictions[i]`` is the guess of ``targets[i]``).
+    losses : numpy.ndarray
+        ``(n,)`` float32 per-step losses ``L_t`` (read-only).
+    magnitudes : numpy.ndarray
+        ``(n, n)`` float32 ``[t, j]``, the itemized gradient size of loss t at step j; zero for
+        ``j > t`` (read-only).
+    loss, smooth_loss, grad_norm : float
+        Mean of ``losses``; the trainer's smoothed loss; the gradient's global norm before
+        clipping.
+    clipped : bool
+        Whether clipping changed the gradient.
+    max_gradient, mean_gradient, effective_horizon, reach : float
+        Summary numbers of ``magnitudes`` (:mod:`rnnbow_widget.metrics`).
+    accuracy : float
+        Fraction of predictions equal to targets.
+    """
+
+    def __init__(self, recording: Recording, index: int) -> None:
+        self._recording = recording
+        self.index = index
+
+    def _value(self, name: str) -> Any:
+        return self._recording.column(name)[self.index]
+
+    step = property(lambda self: int(self._value("step")), doc="Training chunk index.")
+    offset = property(lambda self: int(self._value("offset")), doc="Corpus position.")
+    clipped = property(lambda self: bool(self._value("clipped")), doc="Clipping fired.")
+    loss = property(lambda self: float(self._value("loss")), doc="Mean of ``losses``.")
+    smooth_loss = property(
+        lambda self: float(self._value("smooth_loss")), doc="The trainer's smoothed loss."
+    )
+    grad_norm = property(
+        lambda self: float(self._value("grad_norm")), doc="Gradient norm before clipping."
+    )
+    max_gradient = property(
+        lambda self: float(self._value("max_gradient")), doc="``metrics.max_gradient``."
+    )
+    mean_gradient = property(
+        lambda self: float(self._value("mean_gradient")), doc="``metrics.mean_gradient``."
+    )
+    effective_horizon = property(
+        lambda self: float(self._value("effective_horizon")),
+        doc="``metrics.effective_horizon``.",
+    )
+    reach = property(lambda self: float(self._value("reach")), doc="``metrics.reach``.")
+    accuracy = property(
+        lambda self: float(self._value("accuracy")), doc="Fraction of right predictions."
+    )
+
+    @cached_property
+    def inputs(self) -> str:
+        """The input symbols."""
+        return self._recording.decode(self._value("inputs"))
+
+    @cached_property
+    def targets(self) -> str:
+        """The true next symbols."""
+        return self._recording.decode(self._value("targets"))
+
+    @cached_property
+    def predictions(self) -> str:
+        """The argmax predictions."""
+        return self._recording.decode(self._value("predictions"))
+
+    @cached_property
+    def losses(self) -> np.ndarray:
+        """(n,) float32 per-step losses (read-only)."""
+        return self._value("losses")
+
+    @cached_property
+    def magnitudes(self) -> np.ndarray:
+        """(n, n) float32 ``[t, j]``, zero for ``j > t`` (read-only)."""
+        n = self._recording.seq_length
+        out = np.zeros((n, n), dtype=np.float32)
+        out[np.tril_indices(n)] = self._value("magnitudes")
+        out.flags.writeable = False
+        return out
+
+    def __repr__(self) -> str:
+        text = self.inputs if len(self.inputs) <= 40 else self.inputs[:39] + "…"
+        n = self._recording.seq_length
+        return (
+            f"Record(index={self.index}, step={self.step}, loss={self.loss:.4f}, "
+            f"accuracy={self.accuracy:.2f}, inputs={text!r}, magnitudes=({n}, {n}))"
+        )
