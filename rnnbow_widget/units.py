@@ -142,10 +142,11 @@ class UnitStore:
         rows = self._walk_rows(np.asarray(units))
         if self.capacity < 1:
             return False
-        newest = self._newest
-        if newest >= 0 and newest % self.stride and newest != index:
-            self._values.pop(newest, None)  # the previous newest was off the stride
-        self._newest = max(newest, index)
+        if index % self.stride and index < self._newest:
+            return False  # off the stride and not the newest: thinned already
+        if self._newest % self.stride and self._newest != index:
+            self._values.pop(self._newest, None)  # the previous newest was off the stride
+        self._newest = max(self._newest, index)
         self._values[index] = float32_to_bfloat16(rows)
         while self._kept_on_stride() > self.capacity:
             self.stride *= 2
@@ -155,13 +156,17 @@ class UnitStore:
         return index in self._values
 
     def _kept_on_stride(self) -> int:
-        # The newest record rides along outside the count when it is off the stride.
-        return sum(1 for kept in self._values if kept % self.stride == 0)
+        # Every kept record is on the stride but perhaps the newest, which rides along outside
+        # the count.
+        newest_off_stride = self._newest % self.stride != 0 and self._newest in self._values
+        return len(self._values) - newest_off_stride
 
     def _walk_rows(self, units: np.ndarray) -> np.ndarray:
         """(rows, H) the store keeps, from walk-order rows or the dense (n, n, H) form."""
         n, H = self.seq_length, self.hidden_size
-        if units.ndim == 3 and units.shape == (n, n, H):
+        if units.shape == (self.rows, H):
+            return units  # the walked pairs of the store's own lags
+        if units.shape == (n, n, H):
             return units[pair_indices(n, self.lags)]
         walked = [k for k in range(1, n + 1) if units.ndim and pair_count(n, k) == len(units)]
         if units.ndim != 2 or units.shape[1] != H or not walked:

@@ -160,14 +160,15 @@ class Cache:
         return self.h[-1].copy()
 
     def astype(self, dtype: np.dtype | type) -> Cache:
-        """The same cache with every float array in ``dtype`` (no copies of arrays already so)."""
+        """The same cache with every float array in ``dtype`` (itself when they all are)."""
         changes = {
-            field.name: value.astype(dtype, copy=False)
+            field.name: value.astype(dtype)
             for field in fields(self)
             if isinstance(value := getattr(self, field.name), np.ndarray)
             and value.dtype.kind == "f"
+            and value.dtype != dtype
         }
-        return replace(self, **changes)
+        return replace(self, **changes) if changes else self
 
 
 @dataclass(frozen=True)
