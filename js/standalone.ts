@@ -2,9 +2,9 @@
 // The page needs this one script: the stylesheet is injected from the bundle.
 import type { AnyModel } from "@anywidget/types";
 import css from "./style.css";
-import { type Bytes, type ColumnSpec, base64ToBytes } from "./decode";
-import { PageModel } from "./page-model";
-import { unitsFor } from "./units-data";
+import { type Bytes, type ColumnSpec, base64ToBytes } from "./data/decode";
+import { PageModel } from "./data/page-model";
+import { unitsFor } from "./data/units-data";
 import widget from "./widget";
 
 export interface StandaloneColumn extends ColumnSpec {

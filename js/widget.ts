@@ -1,8 +1,8 @@
 // anywidget entry point: one record store per model (initialize), one RnnbowApp per display (render).
 import type { AnyModel } from "@anywidget/types";
-import { RnnbowApp } from "./app";
-import { attachMessages } from "./sync";
-import { attachUnits } from "./units-data";
+import { RnnbowApp } from "./app/app";
+import { attachMessages } from "./data/sync";
+import { attachUnits } from "./data/units-data";
 import "./style.css";
 
 function initialize({ model }: { model: AnyModel }) {

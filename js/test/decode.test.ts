@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { base64ToBytes, bf16ToFloat, decodeBf16, decodeColumn, floatToBf16, triangleIndex, triangleSize } from "./decode";
+import { base64ToBytes, bf16ToFloat, decodeBf16, decodeColumn, floatToBf16, triangleIndex, triangleSize } from "../data/decode";
 
 describe("bfloat16", () => {
   it("round-trips values exactly representable in bfloat16", () => {

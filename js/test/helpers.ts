@@ -1,6 +1,6 @@
 // Test support (not bundled): a mock anywidget model, synthetic record blocks, a canvas stub.
 import { vi } from "vitest";
-import { floatToBf16, triangleIndex, triangleSize } from "./decode";
+import { floatToBf16, triangleIndex, triangleSize } from "../data/decode";
 
 type Handler = (...args: any[]) => void;
 

@@ -1,5 +1,5 @@
 // Plain-words reading guidance shown next to each view when the "?" toggle is on.
-import { JUMP_RULE } from "./explode";
+import { JUMP_RULE } from "../data/explode";
 
 export const HELP = {
   overview:

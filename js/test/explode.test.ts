@@ -1,11 +1,11 @@
 // Exploding gradients: jumped-norm markers and the divergence line in the overview, and the info line.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AnyModel } from "@anywidget/types";
-import { JUMP_FACTOR, divergedOf, jumpRatioAt } from "./explode";
-import { HELP } from "./help";
-import { binRecords } from "./overview-bins";
-import { MockModel, type WireBlock, makeBlock, nextFrame, stubCanvas } from "./test-helpers";
-import widget from "./widget";
+import { JUMP_FACTOR, divergedOf, jumpRatioAt } from "../data/explode";
+import { HELP } from "../app/help";
+import { binRecords } from "../views/overview-bins";
+import { MockModel, type WireBlock, makeBlock, nextFrame, stubCanvas } from "./helpers";
+import widget from "../widget";
 
 const N = 6;
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { decayOf, largestLossSource, stackedTotals } from "./chunk";
-import { columnAt, columnCenter, columnGeometry, columnX, MIN_COLUMN, scrollToColumn } from "./columns";
-import { triangleIndex, triangleSize } from "./decode";
-import { visibleGlyph } from "./glyphs";
-import { binRecords, brushRange, columnCount, columnOfRecord, firstRecord } from "./overview-bins";
+import { decayOf, largestLossSource, stackedTotals } from "../data/chunk";
+import { columnAt, columnCenter, columnGeometry, columnX, MIN_COLUMN, scrollToColumn } from "../views/columns";
+import { triangleIndex, triangleSize } from "../data/decode";
+import { visibleGlyph } from "../lib/glyphs";
+import { binRecords, brushRange, columnCount, columnOfRecord, firstRecord } from "../views/overview-bins";
 
 function triangle(n: number, value: (t: number, j: number) => number): Float32Array {
   const out = new Float32Array(triangleSize(n));

@@ -1,10 +1,10 @@
 // View 2: true next characters above, the network's predictions below, one column per step.
 // Correct predictions green, wrong ones red and underlined (a cue that does not rely on colour).
-import type { Chunk } from "./chunk";
+import type { Chunk } from "../data/chunk";
 import { type ColumnGeometry, columnAt, columnCenter, columnX } from "./columns";
-import { clear, svg } from "./dom";
-import { visibleGlyph, isStandIn } from "./glyphs";
-import type { Theme } from "./theme";
+import { clear, svg } from "../lib/dom";
+import { visibleGlyph, isStandIn } from "../lib/glyphs";
+import type { Theme } from "../lib/theme";
 
 const ROW_TRUE = 22;
 const ROW_PREDICTED = 50;

@@ -1,18 +1,18 @@
 // The one-line summary of the chunk being shown, above the overview.
-import { formatGradient, formatInteger, formatLoss, formatSteps } from "./format";
-import type { RecordStore } from "./store";
+import { formatGradient, formatInteger, formatLoss, formatSteps } from "../lib/format";
+import type { RecordStore } from "../data/store";
 
 export type ShownBecause = "selected" | "hovered" | "latest";
 
 /** Optional additions to the info line. */
 export interface InfoExtras {
-  /** grad_norm / median of the previous records' norms (NaN when unknown); see explode.ts. */
+  /** grad_norm / median of the previous records' norms (NaN when unknown); see data/explode.ts. */
   jumpRatio?: number;
   /** The jump threshold (x-fold). */
   jumpFactor?: number;
-  /** Whether the other runs of a comparison show the same text (link.ts positionNote). */
+  /** Whether the other runs of a comparison show the same text (link.ts, positionNote). */
   linkNote?: string;
-  /** What to change after a divergence (explode.ts divergedText). */
+  /** What to change after a divergence (data/explode.ts, divergedText). */
   diverged?: string;
 }
 

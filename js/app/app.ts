@@ -1,24 +1,24 @@
 // The widget's layout and wiring: toolbar, info line, the four views, keyboard, live updates.
 import type { AnyModel } from "@anywidget/types";
-import { BarsView } from "./bars";
-import { type Chunk, StackMaxCache, largestLossSource, magnitudeAt, readChunk, stackedTotals } from "./chunk";
-import { type ColumnGeometry, columnGeometry, scrollToColumn } from "./columns";
-import { html, listen } from "./dom";
-import { downloadPng, downloadSvg } from "./export-image";
-import { JUMP_FACTOR, JumpCache, divergedOf, divergedText } from "./explode";
+import { BarsView } from "../views/bars";
+import { type Chunk, StackMaxCache, largestLossSource, magnitudeAt, readChunk, stackedTotals } from "../data/chunk";
+import { type ColumnGeometry, columnGeometry, scrollToColumn } from "../views/columns";
+import { html, listen } from "../lib/dom";
+import { downloadPng, downloadSvg } from "../lib/export-image";
+import { JUMP_FACTOR, JumpCache, divergedOf, divergedText } from "../data/explode";
 import { HELP, type HelpTopic } from "./help";
-import { HorizonView } from "./horizon";
+import { HorizonView } from "../views/horizon";
 import { type ShownBecause, infoText } from "./info";
-import { LabelsView } from "./labels";
+import { LabelsView } from "../views/labels";
 import { type LinkHandle, type LinkMember, type Position, joinGroup, positionNote } from "./link";
-import { asMetric } from "./metrics";
-import { OverviewView } from "./overview";
-import { frameScheduler } from "./schedule";
-import { type ModelRecords, requestMissing } from "./sync";
-import { type Theme, readTheme } from "./theme";
-import { measureSince } from "./timing";
+import { asMetric } from "../data/metrics";
+import { OverviewView } from "../views/overview";
+import { frameScheduler } from "../lib/schedule";
+import { type ModelRecords, requestMissing } from "../data/sync";
+import { type Theme, readTheme } from "../lib/theme";
+import { measureSince } from "../lib/timing";
 import { Toolbar } from "./toolbar";
-import { UnitsPanel } from "./units";
+import { UnitsPanel } from "./units-panel";
 
 export const EMPTY_MESSAGE = "No recorded chunks yet: run trainer.train(...) or trainer.step() in the next cell";
 

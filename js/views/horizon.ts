@@ -1,14 +1,14 @@
 // View 4: the gradient horizon of one source loss t: |G[t, j]| for j = t, t-1, ..., 0, drawn
 // under the columns of view 3, with the decay put into numbers.
 import { scaleLinear, scaleLog } from "d3-scale";
-import { axisGradientFormat } from "./axis-format";
-import { drawAxis } from "./axis";
-import { type Chunk, decayOf, magnitudeAt } from "./chunk";
+import { axisGradientFormat } from "../lib/format";
+import { drawAxis } from "../lib/axis";
+import { type Chunk, decayOf, magnitudeAt } from "../data/chunk";
 import { type ColumnGeometry, barWidth, columnCenter, columnX } from "./columns";
-import { clear, html, svg } from "./dom";
-import { visibleGlyph } from "./glyphs";
-import { formatGradient } from "./format";
-import type { Theme } from "./theme";
+import { clear, html, svg } from "../lib/dom";
+import { visibleGlyph } from "../lib/glyphs";
+import { formatGradient } from "../lib/format";
+import type { Theme } from "../lib/theme";
 
 const TOP = 26;
 const PLOT = 120;

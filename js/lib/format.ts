@@ -1,4 +1,4 @@
-// Number formatting shared by the views and the info line.
+// Number formatting shared by the views, their axes and the info line.
 import { format } from "d3-format";
 
 const threeDigits = format(".3~g");
@@ -21,4 +21,10 @@ export function formatSteps(value: number): string {
 
 export function formatInteger(value: number): string {
   return format(",")(value);
+}
+
+/** A tick format suited to an axis whose top value is `max`. */
+export function axisGradientFormat(max: number): (value: number) => string {
+  if (max !== 0 && (Math.abs(max) < 1e-3 || Math.abs(max) >= 1e5)) return format(".1~e");
+  return format(".2~g");
 }

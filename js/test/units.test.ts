@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AnyModel } from "@anywidget/types";
-import { floatToBf16, triangleIndex, triangleSize } from "./decode";
-import { mount } from "./standalone";
-import { MockModel, makeBlock, nextFrame, stubCanvas } from "./test-helpers";
-import { colourPosition, unitProfile } from "./units";
-import { UNITS_CACHE_SIZE, unitsFor } from "./units-data";
-import widget from "./widget";
+import { floatToBf16, triangleIndex, triangleSize } from "../data/decode";
+import { mount } from "../standalone";
+import { MockModel, makeBlock, nextFrame, stubCanvas } from "./helpers";
+import { colourPosition, unitProfile } from "../views/units";
+import { UNITS_CACHE_SIZE, unitsFor } from "../data/units-data";
+import widget from "../widget";
 
 const N = 6;
 const H = 8;

@@ -1,10 +1,10 @@
 // Compared runs (RNNbow.compare): views with the same _link_group share hover, selection and scale.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AnyModel } from "@anywidget/types";
-import { bf16ToFloat, floatToBf16 } from "./decode";
-import { groupSize, positionNote } from "./link";
-import { MockModel, type WireBlock, makeBlock, nextFrame, stubCanvas } from "./test-helpers";
-import widget from "./widget";
+import { bf16ToFloat, floatToBf16 } from "../data/decode";
+import { groupSize, positionNote } from "../app/link";
+import { MockModel, type WireBlock, makeBlock, nextFrame, stubCanvas } from "./helpers";
+import widget from "../widget";
 
 const N = 6;
 const COUNT = 20;

@@ -1,6 +1,6 @@
 // The control bar: overview metric, horizon k, log scale, global scale, reading guidance.
-import { html, listen } from "./dom";
-import { type Metric, METRICS } from "./metrics";
+import { html, listen } from "../lib/dom";
+import { type Metric, METRICS } from "../data/metrics";
 
 export interface ToolbarValues {
   metric: Metric;

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AnyModel } from "@anywidget/types";
-import { EMPTY_MESSAGE } from "./app";
-import { MockModel, makeBlock, nextFrame, stubCanvas } from "./test-helpers";
-import widget from "./widget";
+import { EMPTY_MESSAGE } from "../app/app";
+import { MockModel, makeBlock, nextFrame, stubCanvas } from "./helpers";
+import widget from "../widget";
 
 const N = 6;
 

@@ -1,12 +1,12 @@
 // View 3: one stacked bar per time step j. Segments are the contributions of the source losses
 // t = j .. j+k-1; the step's own loss (t = j) sits at the bottom in the darkest colour.
 import { scaleLinear } from "d3-scale";
-import { axisGradientFormat } from "./axis-format";
-import { drawAxis } from "./axis";
-import { type Chunk, magnitudeAt, stackedTotals } from "./chunk";
+import { axisGradientFormat } from "../lib/format";
+import { drawAxis } from "../lib/axis";
+import { type Chunk, magnitudeAt, stackedTotals } from "../data/chunk";
 import { type ColumnGeometry, barWidth, columnX } from "./columns";
-import { clear, html, svg } from "./dom";
-import { type Theme, sourceColour } from "./theme";
+import { clear, html, svg } from "../lib/dom";
+import { type Theme, sourceColour } from "../lib/theme";
 
 const TOP = 10;
 const PLOT = 170;

@@ -3,15 +3,15 @@
 // reset, hover to preview, click to select.
 import { scaleLinear } from "d3-scale";
 import { format } from "d3-format";
-import { axisGradientFormat } from "./axis-format";
-import { drawAxis } from "./axis";
-import { clear, svg } from "./dom";
-import { type Metric, METRICS } from "./metrics";
+import { axisGradientFormat } from "../lib/format";
+import { drawAxis } from "../lib/axis";
+import { clear, svg } from "../lib/dom";
+import { type Metric, METRICS } from "../data/metrics";
 import { type Bins, binRecords, brushRange, columnCount, columnOfRecord, finiteMax } from "./overview-bins";
-import type { RecordStore } from "./store";
-import type { Theme } from "./theme";
-import { measureSince } from "./timing";
-import type { Diverged } from "./explode";
+import type { RecordStore } from "../data/store";
+import type { Theme } from "../lib/theme";
+import { measureSince } from "../lib/timing";
+import type { Diverged } from "../data/explode";
 
 const LEFT = 76;
 const RIGHT = 64;

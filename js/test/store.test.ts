@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { RecordStore } from "./store";
-import { fixtureMagnitude, makeBlock } from "./test-helpers";
+import { RecordStore } from "../data/store";
+import { fixtureMagnitude, makeBlock } from "./helpers";
 
 function write(store: RecordStore, start: number, count: number, n = 6) {
   const block = makeBlock(start, count, n);

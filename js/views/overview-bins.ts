@@ -12,7 +12,7 @@ export interface Bins {
   loss: Float32Array;
   /** 1 when any record in the column was clipped. */
   clipped: Uint8Array;
-  /** 1 when the gradient norm of any record in the column jumped (see explode.ts). */
+  /** 1 when the gradient norm of any record in the column jumped (see data/explode.ts). */
   jumped: Uint8Array;
 }
 
