@@ -4,7 +4,13 @@
 import * as esbuild from "esbuild";
 
 const watch = process.argv.includes("--watch");
-const common = { bundle: true, minify: !watch, sourcemap: watch ? "inline" : false, target: "es2020", logLevel: "info" };
+const common = {
+  bundle: true,
+  minify: !watch,
+  sourcemap: watch ? "inline" : false,
+  target: "es2020",
+  logLevel: "info",
+};
 
 const builds = [
   {

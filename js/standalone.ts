@@ -1,10 +1,10 @@
 // IIFE entry for pages without Jupyter: window.RNNbowStandalone.mount(element, state, blocks).
 // The page needs this one script: the stylesheet is injected from the bundle.
 import type { AnyModel } from "@anywidget/types";
-import css from "./style.css";
-import { type Bytes, type ColumnSpec, base64ToBytes } from "./data/decode";
+import { type Bytes, base64ToBytes, type ColumnSpec } from "./data/decode";
 import { PageModel } from "./data/page-model";
 import { unitsFor } from "./data/units-data";
+import css from "./style.css";
 import widget from "./widget";
 
 export interface StandaloneColumn extends ColumnSpec {
@@ -30,8 +30,14 @@ function injectStyle(doc: Document): void {
 
 function deliver(model: PageModel, block: StandaloneBlock): void {
   const columns = block.columns.map(({ name, dtype, shape }) => ({ name, dtype, shape }));
-  const buffers = block.columns.map((column) => column.data ?? base64ToBytes(column.data_b64 ?? ""));
-  model.emit("msg:custom", { type: "records", start: block.start, count: block.count, columns }, buffers);
+  const buffers = block.columns.map(
+    (column) => column.data ?? base64ToBytes(column.data_b64 ?? ""),
+  );
+  model.emit(
+    "msg:custom",
+    { type: "records", start: block.start, count: block.count, columns },
+    buffers,
+  );
 }
 
 /** A `units` answer as the export embeds it (rnnbow_widget.units.units_to_json). */
@@ -43,7 +49,12 @@ export interface StandaloneUnits {
   [key: string]: unknown;
 }
 
-export function mount(element: HTMLElement, state: Record<string, unknown>, blocks: StandaloneBlock[] = [], units: StandaloneUnits[] = []) {
+export function mount(
+  element: HTMLElement,
+  state: Record<string, unknown>,
+  blocks: StandaloneBlock[] = [],
+  units: StandaloneUnits[] = [],
+) {
   injectStyle(element.ownerDocument);
   const model = new PageModel({
     selected_batch: -1,
@@ -57,7 +68,9 @@ export function mount(element: HTMLElement, state: Record<string, unknown>, bloc
     _link_name: "",
     _meta: {},
     ...state,
-    _record_count: Number(state._record_count ?? Math.max(0, ...blocks.map((b) => b.start + b.count))),
+    _record_count: Number(
+      state._record_count ?? Math.max(0, ...blocks.map((b) => b.start + b.count)),
+    ),
   });
   const anyModel = model as unknown as AnyModel;
   const stopMessages = widget.initialize({ model: anyModel });

@@ -1,28 +1,47 @@
 // The widget's layout and wiring: toolbar, info line, the four views, keyboard, live updates.
 import type { AnyModel } from "@anywidget/types";
-import { BarsView } from "../views/bars";
-import { type Chunk, StackMaxCache, largestLossSource, magnitudeAt, readChunk, stackedTotals } from "../data/chunk";
-import { type ColumnGeometry, columnGeometry, scrollToColumn } from "../views/columns";
+import {
+  type Chunk,
+  largestLossSource,
+  magnitudeAt,
+  readChunk,
+  StackMaxCache,
+  stackedTotals,
+} from "../data/chunk";
+import { divergedOf, divergedText, JUMP_FACTOR, JumpCache } from "../data/explode";
+import { asMetric } from "../data/metrics";
+import { type ModelRecords, requestMissing } from "../data/sync";
 import { html, listen } from "../lib/dom";
 import { downloadPng, downloadSvg } from "../lib/export-image";
-import { JUMP_FACTOR, JumpCache, divergedOf, divergedText } from "../data/explode";
-import { HELP, type HelpTopic } from "./help";
-import { HorizonView } from "../views/horizon";
-import { type ShownBecause, infoText } from "./info";
-import { LabelsView } from "../views/labels";
-import { type LinkHandle, type LinkMember, type Position, joinGroup, positionNote } from "./link";
-import { asMetric } from "../data/metrics";
-import { OverviewView } from "../views/overview";
 import { frameScheduler } from "../lib/schedule";
-import { type ModelRecords, requestMissing } from "../data/sync";
-import { type Theme, readTheme } from "../lib/theme";
+import { readTheme, type Theme } from "../lib/theme";
 import { measureSince } from "../lib/timing";
+import { BarsView } from "../views/bars";
+import { type ColumnGeometry, columnGeometry, scrollToColumn } from "../views/columns";
+import { HorizonView } from "../views/horizon";
+import { LabelsView } from "../views/labels";
+import { OverviewView } from "../views/overview";
+import { HELP, type HelpTopic } from "./help";
+import { infoText, type ShownBecause } from "./info";
+import { joinGroup, type LinkHandle, type LinkMember, type Position, positionNote } from "./link";
 import { Toolbar } from "./toolbar";
 import { UnitsPanel } from "./units-panel";
 
-export const EMPTY_MESSAGE = "No recorded chunks yet: run trainer.train(...) or trainer.step() in the next cell";
+export const EMPTY_MESSAGE =
+  "No recorded chunks yet: run trainer.train(...) or trainer.step() in the next cell";
 
-const TRAITS = ["selected_batch", "horizon", "metric", "log_scale", "global_scale", "show_help", "_meta", "_record_count", "linked_scale", "_link_name"];
+const TRAITS = [
+  "selected_batch",
+  "horizon",
+  "metric",
+  "log_scale",
+  "global_scale",
+  "show_help",
+  "_meta",
+  "_record_count",
+  "linked_scale",
+  "_link_name",
+];
 
 interface Meta {
   seq_length?: number;
@@ -92,27 +111,49 @@ export class RnnbowApp implements LinkMember {
       onHover: (index) => this.previewRecord(index),
       onSelect: (index) => this.select(index),
     });
-    this.overviewSection = this.section("overview", "Overview: every recorded chunk", () => [this.overview.overlay, this.overview.canvas]);
+    this.overviewSection = this.section("overview", "Overview: every recorded chunk", () => [
+      this.overview.overlay,
+      this.overview.canvas,
+    ]);
     this.overviewSection.append(this.info, this.overview.element);
 
     this.labels = new LabelsView((t) => this.hoverSource(t));
-    this.bars = new BarsView((t) => this.hoverSource(t), () => this.theme);
+    this.bars = new BarsView(
+      (t) => this.hoverSource(t),
+      () => this.theme,
+    );
     this.horizonView = new HorizonView(() => this.theme);
     this.missing = html("div", { class: "rnnbow-missing" });
-    const labelsSection = this.section("labels", "What came next, and what the network guessed", () => [this.labels.svg]);
+    const labelsSection = this.section(
+      "labels",
+      "What came next, and what the network guessed",
+      () => [this.labels.svg],
+    );
     labelsSection.appendChild(this.labels.svg);
-    const barsSection = this.section("bars", "Gradient at each step, split by the loss it comes from", () => [this.bars.svg]);
+    const barsSection = this.section(
+      "bars",
+      "Gradient at each step, split by the loss it comes from",
+      () => [this.bars.svg],
+    );
     barsSection.append(this.bars.svg, this.bars.legend);
-    const horizonSection = this.section("horizon", "Gradient horizon of one loss", () => [this.horizonView.svg]);
+    const horizonSection = this.section("horizon", "Gradient horizon of one loss", () => [
+      this.horizonView.svg,
+    ]);
     horizonSection.append(this.horizonView.svg, this.horizonView.stats);
     this.detail = html("div", { class: "rnnbow-detail" });
     this.detail.append(labelsSection, barsSection, horizonSection);
     // Per-unit drilldown below the horizon; its toggle sits in the toolbar before "?".
     this.unitsPanel = new UnitsPanel(model, () => this.theme);
-    const unitsSection = this.section("units", "Which hidden units carry this gradient", () => [this.unitsPanel.view.svg, this.unitsPanel.view.canvas]);
+    const unitsSection = this.section("units", "Which hidden units carry this gradient", () => [
+      this.unitsPanel.view.svg,
+      this.unitsPanel.view.canvas,
+    ]);
     this.unitsPanel.attach(unitsSection);
     this.detail.appendChild(unitsSection);
-    this.toolbar.element.insertBefore(this.unitsPanel.toggle, this.toolbar.element.querySelector(".rnnbow-help-toggle"));
+    this.toolbar.element.insertBefore(
+      this.unitsPanel.toggle,
+      this.toolbar.element.querySelector(".rnnbow-help-toggle"),
+    );
     this.main.append(this.overviewSection, this.missing, this.detail);
     this.root.append(this.runName, this.toolbar.element, this.empty, this.main);
     host.appendChild(this.root);
@@ -135,7 +176,9 @@ export class RnnbowApp implements LinkMember {
     const onGroup = () => this.joinLink();
     model.on("change:_link_group", onGroup);
     this.removers.push(() => model.off("change:_link_group", onGroup));
-    this.removers.push(store.onChange(() => this.link?.broadcast((member) => member.linkScaleChanged())));
+    this.removers.push(
+      store.onChange(() => this.link?.broadcast((member) => member.linkScaleChanged())),
+    );
     this.removers.push(() => {
       this.link?.leave();
       this.link = null;
@@ -152,7 +195,10 @@ export class RnnbowApp implements LinkMember {
     if (typeof MutationObserver === "function" && document.body) {
       // JupyterLab switches light/dark by attributes on <body>: redraw with the new colours.
       const observer = new MutationObserver(() => this.redraw.request());
-      observer.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-light", "data-jp-theme-name"] });
+      observer.observe(document.body, {
+        attributes: true,
+        attributeFilter: ["data-jp-theme-light", "data-jp-theme-name"],
+      });
       this.removers.push(() => observer.disconnect());
     }
     this.removers.push(() => this.redraw.cancel());
@@ -198,9 +244,11 @@ export class RnnbowApp implements LinkMember {
 
   /** The record views 2-4 show, and why: the hovered one, else the selected one, else the latest. */
   private shown(): { index: number; because: ShownBecause } {
-    if (this.hoveredRecord !== null && this.store.has(this.hoveredRecord)) return { index: this.hoveredRecord, because: "hovered" };
+    if (this.hoveredRecord !== null && this.store.has(this.hoveredRecord))
+      return { index: this.hoveredRecord, because: "hovered" };
     const selected = this.selected();
-    if (selected >= 0 && selected < Math.max(this.store.length, this.recordCount())) return { index: selected, because: "selected" };
+    if (selected >= 0 && selected < Math.max(this.store.length, this.recordCount()))
+      return { index: selected, because: "selected" };
     let last = this.store.length - 1;
     while (last >= 0 && !this.store.has(last)) last--;
     return { index: last, because: "latest" };
@@ -228,7 +276,11 @@ export class RnnbowApp implements LinkMember {
 
   /** True when the bars and the horizon panel use the largest value over the linked runs. */
   private linkedScaleOn(): boolean {
-    return this.link !== null && this.link.others().length > 0 && this.model.get("linked_scale") !== false;
+    return (
+      this.link !== null &&
+      this.link.others().length > 0 &&
+      this.model.get("linked_scale") !== false
+    );
   }
 
   name(): string {
@@ -265,12 +317,15 @@ export class RnnbowApp implements LinkMember {
 
   position(index: number): Position | null {
     const store = this.store;
-    return store.has(index) ? { step: store.step[index], offset: store.offset[index], n: store.n } : null;
+    return store.has(index)
+      ? { step: store.step[index], offset: store.offset[index], n: store.n }
+      : null;
   }
 
   barMax(index: number | null, k: number): number {
     const store = this.store;
-    if (index === null) return (k === this.horizonK() ? this.stackMax : this.linkStackMax).get(store, k);
+    if (index === null)
+      return (k === this.horizonK() ? this.stackMax : this.linkStackMax).get(store, k);
     if (!store.has(index)) return 0;
     return Math.max(0, ...stackedTotals(store.triangle(index), store.n, k));
   }
@@ -289,7 +344,9 @@ export class RnnbowApp implements LinkMember {
   private countChanged(count: number): void {
     // Records up to the previous count should already be here; a gap below it will not be
     // filled by the kernel's pushes of new records, so ask for it.
-    const previous = (this.model as { previous?: (name: string) => unknown }).previous?.("_record_count");
+    const previous = (this.model as { previous?: (name: string) => unknown }).previous?.(
+      "_record_count",
+    );
     const expected = typeof previous === "number" ? Math.min(previous, count) : count;
     requestMissing(this.model, this.records, expected);
     this.redraw.request();
@@ -317,7 +374,11 @@ export class RnnbowApp implements LinkMember {
 
   private handleKey(event: KeyboardEvent): void {
     if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
-    if ((event.target as HTMLElement | null)?.tagName === "INPUT" || (event.target as HTMLElement | null)?.tagName === "SELECT") return;
+    if (
+      (event.target as HTMLElement | null)?.tagName === "INPUT" ||
+      (event.target as HTMLElement | null)?.tagName === "SELECT"
+    )
+      return;
     const length = this.store.length;
     if (length === 0) return;
     event.preventDefault();
@@ -335,7 +396,11 @@ export class RnnbowApp implements LinkMember {
   }
 
   private overviewState() {
-    return { metric: asMetric(this.model.get("metric")), selected: this.selected(), hovered: this.hoveredRecord };
+    return {
+      metric: asMetric(this.model.get("metric")),
+      selected: this.selected(),
+      hovered: this.hoveredRecord,
+    };
   }
 
   /** Everything: toolbar, help, overview (re-binned), the chunk views. */
@@ -355,7 +420,10 @@ export class RnnbowApp implements LinkMember {
       globalScale: Boolean(this.model.get("global_scale")),
       showHelp,
       title: meta.title ? `RNNbow · ${meta.title}` : "RNNbow",
-      linkedScale: this.link && this.link.others().length > 0 ? this.model.get("linked_scale") !== false : null,
+      linkedScale:
+        this.link && this.link.others().length > 0
+          ? this.model.get("linked_scale") !== false
+          : null,
     });
     const runName = String(this.model.get("_link_name") ?? "");
     this.runName.textContent = runName;
@@ -393,28 +461,39 @@ export class RnnbowApp implements LinkMember {
     const extras = {
       jumpRatio: this.jumps.ratio(store, index),
       jumpFactor: JUMP_FACTOR,
-      linkNote: this.link ? positionNote(this.position(index), this.link.others().map((m) => ({ name: m.name(), position: m.position(index) }))) : "",
+      linkNote: this.link
+        ? positionNote(
+            this.position(index),
+            this.link.others().map((m) => ({ name: m.name(), position: m.position(index) })),
+          )
+        : "",
       diverged: diverged ? divergedText(diverged) : "",
     };
-    this.info.textContent = index >= 0 ? infoText(store, index, because, Math.max(store.length, this.recordCount()), extras) : extras.diverged;
+    this.info.textContent =
+      index >= 0
+        ? infoText(store, index, because, Math.max(store.length, this.recordCount()), extras)
+        : extras.diverged;
     this.info.setAttribute("data-shown", String(index));
     if (index < 0 || !store.has(index)) {
       this.chunk = null;
       this.detail.hidden = true;
       this.missing.hidden = false;
-      this.missing.textContent = index >= 0 ? `Chunk ${index} is still on its way from the kernel…` : "";
+      this.missing.textContent =
+        index >= 0 ? `Chunk ${index} is still on its way from the kernel…` : "";
       return;
     }
     this.detail.hidden = false;
     this.missing.hidden = true;
-    if (!this.chunk || this.chunk.index !== index) this.chunk = readChunk(store, index, this.meta().vocab ?? []);
+    if (!this.chunk || this.chunk.index !== index)
+      this.chunk = readChunk(store, index, this.meta().vocab ?? []);
     const geometry = columnGeometry(this.width - 2, this.chunk.n);
     const k = this.horizonK();
     const globalScale = Boolean(this.model.get("global_scale"));
     this.labels.render(this.chunk, geometry, this.theme, this.sourceShown());
     const linked = this.linkedScaleOn();
     let scaleMax = globalScale ? this.stackMax.get(store, k) : 0;
-    if (linked && this.link) scaleMax = this.link.maxOver((member) => member.barMax(globalScale ? null : index, k));
+    if (linked && this.link)
+      scaleMax = this.link.maxOver((member) => member.barMax(globalScale ? null : index, k));
     this.bars.render(this.chunk, geometry, { k, globalScale, scaleMax, linked });
     this.renderSource();
     this.revealDefaultSource(geometry);
@@ -434,7 +513,12 @@ export class RnnbowApp implements LinkMember {
     if (!chunk || chunk.index === this.scrolledFor || this.hoveredSource !== null) return;
     this.scrolledFor = chunk.index;
     if (view <= 0 || geometry.width <= view) return;
-    this.detail.scrollLeft = scrollToColumn(geometry, largestLossSource(chunk.losses), this.detail.scrollLeft, view);
+    this.detail.scrollLeft = scrollToColumn(
+      geometry,
+      largestLossSource(chunk.losses),
+      this.detail.scrollLeft,
+      view,
+    );
   }
 
   private sourceShown(): number {
@@ -453,7 +537,10 @@ export class RnnbowApp implements LinkMember {
       k: this.horizonK(),
       logScale: Boolean(this.model.get("log_scale")),
       isDefault: this.hoveredSource === null,
-      scaleMax: this.linkedScaleOn() && this.link ? this.link.maxOver((member) => member.sourceMax(chunk.index, t)) : 0,
+      scaleMax:
+        this.linkedScaleOn() && this.link
+          ? this.link.maxOver((member) => member.sourceMax(chunk.index, t))
+          : 0,
       linked: this.linkedScaleOn(),
     });
     this.unitsPanel.update(chunk.index, columnGeometry(this.width - 2, chunk.n), t, {
@@ -463,13 +550,24 @@ export class RnnbowApp implements LinkMember {
   }
 
   /** A view's frame: heading, download buttons, reading guidance. */
-  private section(view: string, title: string, image: () => [SVGSVGElement, HTMLCanvasElement?] | SVGSVGElement[]): HTMLElement {
-    const section = html("section", { class: `rnnbow-view rnnbow-view-${view}`, "data-rnnbow-view": view });
+  private section(
+    view: string,
+    title: string,
+    image: () => [SVGSVGElement, HTMLCanvasElement?] | SVGSVGElement[],
+  ): HTMLElement {
+    const section = html("section", {
+      class: `rnnbow-view rnnbow-view-${view}`,
+      "data-rnnbow-view": view,
+    });
     const header = html("div", { class: "rnnbow-view-header" });
     header.appendChild(html("span", { class: "rnnbow-view-title" }, title));
     const name = () => `rnnbow-${view}${this.chunk ? `-chunk${this.chunk.index}` : ""}`;
     for (const kind of ["SVG", "PNG"] as const) {
-      const button = html("button", { type: "button", class: "rnnbow-download", title: `download this view as ${kind}` }, kind);
+      const button = html(
+        "button",
+        { type: "button", class: "rnnbow-download", title: `download this view as ${kind}` },
+        kind,
+      );
       this.removers.push(
         listen(button, "click", () => {
           const [svgElement, canvas] = image() as [SVGSVGElement, HTMLCanvasElement?];

@@ -8,8 +8,7 @@ export const HELP = {
     " A red vertical line marks where training diverged (the gradient or the weights became inf or NaN). Hover a bar to preview it below, click to select it, drag to zoom in, double-click to zoom out.",
   labels:
     "Top row: the character that really came next. Bottom row: the network's best guess, green and plain when right, red, bold and underlined when wrong. ␣ is a space, ↵ a newline, ⇥ a tab.",
-  bars:
-    "One bar per character position: how much the weights are pushed at that step. The dark bottom segment comes from the character's own prediction error; lighter segments above come from mistakes made 1, 2, … characters later that still reach back to this step. Mostly dark bars mean the network learns only from what is right in front of it.",
+  bars: "One bar per character position: how much the weights are pushed at that step. The dark bottom segment comes from the character's own prediction error; lighter segments above come from mistakes made 1, 2, … characters later that still reach back to this step. Mostly dark bars mean the network learns only from what is right in front of it.",
   horizon:
     "How the gradient of one loss travels back in time. Each blue bar is the push it gives at an earlier step. If the bars shrink quickly to nothing, the network cannot learn dependencies longer than a few characters (vanishing gradient); bars that stay tall mean long-range learning is possible. Turn on the log scale to see the tail.",
   units:

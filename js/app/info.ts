@@ -1,6 +1,7 @@
 // The one-line summary of the chunk being shown, above the overview.
-import { formatGradient, formatInteger, formatLoss, formatSteps } from "../lib/format";
+
 import type { RecordStore } from "../data/store";
+import { formatGradient, formatInteger, formatLoss, formatSteps } from "../lib/format";
 
 export type ShownBecause = "selected" | "hovered" | "latest";
 
@@ -16,11 +17,18 @@ export interface InfoExtras {
   diverged?: string;
 }
 
-export function infoText(store: RecordStore, index: number, because: ShownBecause, total: number, extras: InfoExtras = {}): string {
+export function infoText(
+  store: RecordStore,
+  index: number,
+  because: ShownBecause,
+  total: number,
+  extras: InfoExtras = {},
+): string {
   if (!store.has(index)) return `Chunk ${index} is not loaded yet.`;
   const n = store.n;
   const start = store.offset[index];
-  const lead = because === "selected" ? "Selected" : because === "hovered" ? "Previewing" : "Latest";
+  const lead =
+    because === "selected" ? "Selected" : because === "hovered" ? "Previewing" : "Latest";
   const parts = [
     `${lead} chunk ${formatInteger(index)} of ${formatInteger(total)}`,
     `step ${formatInteger(store.step[index])}`,
@@ -31,7 +39,9 @@ export function infoText(store: RecordStore, index: number, because: ShownBecaus
     `reach ${formatSteps(store.scalars.reach[index])} steps`,
   ];
   // The norm before clipping, always: an exploding gradient shows here first.
-  parts.push(`gradient norm ${formatGradient(store.scalars.grad_norm[index])} before clipping${store.clipped[index] ? " (clipped)" : ""}`);
+  parts.push(
+    `gradient norm ${formatGradient(store.scalars.grad_norm[index])} before clipping${store.clipped[index] ? " (clipped)" : ""}`,
+  );
   const ratio = extras.jumpRatio ?? Number.NaN;
   if (ratio > (extras.jumpFactor ?? 3)) parts.push(`norm jumped ${ratio.toFixed(1)}-fold`);
   if (extras.linkNote) parts.push(extras.linkNote);

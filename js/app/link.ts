@@ -125,15 +125,23 @@ export function groupSize(group: string): number {
 }
 
 /** The info line's note on whether the other runs show the same text at this chunk index. */
-export function positionNote(own: Position | null, others: { name: string; position: Position | null }[]): string {
+export function positionNote(
+  own: Position | null,
+  others: { name: string; position: Position | null }[],
+): string {
   if (!own || others.length === 0) return "";
-  const same = others.filter((o) => o.position && o.position.step === own.step && o.position.offset === own.offset);
+  const same = others.filter(
+    (o) => o.position && o.position.step === own.step && o.position.offset === own.offset,
+  );
   if (same.length === others.length) {
-    return others.length === 1 ? `same text (step and characters) as in ${others[0].name}` : "same text (step and characters) in all linked runs";
+    return others.length === 1
+      ? `same text (step and characters) as in ${others[0].name}`
+      : "same text (step and characters) in all linked runs";
   }
   const parts = others.map((o) => {
     if (!o.position) return `${o.name} has no chunk here`;
-    if (o.position.step === own.step && o.position.offset === own.offset) return `same text in ${o.name}`;
+    if (o.position.step === own.step && o.position.offset === own.offset)
+      return `same text in ${o.name}`;
     return `${o.name} shows other text here (step ${o.position.step}, characters ${o.position.offset}..${o.position.offset + o.position.n})`;
   });
   return parts.join("; ");

@@ -1,6 +1,7 @@
 // The control bar: overview metric, horizon k, log scale, global scale, reading guidance.
+
+import { METRICS, type Metric } from "../data/metrics";
 import { html, listen } from "../lib/dom";
-import { type Metric, METRICS } from "../data/metrics";
 
 export interface ToolbarValues {
   metric: Metric;
@@ -37,35 +38,82 @@ export class Toolbar {
   private readonly removers: (() => void)[] = [];
 
   constructor(actions: ToolbarActions) {
-    this.element = html("div", { class: "rnnbow-toolbar", role: "toolbar", "aria-label": "RNNbow controls" });
+    this.element = html("div", {
+      class: "rnnbow-toolbar",
+      role: "toolbar",
+      "aria-label": "RNNbow controls",
+    });
     this.title = html("span", { class: "rnnbow-title" });
 
     this.metric = html("select", { class: "rnnbow-metric", "aria-label": "overview bar height" });
-    for (const [value, { option }] of Object.entries(METRICS)) this.metric.appendChild(html("option", { value }, option));
+    for (const [value, { option }] of Object.entries(METRICS))
+      this.metric.appendChild(html("option", { value }, option));
     const metricLabel = html("label", { class: "rnnbow-control" }, "bars: ");
     metricLabel.appendChild(this.metric);
 
-    this.horizonRange = html("input", { class: "rnnbow-horizon-range", type: "range", min: 1, step: 1, "aria-label": "sources per bar (k)" });
-    this.horizonNumber = html("input", { class: "rnnbow-horizon-number", type: "number", min: 1, step: 1, "aria-label": "sources per bar (k), number" });
-    const horizonLabel = html("label", { class: "rnnbow-control", title: "how many later losses are stacked in each bar" }, "losses per bar k: ");
+    this.horizonRange = html("input", {
+      class: "rnnbow-horizon-range",
+      type: "range",
+      min: 1,
+      step: 1,
+      "aria-label": "sources per bar (k)",
+    });
+    this.horizonNumber = html("input", {
+      class: "rnnbow-horizon-number",
+      type: "number",
+      min: 1,
+      step: 1,
+      "aria-label": "sources per bar (k), number",
+    });
+    const horizonLabel = html(
+      "label",
+      { class: "rnnbow-control", title: "how many later losses are stacked in each bar" },
+      "losses per bar k: ",
+    );
     horizonLabel.append(this.horizonRange, this.horizonNumber);
 
     this.log = html("input", { type: "checkbox", class: "rnnbow-log" });
-    const logLabel = html("label", { class: "rnnbow-control", title: "log scale in the gradient horizon" });
+    const logLabel = html("label", {
+      class: "rnnbow-control",
+      title: "log scale in the gradient horizon",
+    });
     logLabel.append(this.log, document.createTextNode(" log scale"));
 
     this.global = html("input", { type: "checkbox", class: "rnnbow-global" });
-    const globalLabel = html("label", { class: "rnnbow-control", title: "one bar scale for all chunks instead of per chunk" });
+    const globalLabel = html("label", {
+      class: "rnnbow-control",
+      title: "one bar scale for all chunks instead of per chunk",
+    });
     globalLabel.append(this.global, document.createTextNode(" same scale for all chunks"));
 
     this.linked = html("input", { type: "checkbox", class: "rnnbow-linked-scale" });
-    this.linkedLabel = html("label", { class: "rnnbow-control", title: "one magnitude scale for all compared runs (largest value over the runs)" });
+    this.linkedLabel = html("label", {
+      class: "rnnbow-control",
+      title: "one magnitude scale for all compared runs (largest value over the runs)",
+    });
     this.linkedLabel.append(this.linked, document.createTextNode(" same scale as the other runs"));
     this.linkedLabel.hidden = true;
 
-    this.help = html("button", { type: "button", class: "rnnbow-help-toggle", "aria-pressed": "false", title: "how to read these charts" }, "?");
+    this.help = html(
+      "button",
+      {
+        type: "button",
+        class: "rnnbow-help-toggle",
+        "aria-pressed": "false",
+        title: "how to read these charts",
+      },
+      "?",
+    );
 
-    this.element.append(this.title, metricLabel, horizonLabel, logLabel, globalLabel, this.linkedLabel, this.help);
+    this.element.append(
+      this.title,
+      metricLabel,
+      horizonLabel,
+      logLabel,
+      globalLabel,
+      this.linkedLabel,
+      this.help,
+    );
 
     const horizonFrom = (input: HTMLInputElement) => () => {
       const k = Math.round(Number(input.value));
@@ -78,7 +126,9 @@ export class Toolbar {
       listen(this.log, "change", () => actions.setLogScale(this.log.checked)),
       listen(this.global, "change", () => actions.setGlobalScale(this.global.checked)),
       listen(this.linked, "change", () => actions.setLinkedScale?.(this.linked.checked)),
-      listen(this.help, "click", () => actions.setShowHelp(this.help.getAttribute("aria-pressed") !== "true")),
+      listen(this.help, "click", () =>
+        actions.setShowHelp(this.help.getAttribute("aria-pressed") !== "true"),
+      ),
     );
   }
 

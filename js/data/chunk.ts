@@ -27,7 +27,15 @@ export function readChunk(store: RecordStore, index: number, vocab: string[]): C
     predictions.push(vocab[prediction] ?? `#${prediction}`);
     correct.push(target === prediction);
   }
-  return { index, n, triangle: store.triangle(index), losses: store.stepLosses(index), targets, predictions, correct };
+  return {
+    index,
+    n,
+    triangle: store.triangle(index),
+    losses: store.stepLosses(index),
+    targets,
+    predictions,
+    correct,
+  };
 }
 
 /** |G[t, j]|; zero above the diagonal (j > t). */
@@ -115,7 +123,7 @@ export function decayOf(triangle: Float32Array, t: number): Decay {
     let far = 0;
     while (far < t && magnitudeAt(triangle, t, far) <= 0) far++;
     const span = t - far;
-    ratio = span > 0 ? Math.pow(magnitudeAt(triangle, t, far) / local, 1 / span) : 0;
+    ratio = span > 0 ? (magnitudeAt(triangle, t, far) / local) ** (1 / span) : 0;
   }
   return { ratioPerStep: ratio, stepsAbove1Percent: steps, available: t };
 }

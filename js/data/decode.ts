@@ -54,7 +54,13 @@ function bytesOf(data: Bytes): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-const BYTES_PER: Record<string, number> = { int32: 4, uint8: 1, uint16: 2, float32: 4, bfloat16: 2 };
+const BYTES_PER: Record<string, number> = {
+  int32: 4,
+  uint8: 1,
+  uint16: 2,
+  float32: 4,
+  bfloat16: 2,
+};
 
 /**
  * A typed array holding a copy of the column's values. The copy is aligned (wire buffers may
@@ -63,7 +69,8 @@ const BYTES_PER: Record<string, number> = { int32: 4, uint8: 1, uint16: 2, float
  */
 export function decodeColumn(spec: ColumnSpec, data: Bytes): Column {
   const size = BYTES_PER[spec.dtype];
-  if (size === undefined) throw new Error(`rnnbow: unsupported dtype ${spec.dtype} for column ${spec.name}`);
+  if (size === undefined)
+    throw new Error(`rnnbow: unsupported dtype ${spec.dtype} for column ${spec.name}`);
   const bytes = bytesOf(data);
   const expected = spec.shape.reduce((a, b) => a * b, 1);
   if (bytes.byteLength !== expected * size) {

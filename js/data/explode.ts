@@ -18,11 +18,17 @@ export interface Diverged {
 }
 
 export function divergedOf(meta: unknown): Diverged | null {
-  const value = (meta as { diverged?: unknown } | null | undefined)?.diverged as Partial<Diverged> | undefined;
+  const value = (meta as { diverged?: unknown } | null | undefined)?.diverged as
+    | Partial<Diverged>
+    | undefined;
   if (!value || typeof value !== "object") return null;
   const step = Number(value.step);
   if (!Number.isInteger(step) || step < 0) return null;
-  return { step, quantity: typeof value.quantity === "string" && value.quantity ? value.quantity : "gradient", message: String(value.message ?? "") };
+  return {
+    step,
+    quantity: typeof value.quantity === "string" && value.quantity ? value.quantity : "gradient",
+    message: String(value.message ?? ""),
+  };
 }
 
 /** The info line's explanation of a divergence: what happened and what to change. */
@@ -62,7 +68,9 @@ export class JumpCache {
   all(store: RecordStore): Float32Array {
     if (store.have < this.scanned) this.scanned = 0;
     if (this.ratios.length < store.length) {
-      const next = new Float32Array(Math.max(store.length, this.ratios.length * 2)).fill(Number.NaN);
+      const next = new Float32Array(Math.max(store.length, this.ratios.length * 2)).fill(
+        Number.NaN,
+      );
       next.set(this.ratios.subarray(0, this.scanned));
       this.ratios = next;
     }

@@ -6,7 +6,11 @@ export type Metric = "max" | "mean" | "horizon" | "reach";
 export const METRICS: Record<Metric, { column: ScalarName; title: string; option: string }> = {
   max: { column: "max_gradient", title: "max gradient", option: "max gradient" },
   mean: { column: "mean_gradient", title: "mean gradient", option: "mean gradient" },
-  horizon: { column: "effective_horizon", title: "effective horizon (steps)", option: "effective horizon" },
+  horizon: {
+    column: "effective_horizon",
+    title: "effective horizon (steps)",
+    option: "effective horizon",
+  },
   reach: { column: "reach", title: "reach (steps)", option: "reach (1% rule)" },
 };
 

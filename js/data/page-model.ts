@@ -12,13 +12,15 @@ export class PageModel {
   /** Called after save_changes with the trait values (hook for pages that want to persist them). */
   onSave: ((values: Record<string, unknown>) => void) | null = null;
   // Present for type compatibility with AnyModel; there is no widget manager on a static page.
-  readonly widget_manager = { get_model: () => Promise.reject(new Error("no widget manager on a static page")) };
+  readonly widget_manager = {
+    get_model: () => Promise.reject(new Error("no widget manager on a static page")),
+  };
 
   constructor(state: Record<string, unknown>) {
     this.values = { ...state };
   }
 
-  get(name: string): any {
+  get(name: string): unknown {
     return this.values[name];
   }
 
@@ -36,7 +38,10 @@ export class PageModel {
 
   on(event: string, handler: Handler): void {
     let set = this.handlers.get(event);
-    if (!set) this.handlers.set(event, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.handlers.set(event, set);
+    }
     set.add(handler);
   }
 

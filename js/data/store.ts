@@ -2,7 +2,16 @@
 // Magnitudes and per-step losses stay packed as bfloat16 (Uint16Array); a record's triangle is
 // decoded on demand, so 100,000 records at n = 25 take about 85 MB.
 
-import { type Column, type ColumnSpec, type Bytes, decodeColumn, decodeBf16, bf16ToFloat, triangleSize, triangleIndex } from "./decode";
+import {
+  type Bytes,
+  bf16ToFloat,
+  type Column,
+  type ColumnSpec,
+  decodeBf16,
+  decodeColumn,
+  triangleIndex,
+  triangleSize,
+} from "./decode";
 
 export type ScalarName =
   | "loss"
@@ -100,7 +109,8 @@ export class RecordStore {
     if (count <= 0) return;
     const n = this.seqLengthOf(block);
     if (this.n === 0) this.n = n;
-    else if (n !== this.n) throw new Error(`rnnbow: block has ${n} steps per chunk, store has ${this.n}`);
+    else if (n !== this.n)
+      throw new Error(`rnnbow: block has ${n} steps per chunk, store has ${this.n}`);
     const end = start + count;
     if (end > this.capacity) this.resize(this.grownCapacity(end));
 
@@ -113,7 +123,8 @@ export class RecordStore {
     for (const name of SCALARS) copy(this.scalars[name], columns[name], 1);
     for (const key of ["targets", "predictions"] as const) {
       const source = columns[key];
-      if (source instanceof Int32Array && this[key] instanceof Uint16Array) this[key] = Int32Array.from(this[key]);
+      if (source instanceof Int32Array && this[key] instanceof Uint16Array)
+        this[key] = Int32Array.from(this[key]);
       copy(this[key], source, n);
     }
     copy(this.lossBits, columns.losses, n);
@@ -165,7 +176,8 @@ export class RecordStore {
     for (const key of ["targets", "predictions", "losses"]) {
       if (columns[key]) return columns[key].length / count;
     }
-    if (columns.magnitudes) return Math.round((Math.sqrt(8 * (columns.magnitudes.length / count) + 1) - 1) / 2);
+    if (columns.magnitudes)
+      return Math.round((Math.sqrt(8 * (columns.magnitudes.length / count) + 1) - 1) / 2);
     if (this.n > 0) return this.n;
     throw new Error("rnnbow: a records block needs targets, predictions, losses or magnitudes");
   }
@@ -175,7 +187,8 @@ export class RecordStore {
     // Grow by an eighth (at least 1024 records): appends stay amortised O(1) and a large
     // store carries at most 12.5% slack.
     const geometric = this.capacity + Math.max(1024, this.capacity >> 3);
-    if (this.reserved >= end) return this.capacity === 0 ? this.reserved : Math.max(this.reserved, geometric);
+    if (this.reserved >= end)
+      return this.capacity === 0 ? this.reserved : Math.max(this.reserved, geometric);
     return Math.max(end, geometric);
   }
 

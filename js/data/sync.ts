@@ -30,7 +30,11 @@ interface RecordsMessage {
 }
 
 function isRecordsMessage(message: unknown): message is RecordsMessage {
-  return typeof message === "object" && message !== null && (message as { type?: unknown }).type === "records";
+  return (
+    typeof message === "object" &&
+    message !== null &&
+    (message as { type?: unknown }).type === "records"
+  );
 }
 
 /** Listen for `records` messages (and the record count) on the model, once per model. */

@@ -60,14 +60,25 @@ const perModel = new WeakMap<object, UnitsCache>();
 export function unitsFor(model: AnyModel): UnitsCache {
   let cache = perModel.get(model);
   if (!cache) {
-    cache = { entries: new Map(), inFlight: null, wanted: null, isStatic: false, listeners: new Set(), detach: null };
+    cache = {
+      entries: new Map(),
+      inFlight: null,
+      wanted: null,
+      isStatic: false,
+      listeners: new Set(),
+      detach: null,
+    };
     perModel.set(model, cache);
   }
   return cache;
 }
 
 function isUnitsMessage(message: unknown): message is UnitsMessage {
-  return typeof message === "object" && message !== null && (message as { type?: unknown }).type === "units";
+  return (
+    typeof message === "object" &&
+    message !== null &&
+    (message as { type?: unknown }).type === "units"
+  );
 }
 
 /** Decode one `units` message into an entry (throws on a buffer of the wrong size). */
@@ -75,7 +86,10 @@ export function decodeUnits(message: UnitsMessage, buffers: Bytes[]): UnitsEntry
   const shape = message.shape ?? [0, 0];
   let values: Float32Array | null = null;
   if (message.available && buffers.length > 0) {
-    const bits = decodeColumn({ name: "units", dtype: "bfloat16", shape }, buffers[0]) as Uint16Array;
+    const bits = decodeColumn(
+      { name: "units", dtype: "bfloat16", shape },
+      buffers[0],
+    ) as Uint16Array;
     values = decodeBf16(bits);
   }
   return {
@@ -94,7 +108,8 @@ export function decodeUnits(message: UnitsMessage, buffers: Bytes[]): UnitsEntry
 function remember(cache: UnitsCache, entry: UnitsEntry): void {
   cache.entries.delete(entry.index);
   cache.entries.set(entry.index, entry);
-  while (cache.entries.size > UNITS_CACHE_SIZE) cache.entries.delete(cache.entries.keys().next().value as number);
+  while (cache.entries.size > UNITS_CACHE_SIZE)
+    cache.entries.delete(cache.entries.keys().next().value as number);
 }
 
 function send(model: AnyModel, cache: UnitsCache, index: number): void {
@@ -112,13 +127,24 @@ export function attachUnits(model: AnyModel): UnitsCache {
     try {
       entry = decodeUnits(message, buffers);
     } catch (error) {
-      entry = { index: message.index, available: false, reason: "bad_request", nearest: [], stride: 0, hiddenSize: 0, n: 0, values: null, error: String(error) };
+      entry = {
+        index: message.index,
+        available: false,
+        reason: "bad_request",
+        nearest: [],
+        stride: 0,
+        hiddenSize: 0,
+        n: 0,
+        values: null,
+        error: String(error),
+      };
     }
     remember(cache, entry);
     if (cache.inFlight === message.index || message.index < 0) cache.inFlight = null;
     const wanted = cache.wanted;
     cache.wanted = null;
-    if (wanted !== null && cache.inFlight === null && !cache.entries.has(wanted) && !cache.isStatic) send(model, cache, wanted);
+    if (wanted !== null && cache.inFlight === null && !cache.entries.has(wanted) && !cache.isStatic)
+      send(model, cache, wanted);
     for (const listener of [...cache.listeners]) listener();
   };
   model.on("msg:custom", handler);

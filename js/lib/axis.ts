@@ -16,19 +16,44 @@ export interface AxisOptions {
 
 type Scale = ScaleLinear<number, number> | ScaleLogarithmic<number, number>;
 
-export function drawAxis(parent: SVGElement, scale: Scale, theme: Theme, options: AxisOptions): void {
+export function drawAxis(
+  parent: SVGElement,
+  scale: Scale,
+  theme: Theme,
+  options: AxisOptions,
+): void {
   const group = svg("g", { class: "rnnbow-axis" });
   const [y0, y1] = scale.range();
-  group.appendChild(svg("line", { x1: options.x, x2: options.x, y1: y0, y2: y1, stroke: theme.border }));
+  group.appendChild(
+    svg("line", { x1: options.x, x2: options.x, y1: y0, y2: y1, stroke: theme.border }),
+  );
   const direction = options.side === "left" ? -1 : 1;
   const ticks = scale.ticks(options.ticks ?? 4);
-  const shown = ticks.length > 7 ? ticks.filter((_, i) => i % Math.ceil(ticks.length / 6) === 0) : ticks;
+  const shown =
+    ticks.length > 7 ? ticks.filter((_, i) => i % Math.ceil(ticks.length / 6) === 0) : ticks;
   for (const value of shown) {
     const y = scale(value);
     if (options.gridTo !== undefined) {
-      group.appendChild(svg("line", { x1: options.x, x2: options.gridTo, y1: y, y2: y, stroke: theme.border, "stroke-opacity": 0.35 }));
+      group.appendChild(
+        svg("line", {
+          x1: options.x,
+          x2: options.gridTo,
+          y1: y,
+          y2: y,
+          stroke: theme.border,
+          "stroke-opacity": 0.35,
+        }),
+      );
     }
-    group.appendChild(svg("line", { x1: options.x, x2: options.x + 4 * direction, y1: y, y2: y, stroke: theme.border }));
+    group.appendChild(
+      svg("line", {
+        x1: options.x,
+        x2: options.x + 4 * direction,
+        y1: y,
+        y2: y,
+        stroke: theme.border,
+      }),
+    );
     group.appendChild(
       svg(
         "text",

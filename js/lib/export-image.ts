@@ -30,7 +30,11 @@ function download(url: string, filename: string): void {
   link.remove();
 }
 
-export function downloadSvg(svgElement: SVGSVGElement, filename: string, canvas?: HTMLCanvasElement): void {
+export function downloadSvg(
+  svgElement: SVGSVGElement,
+  filename: string,
+  canvas?: HTMLCanvasElement,
+): void {
   const blob = new Blob([viewToSvg(svgElement, canvas)], { type: "image/svg+xml" });
   const url = URL.createObjectURL(blob);
   download(url, `${filename}.svg`);
@@ -38,7 +42,11 @@ export function downloadSvg(svgElement: SVGSVGElement, filename: string, canvas?
 }
 
 /** Rasterize the view's SVG at twice its size and download it as PNG. */
-export function downloadPng(svgElement: SVGSVGElement, filename: string, canvas?: HTMLCanvasElement): Promise<void> {
+export function downloadPng(
+  svgElement: SVGSVGElement,
+  filename: string,
+  canvas?: HTMLCanvasElement,
+): Promise<void> {
   const width = Number(svgElement.getAttribute("width")) || 800;
   const height = Number(svgElement.getAttribute("height")) || 200;
   const scale = 2;

@@ -9,7 +9,8 @@ export function visibleGlyph(symbol: string | undefined): string {
   let out = "";
   for (const ch of symbol) {
     const code = ch.codePointAt(0) ?? 0;
-    if (code < 0x20 || (code >= 0x7f && code < 0xa0)) out += `\\x${code.toString(16).padStart(2, "0")}`;
+    if (code < 0x20 || (code >= 0x7f && code < 0xa0))
+      out += `\\x${code.toString(16).padStart(2, "0")}`;
     else out += ch;
   }
   return out === "" ? "∅" : out;

@@ -1,10 +1,11 @@
 // Compared runs (RNNbow.compare): views with the same _link_group share hover, selection and scale.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+
 import type { AnyModel } from "@anywidget/types";
-import { bf16ToFloat, floatToBf16 } from "../data/decode";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { groupSize, positionNote } from "../app/link";
-import { MockModel, type WireBlock, makeBlock, nextFrame, stubCanvas } from "./helpers";
+import { bf16ToFloat, floatToBf16 } from "../data/decode";
 import widget from "../widget";
+import { MockModel, makeBlock, nextFrame, stubCanvas, type WireBlock } from "./helpers";
 
 const N = 6;
 const COUNT = 20;
@@ -13,7 +14,9 @@ const COUNT = 20;
 function scaled(block: WireBlock, factor: number): WireBlock {
   const at = block.columns.findIndex((c) => c.name === "magnitudes");
   const source = block.buffers[at];
-  const bits = new Uint16Array(source.buffer.slice(source.byteOffset, source.byteOffset + source.byteLength));
+  const bits = new Uint16Array(
+    source.buffer.slice(source.byteOffset, source.byteOffset + source.byteLength),
+  );
   for (let i = 0; i < bits.length; i++) bits[i] = floatToBf16(bf16ToFloat(bits[i]) * factor);
   const buffers = [...block.buffers];
   buffers[at] = new Uint8Array(bits.buffer);
@@ -21,7 +24,13 @@ function scaled(block: WireBlock, factor: number): WireBlock {
 }
 
 function mountRun(group: string, name: string, values: Record<string, unknown> = {}, factor = 1) {
-  const model = new MockModel({ _record_count: COUNT, _link_group: group, _link_name: name, linked_scale: true, ...values });
+  const model = new MockModel({
+    _record_count: COUNT,
+    _link_group: group,
+    _link_name: name,
+    linked_scale: true,
+    ...values,
+  });
   const el = document.createElement("div");
   document.body.appendChild(el);
   const stopInit = widget.initialize({ model: model as unknown as AnyModel }) as () => void;
@@ -41,8 +50,10 @@ function overviewX(el: Element, i: number, count: number): number {
 }
 
 const info = (el: Element) => el.querySelector(".rnnbow-info")!;
-const overlay = (el: Element) => el.querySelector("[data-rnnbow-view=overview] svg.rnnbow-overview-overlay")!;
-const horizonSource = (el: Element) => el.querySelector("[data-rnnbow-view=horizon] svg")!.getAttribute("data-source");
+const overlay = (el: Element) =>
+  el.querySelector("[data-rnnbow-view=overview] svg.rnnbow-overview-overlay")!;
+const horizonSource = (el: Element) =>
+  el.querySelector("[data-rnnbow-view=horizon] svg")!.getAttribute("data-source");
 
 /** Height of the tallest stacked bar in view 3 (sum of its segments), in px. */
 function tallestBar(el: Element): number {
@@ -72,7 +83,9 @@ describe("linked runs", () => {
     expect(info(a.el).getAttribute("data-shown")).toBe("4");
     expect(info(b.el).getAttribute("data-shown")).toBe("4");
     expect(info(b.el).textContent).toMatch(/^Previewing chunk 4 /);
-    expect(b.el.querySelector(".rnnbow-overview-hover")!.getAttribute("visibility")).toBe("visible");
+    expect(b.el.querySelector(".rnnbow-overview-hover")!.getAttribute("visibility")).toBe(
+      "visible",
+    );
     expect(info(c.el).textContent).toMatch(/^Latest chunk 19 /);
     mouse(overlay(a.el), "mouseleave");
     expect(info(b.el).textContent).toMatch(/^Latest chunk 19 /);
@@ -84,11 +97,16 @@ describe("linked runs", () => {
     const b = mountRun("g-source", "LSTM");
     const c = mountRun("g-source-other", "other");
     expect(horizonSource(b.el)).toBe("5"); // default: the largest loss
-    const segment = a.el.querySelector("[data-rnnbow-view=bars] rect[data-source='2'][data-step='1']")!;
+    const segment = a.el.querySelector(
+      "[data-rnnbow-view=bars] rect[data-source='2'][data-step='1']",
+    )!;
     mouse(segment, "mouseover");
     expect(horizonSource(a.el)).toBe("2");
     expect(horizonSource(b.el)).toBe("2");
-    expect(b.el.querySelectorAll("[data-rnnbow-view=bars] rect[data-highlighted=true][data-source='2']").length).toBeGreaterThan(0);
+    expect(
+      b.el.querySelectorAll("[data-rnnbow-view=bars] rect[data-highlighted=true][data-source='2']")
+        .length,
+    ).toBeGreaterThan(0);
     expect(horizonSource(c.el)).toBe("5");
     for (const run of [a, b, c]) run.cleanup();
   });
@@ -123,15 +141,21 @@ describe("linked runs", () => {
     const heading = a.el.querySelector(".rnnbow-run-name") as HTMLElement;
     expect(heading.hidden).toBe(false);
     expect(heading.textContent).toBe("vanilla");
-    expect((a.el.querySelector(".rnnbow-linked-scale")!.parentElement as HTMLElement).hidden).toBe(false);
+    expect((a.el.querySelector(".rnnbow-linked-scale")!.parentElement as HTMLElement).hidden).toBe(
+      false,
+    );
     a.cleanup();
     b.cleanup();
   });
 
   it("positionNote names the runs whose chunk covers other text", () => {
     const own = { step: 10, offset: 60, n: 6 };
-    expect(positionNote(own, [{ name: "B", position: { step: 10, offset: 60, n: 6 } }])).toBe("same text (step and characters) as in B");
-    expect(positionNote(own, [{ name: "B", position: { step: 10, offset: 66, n: 6 } }])).toBe("B shows other text here (step 10, characters 66..72)");
+    expect(positionNote(own, [{ name: "B", position: { step: 10, offset: 60, n: 6 } }])).toBe(
+      "same text (step and characters) as in B",
+    );
+    expect(positionNote(own, [{ name: "B", position: { step: 10, offset: 66, n: 6 } }])).toBe(
+      "B shows other text here (step 10, characters 66..72)",
+    );
     expect(positionNote(own, [{ name: "B", position: null }])).toBe("B has no chunk here");
     expect(positionNote(null, [{ name: "B", position: own }])).toBe("");
   });
@@ -143,10 +167,20 @@ describe("linked runs", () => {
     const linkedA = tallestBar(a.el);
     const linkedB = tallestBar(b.el);
     expect(linkedA / linkedB).toBeCloseTo(0.1, 1);
-    const horizonA = Math.max(...[...a.el.querySelectorAll(".rnnbow-horizon-bar")].map((r) => Number(r.getAttribute("height"))));
-    const horizonB = Math.max(...[...b.el.querySelectorAll(".rnnbow-horizon-bar")].map((r) => Number(r.getAttribute("height"))));
+    const horizonA = Math.max(
+      ...[...a.el.querySelectorAll(".rnnbow-horizon-bar")].map((r) =>
+        Number(r.getAttribute("height")),
+      ),
+    );
+    const horizonB = Math.max(
+      ...[...b.el.querySelectorAll(".rnnbow-horizon-bar")].map((r) =>
+        Number(r.getAttribute("height")),
+      ),
+    );
     expect(horizonA / horizonB).toBeCloseTo(0.1, 1);
-    expect(a.el.querySelector("[data-rnnbow-view=bars]")!.textContent).toContain("gradient (all runs)");
+    expect(a.el.querySelector("[data-rnnbow-view=bars]")!.textContent).toContain(
+      "gradient (all runs)",
+    );
 
     // Unticking the box in one run turns the shared scale off in both.
     const box = a.el.querySelector(".rnnbow-linked-scale") as HTMLInputElement;
@@ -181,7 +215,9 @@ describe("linked runs", () => {
     const solo = mountRun("", "");
     expect(groupSize("")).toBe(0);
     expect((solo.el.querySelector(".rnnbow-run-name") as HTMLElement).hidden).toBe(true);
-    expect((solo.el.querySelector(".rnnbow-linked-scale")!.parentElement as HTMLElement).hidden).toBe(true);
+    expect(
+      (solo.el.querySelector(".rnnbow-linked-scale")!.parentElement as HTMLElement).hidden,
+    ).toBe(true);
     solo.cleanup();
   });
 });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { base64ToBytes, bf16ToFloat, decodeBf16, decodeColumn, floatToBf16, triangleIndex, triangleSize } from "../data/decode";
+import {
+  base64ToBytes,
+  bf16ToFloat,
+  decodeBf16,
+  decodeColumn,
+  floatToBf16,
+  triangleIndex,
+  triangleSize,
+} from "../data/decode";
 
 describe("bfloat16", () => {
   it("round-trips values exactly representable in bfloat16", () => {
@@ -9,7 +17,7 @@ describe("bfloat16", () => {
   });
 
   it("keeps about three significant digits over float32's range, including the vanishing tail", () => {
-    for (const value of [0.1, 3.14159, 1e-20, 1e-37, 2.5e30, -7.77e-5]) {
+    for (const value of [0.1, Math.PI, 1e-20, 1e-37, 2.5e30, -7.77e-5]) {
       const back = bf16ToFloat(floatToBf16(value));
       expect(Math.abs(back - value) / Math.abs(value)).toBeLessThan(1 / 256);
     }
@@ -58,7 +66,9 @@ describe("decodeColumn", () => {
   });
 
   it("rejects a buffer whose size does not match the shape", () => {
-    expect(() => decodeColumn({ name: "step", dtype: "int32", shape: [4] }, new Uint8Array(12))).toThrow(/expected 16/);
+    expect(() =>
+      decodeColumn({ name: "step", dtype: "int32", shape: [4] }, new Uint8Array(12)),
+    ).toThrow(/expected 16/);
   });
 
   it("decodes base64 to bytes", () => {

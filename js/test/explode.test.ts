@@ -1,11 +1,12 @@
 // Exploding gradients: jumped-norm markers and the divergence line in the overview, and the info line.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+
 import type { AnyModel } from "@anywidget/types";
-import { JUMP_FACTOR, divergedOf, jumpRatioAt } from "../data/explode";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HELP } from "../app/help";
+import { divergedOf, JUMP_FACTOR, jumpRatioAt } from "../data/explode";
 import { binRecords } from "../views/overview-bins";
-import { MockModel, type WireBlock, makeBlock, nextFrame, stubCanvas } from "./helpers";
 import widget from "../widget";
+import { MockModel, makeBlock, nextFrame, stubCanvas, type WireBlock } from "./helpers";
 
 const N = 6;
 
@@ -41,7 +42,9 @@ afterEach(() => {
 
 describe("gradient norm jumps", () => {
   it("the ratio is the norm over the median of up to 20 previous records, unknown with fewer than 5", () => {
-    const norms = [1, 1, 1, 1, 2, 8, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 50];
+    const norms = [
+      1, 1, 1, 1, 2, 8, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 50,
+    ];
     expect(jumpRatioAt(norms, 4)).toBeNaN();
     expect(jumpRatioAt(norms, 5)).toBe(8); // median of 1, 1, 1, 1, 2
     expect(jumpRatioAt(norms, 26)).toBe(50); // previous 20 (6..25) are all 1
@@ -51,7 +54,18 @@ describe("gradient norm jumps", () => {
   it("bins flag the columns holding a jumped record", () => {
     const present = new Uint8Array(4).fill(1);
     const jumped = new Uint8Array([0, 0, 1, 0]);
-    const bins = binRecords({ values: new Float32Array(4), smoothLoss: new Float32Array(4), clipped: new Uint8Array(4), present, jumped }, 0, 4, 2);
+    const bins = binRecords(
+      {
+        values: new Float32Array(4),
+        smoothLoss: new Float32Array(4),
+        clipped: new Uint8Array(4),
+        present,
+        jumped,
+      },
+      0,
+      4,
+      2,
+    );
     expect([...bins.jumped]).toEqual([0, 1]);
   });
 
@@ -82,13 +96,19 @@ describe("gradient norm jumps", () => {
   });
 
   it("the help text states the rule", () => {
-    expect(HELP.overview).toContain(`more than ${JUMP_FACTOR}× the median of the 20 chunks recorded before it`);
+    expect(HELP.overview).toContain(
+      `more than ${JUMP_FACTOR}× the median of the 20 chunks recorded before it`,
+    );
   });
 });
 
 describe("divergence", () => {
   it("reads _meta.diverged, ignoring malformed values", () => {
-    expect(divergedOf({ diverged: { step: 7, quantity: "loss" } })).toEqual({ step: 7, quantity: "loss", message: "" });
+    expect(divergedOf({ diverged: { step: 7, quantity: "loss" } })).toEqual({
+      step: 7,
+      quantity: "loss",
+      message: "",
+    });
     expect(divergedOf({})).toBeNull();
     expect(divergedOf({ diverged: { step: -1 } })).toBeNull();
     expect(divergedOf({ diverged: "soon" })).toBeNull();
@@ -97,7 +117,10 @@ describe("divergence", () => {
   it("draws a red line 'diverged at step N' at the right end and explains what to change", async () => {
     const { el, model, cleanup } = setup(10);
     expect(el.querySelector(".rnnbow-diverged")).toBeNull();
-    model.set("_meta", { ...model.get("_meta"), diverged: { step: 100, quantity: "gradient", message: "training diverged at step 100: ..." } });
+    model.set("_meta", {
+      ...(model.get("_meta") as object),
+      diverged: { step: 100, quantity: "gradient", message: "training diverged at step 100: ..." },
+    });
     await nextFrame();
     const mark = el.querySelector(".rnnbow-diverged")!;
     expect(mark).not.toBeNull();
@@ -111,7 +134,14 @@ describe("divergence", () => {
 
   it("puts the line at the first record from that step on when training went on afterwards", () => {
     // The fixture's records are at steps 0, 10, 20, ...: step 45 lies before record 5.
-    const { el, cleanup } = setup(10, { _meta: { seq_length: N, vocab: [], title: "t", diverged: { step: 45, quantity: "parameters" } } });
+    const { el, cleanup } = setup(10, {
+      _meta: {
+        seq_length: N,
+        vocab: [],
+        title: "t",
+        diverged: { step: 45, quantity: "parameters" },
+      },
+    });
     const line = el.querySelector(".rnnbow-diverged line")!;
     const width = Number(el.querySelector(".rnnbow-overview-overlay")!.getAttribute("width"));
     expect(Number(line.getAttribute("x1"))).toBeCloseTo(76 + (5 * (width - 76 - 64)) / 10, 5);

@@ -2,7 +2,7 @@
 import { vi } from "vitest";
 import { floatToBf16, triangleIndex, triangleSize } from "../data/decode";
 
-type Handler = (...args: any[]) => void;
+type Handler = (...args: unknown[]) => void;
 
 export class MockModel {
   values: Record<string, unknown>;
@@ -28,7 +28,7 @@ export class MockModel {
     };
   }
 
-  get(name: string): any {
+  get(name: string): unknown {
     return this.values[name];
   }
 
@@ -67,11 +67,35 @@ export class MockModel {
   /** Deliver a records block as the kernel's custom message would (buffers as DataView). */
   sendRecords(block: WireBlock): void {
     const { buffers, ...message } = block;
-    this.emit("msg:custom", message, buffers.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength)));
+    this.emit(
+      "msg:custom",
+      message,
+      buffers.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength)),
+    );
   }
 }
 
-export const VOCAB = [" ", "\n", "\t", "a", "b", "c", "<", ">", "/", "s", "r", "i", "p", "t", "=", "(", ")", "1", "\u0007"];
+export const VOCAB = [
+  " ",
+  "\n",
+  "\t",
+  "a",
+  "b",
+  "c",
+  "<",
+  ">",
+  "/",
+  "s",
+  "r",
+  "i",
+  "p",
+  "t",
+  "=",
+  "(",
+  ")",
+  "1",
+  "\u0007",
+];
 
 export interface WireBlock {
   type: "records";
@@ -83,11 +107,17 @@ export interface WireBlock {
 
 /** Magnitude used by the fixture: the local value (t + 1) / 10, halving per step back, scaled by record. */
 export function fixtureMagnitude(record: number, t: number, j: number): number {
-  return ((t + 1) / 10) * Math.pow(0.5, t - j) * (1 + (record % 7));
+  return ((t + 1) / 10) * 0.5 ** (t - j) * (1 + (record % 7));
 }
 
 /** A records block of `count` records from `start` with n steps; targets spell `text` when given. */
-export function makeBlock(start: number, count: number, n = 6, text?: string, options: { clipped?: boolean } = {}): WireBlock {
+export function makeBlock(
+  start: number,
+  count: number,
+  n = 6,
+  text?: string,
+  options: { clipped?: boolean } = {},
+): WireBlock {
   const tri = triangleSize(n);
   const f32 = (length: number) => new Float32Array(length);
   const step = new Int32Array(count);
@@ -119,10 +149,12 @@ export function makeBlock(start: number, count: number, n = 6, text?: string, op
     for (let p = 0; p < n; p++) {
       const symbol = text ? VOCAB.indexOf(text[p % text.length]) : (record + p) % VOCAB.length;
       targets[r * n + p] = symbol < 0 ? 3 : symbol;
-      predictions[r * n + p] = p % 2 === 0 ? targets[r * n + p] : (targets[r * n + p] + 1) % VOCAB.length;
+      predictions[r * n + p] =
+        p % 2 === 0 ? targets[r * n + p] : (targets[r * n + p] + 1) % VOCAB.length;
       // The loss grows with p, so the largest-loss source is the last step.
       losses[r * n + p] = floatToBf16(0.5 + p);
-      for (let j = 0; j <= p; j++) magnitudes[r * tri + triangleIndex(p, j)] = floatToBf16(fixtureMagnitude(record, p, j));
+      for (let j = 0; j <= p; j++)
+        magnitudes[r * tri + triangleIndex(p, j)] = floatToBf16(fixtureMagnitude(record, p, j));
     }
   }
   const columns: [string, string, number[], ArrayBufferView][] = [
@@ -146,12 +178,17 @@ export function makeBlock(start: number, count: number, n = 6, text?: string, op
     start,
     count,
     columns: columns.map(([name, dtype, shape]) => ({ name, dtype, shape })),
-    buffers: columns.map(([, , , data]) => new Uint8Array(data.buffer, data.byteOffset, data.byteLength)),
+    buffers: columns.map(
+      ([, , , data]) => new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    ),
   };
 }
 
 /** jsdom has no canvas: give it a 2d context whose drawing calls do nothing (but are counted). */
-export function stubCanvas(): { fillRect: ReturnType<typeof vi.fn>; fill: ReturnType<typeof vi.fn> } {
+export function stubCanvas(): {
+  fillRect: ReturnType<typeof vi.fn>;
+  fill: ReturnType<typeof vi.fn>;
+} {
   const context = {
     fillRect: vi.fn(),
     setTransform: vi.fn(),

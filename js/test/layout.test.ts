@@ -1,9 +1,22 @@
 import { describe, expect, it } from "vitest";
 import { decayOf, largestLossSource, stackedTotals } from "../data/chunk";
-import { columnAt, columnCenter, columnGeometry, columnX, MIN_COLUMN, scrollToColumn } from "../views/columns";
 import { triangleIndex, triangleSize } from "../data/decode";
 import { visibleGlyph } from "../lib/glyphs";
-import { binRecords, brushRange, columnCount, columnOfRecord, firstRecord } from "../views/overview-bins";
+import {
+  columnAt,
+  columnCenter,
+  columnGeometry,
+  columnX,
+  MIN_COLUMN,
+  scrollToColumn,
+} from "../views/columns";
+import {
+  binRecords,
+  brushRange,
+  columnCount,
+  columnOfRecord,
+  firstRecord,
+} from "../views/overview-bins";
 
 function triangle(n: number, value: (t: number, j: number) => number): Float32Array {
   const out = new Float32Array(triangleSize(n));
@@ -55,7 +68,7 @@ describe("chunk arithmetic", () => {
   });
 
   it("puts the decay of a geometric horizon into numbers", () => {
-    const tri = triangle(10, (t, j) => Math.pow(0.5, t - j));
+    const tri = triangle(10, (t, j) => 0.5 ** (t - j));
     const decay = decayOf(tri, 9);
     expect(decay.ratioPerStep).toBeCloseTo(0.5, 5);
     // 0.5^6 = 1.6% >= 1%, 0.5^7 = 0.8% < 1%

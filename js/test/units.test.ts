@@ -1,11 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AnyModel } from "@anywidget/types";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { floatToBf16, triangleIndex, triangleSize } from "../data/decode";
-import { mount } from "../standalone";
-import { MockModel, makeBlock, nextFrame, stubCanvas } from "./helpers";
-import { colourPosition, unitProfile } from "../views/units";
 import { UNITS_CACHE_SIZE, unitsFor } from "../data/units-data";
+import { mount } from "../standalone";
+import { colourPosition, unitProfile } from "../views/units";
 import widget from "../widget";
+import { MockModel, makeBlock, nextFrame, stubCanvas } from "./helpers";
 
 const N = 6;
 const H = 8;
@@ -15,14 +15,28 @@ const H = 8;
 function fixtureUnit(t: number, j: number, i: number): number {
   const lead = (t + 3) % H;
   if (i === lead) return 4;
-  return (1 + i) * 0.1 * Math.pow(0.1, t - j);
+  return (1 + i) * 0.1 * 0.1 ** (t - j);
 }
 
 function unitsMessage(index: number) {
   const tri = triangleSize(N);
   const bits = new Uint16Array(tri * H);
-  for (let t = 0; t < N; t++) for (let j = 0; j <= t; j++) for (let i = 0; i < H; i++) bits[triangleIndex(t, j) * H + i] = floatToBf16(fixtureUnit(t, j, i));
-  const content = { type: "units", index, available: true, reason: "", nearest: [], stride: 1, hidden_size: H, seq_length: N, dtype: "bfloat16", shape: [tri, H] };
+  for (let t = 0; t < N; t++)
+    for (let j = 0; j <= t; j++)
+      for (let i = 0; i < H; i++)
+        bits[triangleIndex(t, j) * H + i] = floatToBf16(fixtureUnit(t, j, i));
+  const content = {
+    type: "units",
+    index,
+    available: true,
+    reason: "",
+    nearest: [],
+    stride: 1,
+    hidden_size: H,
+    seq_length: N,
+    dtype: "bfloat16",
+    shape: [tri, H],
+  };
   return { content, buffers: [new DataView(bits.buffer)] };
 }
 
@@ -42,10 +56,14 @@ function answer(model: MockModel, index: number) {
 }
 
 function unitRequests(model: MockModel): number[] {
-  return model.send.mock.calls.map(([message]) => message).filter((m) => m.type === "request_units").map((m) => m.index);
+  return model.send.mock.calls
+    .map(([message]) => message)
+    .filter((m) => m.type === "request_units")
+    .map((m) => m.index);
 }
 
-const unitsSvg = (el: Element) => el.querySelector("[data-rnnbow-view=units] svg.rnnbow-units-svg")!;
+const unitsSvg = (el: Element) =>
+  el.querySelector("[data-rnnbow-view=units] svg.rnnbow-units-svg")!;
 const unitsState = (el: Element) => el.querySelector(".rnnbow-units")!.getAttribute("data-state");
 
 beforeEach(() => {
@@ -61,7 +79,9 @@ describe("per-unit arithmetic", () => {
   it("sorts units by total contribution and measures how far back each reaches", () => {
     const tri = triangleSize(N);
     const values = new Float32Array(tri * H);
-    for (let t = 0; t < N; t++) for (let j = 0; j <= t; j++) for (let i = 0; i < H; i++) values[triangleIndex(t, j) * H + i] = fixtureUnit(t, j, i);
+    for (let t = 0; t < N; t++)
+      for (let j = 0; j <= t; j++)
+        for (let i = 0; i < H; i++) values[triangleIndex(t, j) * H + i] = fixtureUnit(t, j, i);
     const profile = unitProfile(values, H, 4);
     expect(profile.order[0]).toBe(7); // (4 + 3) % 8, constant 4 at every step
     expect(profile.order.slice(1, 3)).toEqual([6, 5]); // then by (1 + i) / 10
@@ -83,7 +103,9 @@ describe("units view", () => {
     const { model, el } = setup();
     expect(unitRequests(model)).toEqual([9]);
     expect(unitsState(el)).toBe("waiting");
-    expect(el.querySelector(".rnnbow-units-note")!.textContent).toMatch(/^Per-unit data of chunk 9: waiting for the kernel/);
+    expect(el.querySelector(".rnnbow-units-note")!.textContent).toMatch(
+      /^Per-unit data of chunk 9: waiting for the kernel/,
+    );
   });
 
   it("draws the heatmap and the top-units list from the answer", () => {
@@ -112,7 +134,9 @@ describe("units view", () => {
     const heat = unitsSvg(el);
     expect(heat.getAttribute("data-source")).toBe("2");
     expect(heat.getAttribute("data-top-unit")).toBe("5"); // (2 + 3) % 8
-    expect(el.querySelector(".rnnbow-units-caption")!.textContent).toMatch(/for the loss at step 2/);
+    expect(el.querySelector(".rnnbow-units-caption")!.textContent).toMatch(
+      /for the loss at step 2/,
+    );
     expect(unitRequests(model)).toEqual([9]); // the same chunk: no new request
   });
 
@@ -130,7 +154,20 @@ describe("units view", () => {
 
   it("says when a chunk's units were thinned away, naming the nearest kept chunks", () => {
     const { model, el } = setup();
-    model.emit("msg:custom", { type: "units", index: 9, available: false, reason: "thinned", nearest: [8], stride: 4, hidden_size: H, shape: [21, H] }, []);
+    model.emit(
+      "msg:custom",
+      {
+        type: "units",
+        index: 9,
+        available: false,
+        reason: "thinned",
+        nearest: [8],
+        stride: 4,
+        hidden_size: H,
+        shape: [21, H],
+      },
+      [],
+    );
     expect(unitsState(el)).toBe("absent");
     expect(el.querySelector(".rnnbow-units-note")!.textContent).toBe(
       "The per-unit data of chunk 9 was not kept: to stay within its memory budget the recording keeps every 4th chunk's (plus the newest). Nearest chunks with it: 8.",
@@ -182,10 +219,19 @@ describe("exported page", () => {
     const el = document.createElement("div");
     document.body.appendChild(el);
     const wire = makeBlock(0, 6, N);
-    const block = { start: 0, count: 6, columns: wire.columns.map((column, i) => ({ ...column, data: wire.buffers[i] })) };
+    const block = {
+      start: 0,
+      count: 6,
+      columns: wire.columns.map((column, i) => ({ ...column, data: wire.buffers[i] })),
+    };
     const { content, buffers } = unitsMessage(5);
     const bytes = new Uint8Array(buffers[0].buffer);
-    const page = mount(el, { _meta: { seq_length: N, title: "page" }, selected_batch: 5 }, [block], [{ ...content, type: "units", data: bytes }]);
+    const page = mount(
+      el,
+      { _meta: { seq_length: N, title: "page" }, selected_batch: 5 },
+      [block],
+      [{ ...content, type: "units", data: bytes }],
+    );
     expect(unitsSvg(el).getAttribute("data-record")).toBe("5");
     page.model.set("selected_batch", 2);
     await nextFrame();
@@ -193,7 +239,9 @@ describe("exported page", () => {
     expect(el.querySelector(".rnnbow-units-note")!.textContent).toBe(
       "Per-unit data of chunk 2 is not in this exported page (it holds chunk 5 only; select that chunk to see it).",
     );
-    expect(page.model.sent.filter((m) => (m as { type: string }).type === "request_units")).toEqual([]);
+    expect(page.model.sent.filter((m) => (m as { type: string }).type === "request_units")).toEqual(
+      [],
+    );
     page.destroy();
   });
 });

@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AnyModel } from "@anywidget/types";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EMPTY_MESSAGE } from "../app/app";
-import { MockModel, makeBlock, nextFrame, stubCanvas } from "./helpers";
 import widget from "../widget";
+import { MockModel, makeBlock, nextFrame, stubCanvas } from "./helpers";
 
 const N = 6;
 
@@ -18,7 +18,9 @@ function setup(count = 20, values: Record<string, unknown> = {}) {
 
 /** The request_records messages sent (the units view also sends request_units). */
 function recordRequests(model: MockModel): unknown[] {
-  return model.send.mock.calls.map(([message]) => message).filter((message) => message.type === "request_records");
+  return model.send.mock.calls
+    .map(([message]) => message)
+    .filter((message) => message.type === "request_records");
 }
 
 function view(el: Element, name: string): Element {
@@ -58,7 +60,9 @@ describe("rendering from records", () => {
     // the default horizon is the largest loss, the last step (t = 5): bars j = 0..5
     expect(view(el, "horizon").querySelector("svg")!.getAttribute("data-source")).toBe("5");
     expect(view(el, "horizon").querySelectorAll(".rnnbow-horizon-bar")).toHaveLength(6);
-    expect(el.querySelector(".rnnbow-info")!.textContent).toMatch(/^Latest chunk 19 of 20 · step 190 · characters 114\.\.120/);
+    expect(el.querySelector(".rnnbow-info")!.textContent).toMatch(
+      /^Latest chunk 19 of 20 · step 190 · characters 114\.\.120/,
+    );
   });
 
   it("shows a friendly message instead of the views when there are no records", () => {
@@ -85,7 +89,11 @@ describe("rendering from records", () => {
     const ys = bar.map((r) => Number(r.getAttribute("y")));
     expect(ys[0]).toBeGreaterThan(ys[1]);
     expect(ys[1]).toBeGreaterThan(ys[2]);
-    const lightness = (rgb: string) => rgb.match(/\d+/g)!.map(Number).reduce((a, b) => a + b, 0);
+    const lightness = (rgb: string) =>
+      rgb
+        .match(/\d+/g)!
+        .map(Number)
+        .reduce((a, b) => a + b, 0);
     const fills = bar.map((r) => lightness(r.getAttribute("data-fill")!));
     expect(fills[0]).toBeLessThan(fills[1]);
     expect(fills[1]).toBeLessThan(fills[2]);
@@ -102,7 +110,9 @@ describe("interaction", () => {
     expect(horizon.querySelectorAll(".rnnbow-horizon-bar")).toHaveLength(4);
     const highlighted = [...view(el, "bars").querySelectorAll("rect[data-highlighted=true]")];
     expect(highlighted.map((r) => r.getAttribute("data-source"))).toEqual(["3", "3", "3", "3"]);
-    expect(view(el, "labels").querySelector(".rnnbow-label-shade")!.getAttribute("data-source")).toBe("3");
+    expect(
+      view(el, "labels").querySelector(".rnnbow-label-shade")!.getAttribute("data-source"),
+    ).toBe("3");
     mouse(view(el, "bars").querySelector("svg")!, "mouseleave");
     expect(horizon.querySelector("svg")!.getAttribute("data-source")).toBe("5");
   });
@@ -148,7 +158,9 @@ describe("interaction", () => {
     const { el, model } = setup(20);
     model.set("selected_batch", 11);
     expect(el.querySelector(".rnnbow-root")!.getAttribute("data-selected")).toBe("11");
-    expect(el.querySelector(".rnnbow-info")!.textContent).toMatch(/^Selected chunk 11 of 20 · step 110 /);
+    expect(el.querySelector(".rnnbow-info")!.textContent).toMatch(
+      /^Selected chunk 11 of 20 · step 110 /,
+    );
   });
 
   it("moves the selection with the arrow keys", () => {
@@ -231,7 +243,13 @@ describe("records arriving", () => {
 
 describe("safety and isolation", () => {
   it("renders HTML-looking corpus text as text and creates no script or img elements", () => {
-    const model = new MockModel({ _record_count: 1, _meta: { seq_length: 6, vocab: ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "a"] } });
+    const model = new MockModel({
+      _record_count: 1,
+      _meta: {
+        seq_length: 6,
+        vocab: ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "a"],
+      },
+    });
     const el = document.createElement("div");
     document.body.appendChild(el);
     widget.initialize({ model: model as unknown as AnyModel });
@@ -240,7 +258,9 @@ describe("safety and isolation", () => {
     block.buffers[11] = new Uint8Array(Uint16Array.from([1, 0, 2, 1, 0, 2]).buffer); // predictions
     model.sendRecords(block);
     widget.render({ model: model as unknown as AnyModel, el });
-    const texts = [...view(el, "labels").querySelectorAll("text.rnnbow-label-true")].map((t) => t.textContent);
+    const texts = [...view(el, "labels").querySelectorAll("text.rnnbow-label-true")].map(
+      (t) => t.textContent,
+    );
     expect(texts[0]).toBe("<script>alert(1)</script>");
     expect(texts[1]).toBe("<img src=x onerror=alert(1)>");
     expect(el.querySelectorAll("script, img")).toHaveLength(0);

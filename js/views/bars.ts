@@ -1,12 +1,12 @@
 // View 3: one stacked bar per time step j. Segments are the contributions of the source losses
 // t = j .. j+k-1; the step's own loss (t = j) sits at the bottom in the darkest colour.
 import { scaleLinear } from "d3-scale";
-import { axisGradientFormat } from "../lib/format";
-import { drawAxis } from "../lib/axis";
 import { type Chunk, magnitudeAt, stackedTotals } from "../data/chunk";
-import { type ColumnGeometry, barWidth, columnX } from "./columns";
+import { drawAxis } from "../lib/axis";
 import { clear, html, svg } from "../lib/dom";
-import { type Theme, sourceColour } from "../lib/theme";
+import { axisGradientFormat } from "../lib/format";
+import { sourceColour, type Theme } from "../lib/theme";
+import { barWidth, type ColumnGeometry, columnX } from "./columns";
 
 const TOP = 10;
 const PLOT = 170;
@@ -31,8 +31,15 @@ export interface Segment {
   height: number;
 }
 
-export function stackSegments(chunk: Chunk, geometry: ColumnGeometry, k: number, scaleMax: number): Segment[] {
-  const y = scaleLinear().domain([0, scaleMax > 0 ? scaleMax : 1]).range([TOP + PLOT, TOP]);
+export function stackSegments(
+  chunk: Chunk,
+  geometry: ColumnGeometry,
+  k: number,
+  scaleMax: number,
+): Segment[] {
+  const y = scaleLinear()
+    .domain([0, scaleMax > 0 ? scaleMax : 1])
+    .range([TOP + PLOT, TOP]);
   const width = barWidth(geometry);
   const segments: Segment[] = [];
   for (let j = 0; j < chunk.n; j++) {
@@ -58,7 +65,11 @@ export class BarsView {
     private readonly onHoverSource: (t: number | null) => void,
     private readonly theme: () => Theme,
   ) {
-    this.svg = svg("svg", { class: "rnnbow-bars-svg", role: "img", "aria-label": "gradient per time step, stacked by source loss" });
+    this.svg = svg("svg", {
+      class: "rnnbow-bars-svg",
+      role: "img",
+      "aria-label": "gradient per time step, stacked by source loss",
+    });
     this.legend = html("div", { class: "rnnbow-legend" });
     this.svg.addEventListener("mouseover", this.handleOver);
     this.svg.addEventListener("mouseleave", this.handleLeave);
@@ -72,10 +83,23 @@ export class BarsView {
     root.setAttribute("width", String(geometry.width));
     root.setAttribute("height", String(BARS_HEIGHT));
     root.setAttribute("viewBox", `0 0 ${geometry.width} ${BARS_HEIGHT}`);
-    root.appendChild(svg("rect", { x: 0, y: 0, width: geometry.width, height: BARS_HEIGHT, fill: theme.background }));
+    root.appendChild(
+      svg("rect", {
+        x: 0,
+        y: 0,
+        width: geometry.width,
+        height: BARS_HEIGHT,
+        fill: theme.background,
+      }),
+    );
 
-    const scaleMax = options.scaleMax > 0 ? options.scaleMax : Math.max(1e-30, ...stackedTotals(chunk.triangle, chunk.n, options.k));
-    const y = scaleLinear().domain([0, scaleMax]).range([TOP + PLOT, TOP]);
+    const scaleMax =
+      options.scaleMax > 0
+        ? options.scaleMax
+        : Math.max(1e-30, ...stackedTotals(chunk.triangle, chunk.n, options.k));
+    const y = scaleLinear()
+      .domain([0, scaleMax])
+      .range([TOP + PLOT, TOP]);
     drawAxis(root, y, theme, {
       x: geometry.left - 4,
       gridTo: geometry.width - 8,
@@ -139,12 +163,19 @@ export class BarsView {
 
   private renderLegend(theme: Theme, k: number): void {
     clear(this.legend);
-    this.legend.appendChild(html("span", { class: "rnnbow-legend-title" }, "Segment = whose loss it comes from:"));
+    this.legend.appendChild(
+      html("span", { class: "rnnbow-legend-title" }, "Segment = whose loss it comes from:"),
+    );
     const describe = (d: number) =>
-      d === 0 ? "0 = this character's own loss" : d === 1 ? "1 = the next character's loss" : `${d} = the loss ${d} characters later`;
+      d === 0
+        ? "0 = this character's own loss"
+        : d === 1
+          ? "1 = the next character's loss"
+          : `${d} = the loss ${d} characters later`;
     const shown = k <= 6 ? [...Array(k).keys()] : [0, 1, k - 1];
     shown.forEach((d, i) => {
-      if (k > 6 && i === 2) this.legend.appendChild(html("span", { class: "rnnbow-legend-gap" }, "…"));
+      if (k > 6 && i === 2)
+        this.legend.appendChild(html("span", { class: "rnnbow-legend-gap" }, "…"));
       const item = html("span", { class: "rnnbow-legend-item" });
       const swatch = html("span", { class: "rnnbow-swatch" });
       swatch.style.background = sourceColour(theme, d, k);

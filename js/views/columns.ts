@@ -53,7 +53,12 @@ export function columnAt(geometry: ColumnGeometry, x: number): number {
  * some of the steps before it (where its gradient flows back to) on its left; `scrollLeft`
  * unchanged when column j is already in full view.
  */
-export function scrollToColumn(geometry: ColumnGeometry, j: number, scrollLeft: number, viewWidth: number): number {
+export function scrollToColumn(
+  geometry: ColumnGeometry,
+  j: number,
+  scrollLeft: number,
+  viewWidth: number,
+): number {
   const maxScroll = Math.max(0, geometry.width - viewWidth);
   const left = columnX(geometry, j);
   const right = left + geometry.colWidth;

@@ -1,14 +1,13 @@
 // View 4: the gradient horizon of one source loss t: |G[t, j]| for j = t, t-1, ..., 0, drawn
 // under the columns of view 3, with the decay put into numbers.
 import { scaleLinear, scaleLog } from "d3-scale";
-import { axisGradientFormat } from "../lib/format";
-import { drawAxis } from "../lib/axis";
 import { type Chunk, decayOf, magnitudeAt } from "../data/chunk";
-import { type ColumnGeometry, barWidth, columnCenter, columnX } from "./columns";
+import { drawAxis } from "../lib/axis";
 import { clear, html, svg } from "../lib/dom";
+import { axisGradientFormat, formatGradient } from "../lib/format";
 import { visibleGlyph } from "../lib/glyphs";
-import { formatGradient } from "../lib/format";
 import type { Theme } from "../lib/theme";
+import { barWidth, type ColumnGeometry, columnCenter, columnX } from "./columns";
 
 const TOP = 26;
 const PLOT = 120;
@@ -30,7 +29,11 @@ export class HorizonView {
   readonly stats: HTMLElement;
 
   constructor(private readonly theme: () => Theme) {
-    this.svg = svg("svg", { class: "rnnbow-horizon-svg", role: "img", "aria-label": "gradient horizon of one loss" });
+    this.svg = svg("svg", {
+      class: "rnnbow-horizon-svg",
+      role: "img",
+      "aria-label": "gradient horizon of one loss",
+    });
     this.stats = html("div", { class: "rnnbow-horizon-stats" });
   }
 
@@ -42,7 +45,15 @@ export class HorizonView {
     root.setAttribute("height", String(HORIZON_HEIGHT));
     root.setAttribute("viewBox", `0 0 ${geometry.width} ${HORIZON_HEIGHT}`);
     root.setAttribute("data-source", String(t));
-    root.appendChild(svg("rect", { x: 0, y: 0, width: geometry.width, height: HORIZON_HEIGHT, fill: theme.background }));
+    root.appendChild(
+      svg("rect", {
+        x: 0,
+        y: 0,
+        width: geometry.width,
+        height: HORIZON_HEIGHT,
+        fill: theme.background,
+      }),
+    );
 
     const values: number[] = [];
     for (let j = 0; j <= t; j++) values.push(magnitudeAt(chunk.triangle, t, j));
@@ -50,14 +61,26 @@ export class HorizonView {
     const positive = values.filter((v) => v > 0);
     const floor = positive.length ? Math.min(...positive) : 1e-12;
     const y = options.logScale
-      ? scaleLog().domain([Math.min(floor, max / 10 || 1e-12), max > 0 ? max : 1]).range([TOP + PLOT, TOP]).clamp(true)
-      : scaleLinear().domain([0, max > 0 ? max : 1]).range([TOP + PLOT, TOP]);
+      ? scaleLog()
+          .domain([Math.min(floor, max / 10 || 1e-12), max > 0 ? max : 1])
+          .range([TOP + PLOT, TOP])
+          .clamp(true)
+      : scaleLinear()
+          .domain([0, max > 0 ? max : 1])
+          .range([TOP + PLOT, TOP]);
 
     const glyph = visibleGlyph(chunk.targets[t]);
     root.appendChild(
       svg(
         "text",
-        { x: geometry.left, y: 16, "font-family": theme.fontFamily, "font-size": 13, fill: theme.foreground, class: "rnnbow-horizon-title" },
+        {
+          x: geometry.left,
+          y: 16,
+          "font-family": theme.fontFamily,
+          "font-size": 13,
+          fill: theme.foreground,
+          class: "rnnbow-horizon-title",
+        },
         `${options.isDefault ? "Largest loss" : "Loss"} at step ${t} (true "${glyph}"): how its gradient flows back${options.logScale ? " (log scale)" : ""}${options.linked ? " · shared scale" : ""}`,
       ),
     );
@@ -99,7 +122,15 @@ export class HorizonView {
 
   private drawStepAxis(root: SVGElement, geometry: ColumnGeometry, theme: Theme, t: number): void {
     const base = TOP + PLOT;
-    root.appendChild(svg("line", { x1: geometry.left, x2: geometry.width - 8, y1: base, y2: base, stroke: theme.border }));
+    root.appendChild(
+      svg("line", {
+        x1: geometry.left,
+        x2: geometry.width - 8,
+        y1: base,
+        y2: base,
+        stroke: theme.border,
+      }),
+    );
     const every = geometry.colWidth >= 28 ? 1 : geometry.colWidth >= 18 ? 2 : 5;
     for (let j = 0; j < geometry.n; j++) {
       if (j % every !== 0 && j !== t) continue;
@@ -120,7 +151,18 @@ export class HorizonView {
       );
     }
     root.appendChild(
-      svg("text", { x: geometry.left - 10, y: base + 16, "text-anchor": "end", "font-family": theme.fontFamily, "font-size": 12, fill: theme.muted }, "step j"),
+      svg(
+        "text",
+        {
+          x: geometry.left - 10,
+          y: base + 16,
+          "text-anchor": "end",
+          "font-family": theme.fontFamily,
+          "font-size": 12,
+          fill: theme.muted,
+        },
+        "step j",
+      ),
     );
   }
 
@@ -128,11 +170,15 @@ export class HorizonView {
     clear(this.stats);
     const decay = decayOf(chunk.triangle, t);
     const parts: string[] = [];
-    parts.push(`Source: the loss at step ${t} (L = ${chunk.losses[t].toFixed(2)}), local gradient ${formatGradient(values[t] ?? 0)}.`);
+    parts.push(
+      `Source: the loss at step ${t} (L = ${chunk.losses[t].toFixed(2)}), local gradient ${formatGradient(values[t] ?? 0)}.`,
+    );
     if (decay.ratioPerStep === null) {
       parts.push("It is the first step of the chunk, so there is no earlier step for it to reach.");
     } else {
-      parts.push(`Each step back keeps ×${decay.ratioPerStep.toPrecision(2)} of the gradient (geometric mean over ${decay.available} steps).`);
+      parts.push(
+        `Each step back keeps ×${decay.ratioPerStep.toPrecision(2)} of the gradient (geometric mean over ${decay.available} steps).`,
+      );
       parts.push(
         decay.stepsAbove1Percent >= decay.available
           ? `It stays above 1% of its local value all the way to the start of the chunk (${decay.available} steps).`

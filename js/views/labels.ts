@@ -1,10 +1,10 @@
 // View 2: true next characters above, the network's predictions below, one column per step.
 // Correct predictions green, wrong ones red and underlined (a cue that does not rely on colour).
 import type { Chunk } from "../data/chunk";
-import { type ColumnGeometry, columnAt, columnCenter, columnX } from "./columns";
 import { clear, svg } from "../lib/dom";
-import { visibleGlyph, isStandIn } from "../lib/glyphs";
+import { isStandIn, visibleGlyph } from "../lib/glyphs";
 import type { Theme } from "../lib/theme";
+import { type ColumnGeometry, columnAt, columnCenter, columnX } from "./columns";
 
 const ROW_TRUE = 22;
 const ROW_PREDICTED = 50;
@@ -17,7 +17,11 @@ export class LabelsView {
   private geometry: ColumnGeometry | null = null;
 
   constructor(private readonly onHoverSource: (t: number | null) => void) {
-    this.svg = svg("svg", { class: "rnnbow-labels-svg", role: "img", "aria-label": "true and predicted characters" });
+    this.svg = svg("svg", {
+      class: "rnnbow-labels-svg",
+      role: "img",
+      "aria-label": "true and predicted characters",
+    });
     this.svg.addEventListener("mousemove", this.handleMove);
     this.svg.addEventListener("mouseleave", this.handleLeave);
   }
@@ -29,7 +33,15 @@ export class LabelsView {
     root.setAttribute("width", String(geometry.width));
     root.setAttribute("height", String(LABELS_HEIGHT));
     root.setAttribute("viewBox", `0 0 ${geometry.width} ${LABELS_HEIGHT}`);
-    root.appendChild(svg("rect", { x: 0, y: 0, width: geometry.width, height: LABELS_HEIGHT, fill: theme.background }));
+    root.appendChild(
+      svg("rect", {
+        x: 0,
+        y: 0,
+        width: geometry.width,
+        height: LABELS_HEIGHT,
+        fill: theme.background,
+      }),
+    );
     this.shade = svg("rect", {
       class: "rnnbow-label-shade",
       y: 2,
@@ -42,23 +54,59 @@ export class LabelsView {
     root.appendChild(this.shade);
     const rowName = (text: string, y: number) =>
       root.appendChild(
-        svg("text", { x: geometry.left - 10, y, "text-anchor": "end", "font-family": theme.fontFamily, "font-size": 13, fill: theme.muted }, text),
+        svg(
+          "text",
+          {
+            x: geometry.left - 10,
+            y,
+            "text-anchor": "end",
+            "font-family": theme.fontFamily,
+            "font-size": 13,
+            fill: theme.muted,
+          },
+          text,
+        ),
       );
     rowName("true", ROW_TRUE);
     rowName("predicted", ROW_PREDICTED);
 
     for (let p = 0; p < chunk.n; p++) {
       const x = columnCenter(geometry, p);
-      root.appendChild(this.glyph(chunk.targets[p], x, ROW_TRUE, theme.foreground, geometry, theme, "rnnbow-label-true"));
+      root.appendChild(
+        this.glyph(
+          chunk.targets[p],
+          x,
+          ROW_TRUE,
+          theme.foreground,
+          geometry,
+          theme,
+          "rnnbow-label-true",
+        ),
+      );
       const ok = chunk.correct[p];
-      const text = this.glyph(chunk.predictions[p], x, ROW_PREDICTED, ok ? theme.correct : theme.wrong, geometry, theme, "rnnbow-label-predicted");
+      const text = this.glyph(
+        chunk.predictions[p],
+        x,
+        ROW_PREDICTED,
+        ok ? theme.correct : theme.wrong,
+        geometry,
+        theme,
+        "rnnbow-label-predicted",
+      );
       text.setAttribute("data-correct", ok ? "true" : "false");
       if (!ok) text.setAttribute("font-weight", "bold");
       root.appendChild(text);
       if (!ok) {
         const half = Math.min(geometry.colWidth * 0.38, 8);
         root.appendChild(
-          svg("line", { x1: x - half, x2: x + half, y1: ROW_PREDICTED + 5, y2: ROW_PREDICTED + 5, stroke: theme.wrong, "stroke-width": 2 }),
+          svg("line", {
+            x1: x - half,
+            x2: x + half,
+            y1: ROW_PREDICTED + 5,
+            y2: ROW_PREDICTED + 5,
+            stroke: theme.wrong,
+            "stroke-width": 2,
+          }),
         );
       }
     }
@@ -83,7 +131,15 @@ export class LabelsView {
     this.svg.removeEventListener("mouseleave", this.handleLeave);
   }
 
-  private glyph(symbol: string, x: number, y: number, colour: string, geometry: ColumnGeometry, theme: Theme, cls: string): SVGTextElement {
+  private glyph(
+    symbol: string,
+    x: number,
+    y: number,
+    colour: string,
+    geometry: ColumnGeometry,
+    theme: Theme,
+    cls: string,
+  ): SVGTextElement {
     const shown = visibleGlyph(symbol);
     const text = svg("text", {
       class: cls,

@@ -62,7 +62,7 @@ export function binRecords(input: BinInput, lo: number, hi: number, columns: num
     loss[c] += smoothLoss[i];
     counts[c]++;
     if (input.clipped[i]) clipped[c] = 1;
-    if (jumps && jumps[i]) jumped[c] = 1;
+    if (jumps?.[i]) jumped[c] = 1;
   }
   for (let c = 0; c < columns; c++) loss[c] = counts[c] ? loss[c] / counts[c] : Number.NaN;
   return { lo, hi, columns, max, arg, loss, clipped, jumped };
@@ -71,7 +71,8 @@ export function binRecords(input: BinInput, lo: number, hi: number, columns: num
 /** Largest finite value of a Float32Array (0 when none). */
 export function finiteMax(values: Float32Array): number {
   let best = 0;
-  for (let i = 0; i < values.length; i++) if (values[i] > best && Number.isFinite(values[i])) best = values[i];
+  for (let i = 0; i < values.length; i++)
+    if (values[i] > best && Number.isFinite(values[i])) best = values[i];
   return best;
 }
 

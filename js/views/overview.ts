@@ -1,17 +1,25 @@
 // View 1: one bar per recorded chunk (canvas), aggregated per pixel column (tallest kept), with the
 // smoothed training loss as a thin line on its own right axis. Drag to zoom, double-click to
 // reset, hover to preview, click to select.
-import { scaleLinear } from "d3-scale";
+
 import { format } from "d3-format";
-import { axisGradientFormat } from "../lib/format";
+import { scaleLinear } from "d3-scale";
+import type { Diverged } from "../data/explode";
+import { METRICS, type Metric } from "../data/metrics";
+import type { RecordStore } from "../data/store";
 import { drawAxis } from "../lib/axis";
 import { clear, svg } from "../lib/dom";
-import { type Metric, METRICS } from "../data/metrics";
-import { type Bins, binRecords, brushRange, columnCount, columnOfRecord, finiteMax } from "./overview-bins";
-import type { RecordStore } from "../data/store";
+import { axisGradientFormat } from "../lib/format";
 import type { Theme } from "../lib/theme";
 import { measureSince } from "../lib/timing";
-import type { Diverged } from "../data/explode";
+import {
+  type Bins,
+  binRecords,
+  brushRange,
+  columnCount,
+  columnOfRecord,
+  finiteMax,
+} from "./overview-bins";
 
 const LEFT = 76;
 const RIGHT = 64;
@@ -58,7 +66,11 @@ export class OverviewView {
     this.element.className = "rnnbow-overview-plot";
     this.canvas = document.createElement("canvas");
     this.canvas.className = "rnnbow-overview-canvas";
-    this.overlay = svg("svg", { class: "rnnbow-overview-overlay", role: "img", "aria-label": "overview of all recorded chunks" });
+    this.overlay = svg("svg", {
+      class: "rnnbow-overview-overlay",
+      role: "img",
+      "aria-label": "overview of all recorded chunks",
+    });
     this.element.append(this.canvas, this.overlay);
     this.overlay.addEventListener("mousedown", this.handleDown);
     this.overlay.addEventListener("mousemove", this.handleMove);
@@ -100,7 +112,13 @@ export class OverviewView {
     const columns = columnCount(lo, hi, plotWidth);
     const store = this.store;
     this.bins = binRecords(
-      { values: store.scalar(METRICS[state.metric].column), smoothLoss: store.scalar("smooth_loss"), clipped: store.clipped, present: store.present, jumped: this.jumped ?? undefined },
+      {
+        values: store.scalar(METRICS[state.metric].column),
+        smoothLoss: store.scalar("smooth_loss"),
+        clipped: store.clipped,
+        present: store.present,
+        jumped: this.jumped ?? undefined,
+      },
       lo,
       hi,
       columns,
@@ -157,7 +175,8 @@ export class OverviewView {
 
   private paint(): void {
     const bins = this.bins;
-    const ratio = typeof window !== "undefined" && window.devicePixelRatio ? window.devicePixelRatio : 1;
+    const ratio =
+      typeof window !== "undefined" && window.devicePixelRatio ? window.devicePixelRatio : 1;
     const canvas = this.canvas;
     canvas.width = Math.round(this.width * ratio);
     canvas.height = Math.round(OVERVIEW_HEIGHT * ratio);
@@ -177,7 +196,12 @@ export class OverviewView {
     for (let c = 0; c < bins.columns; c++) {
       if (bins.arg[c] < 0) continue;
       const top = this.y(bins.max[c]);
-      context.fillRect(this.columnLeft(c), top, Math.max(step - gap, 0.75), Math.max(base - top, 0.5));
+      context.fillRect(
+        this.columnLeft(c),
+        top,
+        Math.max(step - gap, 0.75),
+        Math.max(base - top, 0.5),
+      );
     }
     // The selected record, in its own value and colour (on top of its column's tallest bar).
     const selected = this.state.selected;
@@ -186,12 +210,18 @@ export class OverviewView {
       const value = this.store.scalar(METRICS[this.state.metric].column)[selected];
       const top = this.y(value);
       context.fillStyle = theme.selected;
-      context.fillRect(this.columnLeft(sc) - (step < 2 ? 1 : 0), top, Math.max(step - gap, 2), Math.max(base - top, 1));
+      context.fillRect(
+        this.columnLeft(sc) - (step < 2 ? 1 : 0),
+        top,
+        Math.max(step - gap, 2),
+        Math.max(base - top, 1),
+      );
     }
     // Clipped chunks: a small mark under the baseline.
     context.fillStyle = theme.clipped;
     for (let c = 0; c < bins.columns; c++) {
-      if (bins.clipped[c]) context.fillRect(this.columnLeft(c), base + 2, Math.max(step - gap, 1.5), 5);
+      if (bins.clipped[c])
+        context.fillRect(this.columnLeft(c), base + 2, Math.max(step - gap, 1.5), 5);
     }
     // Records whose gradient norm jumped: a small triangle above the column's bar.
     context.fillStyle = theme.jump;
@@ -237,7 +267,9 @@ export class OverviewView {
     if (!bins) return;
     const theme = this.theme();
     const metric = METRICS[this.state.metric];
-    const yScale = scaleLinear().domain([0, this.yMax]).range([TOP + PLOT, TOP]);
+    const yScale = scaleLinear()
+      .domain([0, this.yMax])
+      .range([TOP + PLOT, TOP]);
     const isSteps = this.state.metric === "horizon" || this.state.metric === "reach";
     drawAxis(root, yScale, theme, {
       x: LEFT - 3,
@@ -247,14 +279,21 @@ export class OverviewView {
       format: isSteps ? format(".2~f") : axisGradientFormat(this.yMax),
     });
     const lossMax = finiteMax(bins.loss) || 1;
-    drawAxis(root, scaleLinear().domain([0, lossMax]).range([TOP + PLOT, TOP]), theme, {
-      x: this.width - RIGHT + 3,
-      side: "right",
-      title: "training loss",
-      titleX: this.width - 10,
-      format: format(".2~f"),
-      ticks: 3,
-    });
+    drawAxis(
+      root,
+      scaleLinear()
+        .domain([0, lossMax])
+        .range([TOP + PLOT, TOP]),
+      theme,
+      {
+        x: this.width - RIGHT + 3,
+        side: "right",
+        title: "training loss",
+        titleX: this.width - 10,
+        format: format(".2~f"),
+        ticks: 3,
+      },
+    );
     // The title of the right axis is drawn in the loss line's colour, as its legend.
     const lastGroup = root.lastElementChild;
     lastGroup?.lastElementChild?.setAttribute("fill", theme.lossLine);
@@ -262,30 +301,75 @@ export class OverviewView {
     // x axis: positions are record indices, labels are the training steps of those records.
     const base = TOP + PLOT;
     const [lo, hi] = [bins.lo, bins.hi];
-    const x = scaleLinear().domain([lo, Math.max(lo + 1, hi)]).range([LEFT, this.width - RIGHT]);
-    root.appendChild(svg("line", { x1: LEFT, x2: this.width - RIGHT, y1: base, y2: base, stroke: theme.border }));
+    const x = scaleLinear()
+      .domain([lo, Math.max(lo + 1, hi)])
+      .range([LEFT, this.width - RIGHT]);
+    root.appendChild(
+      svg("line", { x1: LEFT, x2: this.width - RIGHT, y1: base, y2: base, stroke: theme.border }),
+    );
     const stepFormat = format(",");
-    const ticks = x.ticks(Math.max(2, Math.floor((this.width - LEFT - RIGHT) / 110))).filter((v) => Number.isInteger(v) && v >= lo && v < hi);
+    const ticks = x
+      .ticks(Math.max(2, Math.floor((this.width - LEFT - RIGHT) / 110)))
+      .filter((v) => Number.isInteger(v) && v >= lo && v < hi);
     for (const index of ticks) {
-      const px = this.columnLeft(columnOfRecord(lo, hi, bins.columns, index)) + this.columnWidth() / 2;
-      root.appendChild(svg("line", { x1: px, x2: px, y1: base, y2: base + 9, stroke: theme.border }));
+      const px =
+        this.columnLeft(columnOfRecord(lo, hi, bins.columns, index)) + this.columnWidth() / 2;
+      root.appendChild(
+        svg("line", { x1: px, x2: px, y1: base, y2: base + 9, stroke: theme.border }),
+      );
       const label = this.store.has(index) ? stepFormat(this.store.step[index]) : "";
       root.appendChild(
-        svg("text", { x: px, y: base + 22, "text-anchor": "middle", "font-family": theme.fontFamily, "font-size": 12, fill: theme.muted }, label),
+        svg(
+          "text",
+          {
+            x: px,
+            y: base + 22,
+            "text-anchor": "middle",
+            "font-family": theme.fontFamily,
+            "font-size": 12,
+            fill: theme.muted,
+          },
+          label,
+        ),
       );
     }
     const zoomNote = this.zoom ? ` · records ${lo}–${hi - 1} (double-click to show all)` : "";
     root.appendChild(
       svg(
         "text",
-        { x: (LEFT + this.width - RIGHT) / 2, y: base + 39, "text-anchor": "middle", "font-family": theme.fontFamily, "font-size": 13, fill: theme.foreground },
+        {
+          x: (LEFT + this.width - RIGHT) / 2,
+          y: base + 39,
+          "text-anchor": "middle",
+          "font-family": theme.fontFamily,
+          "font-size": 13,
+          fill: theme.foreground,
+        },
         `training step${zoomNote}`,
       ),
     );
     this.drawDiverged(root, theme);
-    this.hoverBox = svg("rect", { class: "rnnbow-overview-hover", fill: "none", stroke: theme.foreground, "stroke-width": 1.5, visibility: "hidden" });
-    this.selectedMark = svg("path", { class: "rnnbow-overview-selected", fill: theme.selected, visibility: "hidden" });
-    this.brush = svg("rect", { class: "rnnbow-overview-brush", y: TOP, height: PLOT, fill: theme.highlight, "fill-opacity": 0.18, stroke: theme.highlight, visibility: "hidden" });
+    this.hoverBox = svg("rect", {
+      class: "rnnbow-overview-hover",
+      fill: "none",
+      stroke: theme.foreground,
+      "stroke-width": 1.5,
+      visibility: "hidden",
+    });
+    this.selectedMark = svg("path", {
+      class: "rnnbow-overview-selected",
+      fill: theme.selected,
+      visibility: "hidden",
+    });
+    this.brush = svg("rect", {
+      class: "rnnbow-overview-brush",
+      y: TOP,
+      height: PLOT,
+      fill: theme.highlight,
+      "fill-opacity": 0.18,
+      stroke: theme.highlight,
+      visibility: "hidden",
+    });
     root.append(this.hoverBox, this.selectedMark, this.brush);
     this.updateMarks();
   }
@@ -309,16 +393,35 @@ export class OverviewView {
     }
     if (atEnd && bins.hi < this.store.length) return; // zoomed to records before it
     const group = svg("g", { class: "rnnbow-diverged", "data-step": diverged.step });
-    group.appendChild(svg("line", { x1: x, x2: x, y1: TOP - 4, y2: TOP + PLOT, stroke: theme.wrong, "stroke-width": 2 }));
+    group.appendChild(
+      svg("line", {
+        x1: x,
+        x2: x,
+        y1: TOP - 4,
+        y2: TOP + PLOT,
+        stroke: theme.wrong,
+        "stroke-width": 2,
+      }),
+    );
     group.appendChild(
       svg(
         "text",
-        { x: x - 4, y: TOP + 10, "text-anchor": "end", "font-family": theme.fontFamily, "font-size": 12, "font-weight": "bold", fill: theme.wrong },
+        {
+          x: x - 4,
+          y: TOP + 10,
+          "text-anchor": "end",
+          "font-family": theme.fontFamily,
+          "font-size": 12,
+          "font-weight": "bold",
+          fill: theme.wrong,
+        },
         `diverged at step ${format(",")(diverged.step)}`,
       ),
     );
     const title = svg("title");
-    title.textContent = diverged.message || `training diverged at step ${diverged.step}: the ${diverged.quantity} became inf or NaN`;
+    title.textContent =
+      diverged.message ||
+      `training diverged at step ${diverged.step}: the ${diverged.quantity} became inf or NaN`;
     group.appendChild(title);
     root.appendChild(group);
   }
@@ -344,7 +447,10 @@ export class OverviewView {
     const sc = columnOfRecord(bins.lo, bins.hi, bins.columns, this.state.selected);
     if (sc >= 0) {
       const cx = this.columnLeft(sc) + step / 2;
-      this.selectedMark.setAttribute("d", `M${cx - 6},${TOP - 12}L${cx + 6},${TOP - 12}L${cx},${TOP - 3}Z`);
+      this.selectedMark.setAttribute(
+        "d",
+        `M${cx - 6},${TOP - 12}L${cx + 6},${TOP - 12}L${cx},${TOP - 3}Z`,
+      );
       this.selectedMark.setAttribute("visibility", "visible");
     } else {
       this.selectedMark.setAttribute("visibility", "hidden");

@@ -2,12 +2,12 @@
 // hidden unit (sorted by total contribution) and one column per step j under the columns of the
 // views above, coloured by |row i of G[t, j]|; the top units listed in words with their reach.
 import { interpolateLab } from "d3-interpolate";
-import { type ColumnGeometry, columnAt, columnCenter, columnX } from "./columns";
 import { triangleIndex } from "../data/decode";
+import type { UnitsEntry } from "../data/units-data";
 import { clear, html, svg } from "../lib/dom";
 import { formatGradient } from "../lib/format";
 import type { Theme } from "../lib/theme";
-import type { UnitsEntry } from "../data/units-data";
+import { type ColumnGeometry, columnAt, columnCenter, columnX } from "./columns";
 
 const TOP = 24;
 const AXIS = 22;
@@ -31,7 +31,13 @@ export interface UnitProfile {
 }
 
 /** Contribution of unit i to pair (t, j): row t(t+1)/2 + j of the packed triangle. */
-export function unitValue(values: Float32Array, hiddenSize: number, t: number, j: number, i: number): number {
+export function unitValue(
+  values: Float32Array,
+  hiddenSize: number,
+  t: number,
+  j: number,
+  i: number,
+): number {
   return values[triangleIndex(t, j) * hiddenSize + i];
 }
 
@@ -58,7 +64,9 @@ export function unitProfile(values: Float32Array, hiddenSize: number, t: number)
       }
     }
   }
-  const order = Array.from({ length: hiddenSize }, (_, i) => i).sort((a, b) => totals[b] - totals[a] || a - b);
+  const order = Array.from({ length: hiddenSize }, (_, i) => i).sort(
+    (a, b) => totals[b] - totals[a] || a - b,
+  );
   return { order, totals, reach, max };
 }
 
@@ -86,7 +94,13 @@ export class UnitsView {
   readonly caption: HTMLElement;
   private readonly plot: HTMLElement;
   private readonly hoverLine: SVGTextElement;
-  private drawn: { entry: UnitsEntry; t: number; order: number[]; row: number; geometry: ColumnGeometry } | null = null;
+  private drawn: {
+    entry: UnitsEntry;
+    t: number;
+    order: number[];
+    row: number;
+    geometry: ColumnGeometry;
+  } | null = null;
   /** Cells painted by the last render (tests read it; jsdom has no canvas pixels). */
   cellsDrawn = 0;
 
@@ -96,7 +110,11 @@ export class UnitsView {
     this.plot = html("div", { class: "rnnbow-units-plot" });
     this.canvas = document.createElement("canvas");
     this.canvas.className = "rnnbow-units-canvas";
-    this.svg = svg("svg", { class: "rnnbow-units-svg", role: "img", "aria-label": "gradient per hidden unit and step" });
+    this.svg = svg("svg", {
+      class: "rnnbow-units-svg",
+      role: "img",
+      "aria-label": "gradient per hidden unit and step",
+    });
     this.hoverLine = svg("text", { class: "rnnbow-units-hover" });
     this.plot.append(this.canvas, this.svg);
     this.list = html("ol", { class: "rnnbow-units-top" });
@@ -146,7 +164,8 @@ export class UnitsView {
     this.drawn = { entry, t, order: shown, row, geometry };
 
     // Canvas: the cells.
-    const ratio = typeof window !== "undefined" && window.devicePixelRatio > 0 ? window.devicePixelRatio : 1;
+    const ratio =
+      typeof window !== "undefined" && window.devicePixelRatio > 0 ? window.devicePixelRatio : 1;
     this.canvas.width = Math.round(width * ratio);
     this.canvas.height = Math.round(height * ratio);
     this.canvas.style.width = `${width}px`;
@@ -162,7 +181,11 @@ export class UnitsView {
       for (let r = 0; r < shown.length; r++) {
         const i = shown[r];
         for (let j = 0; j <= t; j++) {
-          const position = colourPosition(unitValue(values, H, t, j, i), profile.max, options.logScale);
+          const position = colourPosition(
+            unitValue(values, H, t, j, i),
+            profile.max,
+            options.logScale,
+          );
           if (position <= 0) continue;
           context.fillStyle = ramp(position);
           context.fillRect(columnX(geometry, j), TOP + r * row, geometry.colWidth - gap, row);
@@ -180,16 +203,47 @@ export class UnitsView {
     root.setAttribute("data-source", String(t));
     root.setAttribute("data-record", String(entry.index));
     root.setAttribute("data-top-unit", String(shown[0]));
-    const text = (x: number, y: number, content: string, attributes: Record<string, string | number | undefined> = {}) =>
-      root.appendChild(svg("text", { x, y, "font-family": theme.fontFamily, "font-size": 12, fill: theme.muted, ...attributes }, content));
-    text(geometry.left, 16, `${options.isDefault ? "Largest loss" : "Loss"} at step ${t}: its gradient on W_hh, row by row (one row per hidden unit, largest total on top)${options.logScale ? " (log colour scale)" : ""}`, {
-      fill: theme.foreground,
-      "font-size": 13,
-      class: "rnnbow-units-title",
-    });
+    const text = (
+      x: number,
+      y: number,
+      content: string,
+      attributes: Record<string, string | number | undefined> = {},
+    ) =>
+      root.appendChild(
+        svg(
+          "text",
+          {
+            x,
+            y,
+            "font-family": theme.fontFamily,
+            "font-size": 12,
+            fill: theme.muted,
+            ...attributes,
+          },
+          content,
+        ),
+      );
+    text(
+      geometry.left,
+      16,
+      `${options.isDefault ? "Largest loss" : "Loss"} at step ${t}: its gradient on W_hh, row by row (one row per hidden unit, largest total on top)${options.logScale ? " (log colour scale)" : ""}`,
+      {
+        fill: theme.foreground,
+        "font-size": 13,
+        class: "rnnbow-units-title",
+      },
+    );
     const right = columnX(geometry, geometry.n);
     root.appendChild(
-      svg("rect", { x: geometry.left, y: TOP, width: right - geometry.left, height: plotHeight, fill: "none", stroke: theme.border, "stroke-width": 1 }),
+      svg("rect", {
+        x: geometry.left,
+        y: TOP,
+        width: right - geometry.left,
+        height: plotHeight,
+        fill: "none",
+        stroke: theme.border,
+        "stroke-width": 1,
+      }),
     );
     if (row < 10) {
       // No room for one label per row: name the axis instead (with labels it would overlap them).
@@ -197,7 +251,11 @@ export class UnitsView {
       text(geometry.left - 6, TOP + 24, "by total ↓", { "text-anchor": "end", "font-size": 10 });
     } else {
       for (let r = 0; r < Math.min(shown.length, 40); r++) {
-        text(geometry.left - 6, TOP + r * row + row - 2, `#${shown[r]}`, { "text-anchor": "end", "font-size": Math.min(11, row), class: "rnnbow-units-label" });
+        text(geometry.left - 6, TOP + r * row + row - 2, `#${shown[r]}`, {
+          "text-anchor": "end",
+          "font-size": Math.min(11, row),
+          class: "rnnbow-units-label",
+        });
       }
     }
     const base = TOP + plotHeight;
@@ -224,23 +282,50 @@ export class UnitsView {
     this.renderList(entry, t, profile, shown.length);
   }
 
-  private drawLegend(root: SVGSVGElement, geometry: ColumnGeometry, y: number, max: number, logScale: boolean, ramp: (t: number) => string): void {
+  private drawLegend(
+    root: SVGSVGElement,
+    geometry: ColumnGeometry,
+    y: number,
+    max: number,
+    logScale: boolean,
+    ramp: (t: number) => string,
+  ): void {
     const theme = this.theme();
     const width = 160;
     const id = `rnnbow-units-ramp-${Math.random().toString(36).slice(2, 8)}`;
     const defs = svg("defs");
     const gradient = svg("linearGradient", { id, x1: 0, x2: 1, y1: 0, y2: 0 });
-    for (const stop of [0, 0.25, 0.5, 0.75, 1]) gradient.appendChild(svg("stop", { offset: stop, "stop-color": ramp(stop) }));
+    for (const stop of [0, 0.25, 0.5, 0.75, 1])
+      gradient.appendChild(svg("stop", { offset: stop, "stop-color": ramp(stop) }));
     defs.appendChild(gradient);
     root.appendChild(defs);
     const x = geometry.left;
     const legend = svg("g", { class: "rnnbow-units-legend" });
-    legend.appendChild(svg("rect", { x, y, width, height: 10, fill: `url(#${id})`, stroke: theme.border }));
+    legend.appendChild(
+      svg("rect", { x, y, width, height: 10, fill: `url(#${id})`, stroke: theme.border }),
+    );
     const low = logScale ? formatGradient(max / 10 ** LOG_DECADES) : "0";
     const label = (lx: number, anchor: string, content: string) =>
-      legend.appendChild(svg("text", { x: lx, y: y + 9, "text-anchor": anchor, "font-family": theme.fontFamily, "font-size": 11, fill: theme.muted }, content));
+      legend.appendChild(
+        svg(
+          "text",
+          {
+            x: lx,
+            y: y + 9,
+            "text-anchor": anchor,
+            "font-family": theme.fontFamily,
+            "font-size": 11,
+            fill: theme.muted,
+          },
+          content,
+        ),
+      );
     label(x - 6, "end", low);
-    label(x + width + 6, "start", `${formatGradient(max)}  |row i of G[t, j]| = |g_i| · ‖h_{j−1}‖${logScale ? ", log scale" : ""}`);
+    label(
+      x + width + 6,
+      "start",
+      `${formatGradient(max)}  |row i of G[t, j]| = |g_i| · ‖h_{j−1}‖${logScale ? ", log scale" : ""}`,
+    );
     root.appendChild(legend);
   }
 
@@ -250,11 +335,11 @@ export class UnitsView {
     for (const v of profile.totals) sum += v;
     const top = profile.order.slice(0, TOP_COUNT).filter((i) => profile.totals[i] > 0);
     this.list.setAttribute("data-source", String(t));
-    this.caption.textContent =
-      top.length
-        ? `Top ${top.length} of ${entry.hiddenSize} units for the loss at step ${t} (share of the summed row norms, and how far back each still has ≥ 1% of its peak):`
-        : `No unit receives gradient from the loss at step ${t}.`;
-    if (rows < entry.hiddenSize) this.caption.textContent += ` The heatmap shows the ${rows} units with the largest totals.`;
+    this.caption.textContent = top.length
+      ? `Top ${top.length} of ${entry.hiddenSize} units for the loss at step ${t} (share of the summed row norms, and how far back each still has ≥ 1% of its peak):`
+      : `No unit receives gradient from the loss at step ${t}.`;
+    if (rows < entry.hiddenSize)
+      this.caption.textContent += ` The heatmap shows the ${rows} units with the largest totals.`;
     for (const i of top) {
       const share = sum > 0 ? (100 * profile.totals[i]) / sum : 0;
       const reach = profile.reach[i];
@@ -269,7 +354,7 @@ export class UnitsView {
 
   private readonly handleMove = (event: MouseEvent): void => {
     const drawn = this.drawn;
-    if (!drawn || !drawn.entry.values) return;
+    if (!drawn?.entry.values) return;
     const box = this.svg.getBoundingClientRect();
     const x = event.clientX - box.left;
     const y = event.clientY - box.top;
