@@ -22,4 +22,3 @@ function render({ model, el }: { model: AnyModel; el: HTMLElement }) {
 }
 
 export default { initialize, render };
-export { RnnbowApp };

@@ -50,7 +50,7 @@ interface Meta {
 }
 
 export class RnnbowApp implements LinkMember {
-  readonly root: HTMLElement;
+  private readonly root: HTMLElement;
   private readonly toolbar: Toolbar;
   private readonly empty: HTMLElement;
   private readonly main: HTMLElement;
@@ -79,8 +79,6 @@ export class RnnbowApp implements LinkMember {
   /** The chunk whose default source the detail views last scrolled into view. */
   private scrolledFor = -1;
   private width = 0;
-  /** Milliseconds the last hover-driven update of views 2-4 took. */
-  lastHoverMs = 0;
 
   constructor(
     private readonly model: AnyModel,
@@ -360,7 +358,7 @@ export class RnnbowApp implements LinkMember {
     this.hoveredSource = null;
     this.renderDetail();
     this.overview.update(this.overviewState());
-    this.lastHoverMs = measureSince("rnnbow:hover-record", started);
+    measureSince("rnnbow:hover-record", started);
   }
 
   private hoverSource(t: number | null, fromLink = false): void {
@@ -369,7 +367,7 @@ export class RnnbowApp implements LinkMember {
     const started = performance.now();
     this.hoveredSource = t;
     this.renderSource();
-    this.lastHoverMs = measureSince("rnnbow:hover-source", started);
+    measureSince("rnnbow:hover-source", started);
   }
 
   private handleKey(event: KeyboardEvent): void {
@@ -404,7 +402,7 @@ export class RnnbowApp implements LinkMember {
   }
 
   /** Everything: toolbar, help, overview (re-binned), the chunk views. */
-  renderAll(): void {
+  private renderAll(): void {
     const started = performance.now();
     this.redraw.cancel();
     this.theme = readTheme(this.root);

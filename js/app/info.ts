@@ -6,7 +6,7 @@ import { formatGradient, formatInteger, formatLoss, formatSteps } from "../lib/f
 export type ShownBecause = "selected" | "hovered" | "latest";
 
 /** Optional additions to the info line. */
-export interface InfoExtras {
+interface InfoExtras {
   /** grad_norm / median of the previous records' norms (NaN when unknown); see data/explode.ts. */
   jumpRatio?: number;
   /** The jump threshold (x-fold). */

@@ -3,7 +3,7 @@
 import { METRICS, type Metric } from "../data/metrics";
 import { html, listen } from "../lib/dom";
 
-export interface ToolbarValues {
+interface ToolbarValues {
   metric: Metric;
   horizon: number;
   n: number;
@@ -15,7 +15,7 @@ export interface ToolbarValues {
   linkedScale?: boolean | null;
 }
 
-export interface ToolbarActions {
+interface ToolbarActions {
   setMetric: (metric: Metric) => void;
   setHorizon: (k: number) => void;
   setLogScale: (on: boolean) => void;

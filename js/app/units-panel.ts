@@ -8,7 +8,7 @@ import type { ColumnGeometry } from "../views/columns";
 import { type UnitsOptions, UnitsView } from "../views/units";
 
 /** The status line for a record without a heatmap. */
-export function statusText(
+function statusText(
   state: "waiting" | "absent" | "static",
   entry: UnitsEntry | null,
   index: number,
@@ -87,10 +87,6 @@ export class UnitsPanel {
   attach(section: HTMLElement): void {
     this.section = section;
     section.appendChild(this.view.element);
-  }
-
-  get visible(): boolean {
-    return this.checkbox.checked;
   }
 
   update(index: number, geometry: ColumnGeometry, t: number, options: UnitsOptions): void {

@@ -96,15 +96,10 @@ export class StackMaxCache {
     this.scanned = store.length;
     return this.max;
   }
-
-  /** Forget everything (records were overwritten). */
-  reset(): void {
-    this.k = -1;
-  }
 }
 
 /** Decay of one source's gradient going back in time. */
-export interface Decay {
+interface Decay {
   /** Geometric-mean ratio |G[t, j-1]| / |G[t, j]| per step back, or null when there is no step back. */
   ratioPerStep: number | null;
   /** Steps back (from j = t) the gradient stays at or above 1% of its local value |G[t, t]|. */

@@ -13,24 +13,6 @@ export type Column = Int32Array | Uint8Array | Uint16Array | Float32Array;
 /** Bytes of a buffer as they arrive from anywidget (DataView), from tests or from the standalone page. */
 export type Bytes = ArrayBuffer | ArrayBufferView;
 
-const scratchBits = new Uint32Array(1);
-const scratchFloat = new Float32Array(scratchBits.buffer);
-
-/** The float32 value of one bfloat16 number stored as its upper 16 bits. */
-export function bf16ToFloat(bits: number): number {
-  scratchBits[0] = bits << 16;
-  return scratchFloat[0];
-}
-
-/** Round a float32 to bfloat16 (round to nearest even), as the kernel does. */
-export function floatToBf16(value: number): number {
-  scratchFloat[0] = value;
-  const bits = scratchBits[0];
-  if ((bits & 0x7f800000) === 0x7f800000 && (bits & 0x007fffff) !== 0) return 0x7fc0; // NaN
-  const rounding = 0x7fff + ((bits >>> 16) & 1);
-  return ((bits + rounding) >>> 16) & 0xffff;
-}
-
 /** Decode a run of bfloat16 values into float32. */
 export function decodeBf16(bits: Uint16Array, out?: Float32Array): Float32Array {
   const result = out ?? new Float32Array(bits.length);

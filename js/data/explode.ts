@@ -4,9 +4,9 @@ import type { RecordStore } from "./store";
 /** A record's pre-clipping gradient norm "jumped" when it exceeds JUMP_FACTOR x the median ... */
 export const JUMP_FACTOR = 3;
 /** ... of the norms of the previous JUMP_WINDOW records ... */
-export const JUMP_WINDOW = 20;
+const JUMP_WINDOW = 20;
 /** ... and at least this many earlier records exist to take the median of. */
-export const JUMP_MIN_HISTORY = 5;
+const JUMP_MIN_HISTORY = 5;
 
 export const JUMP_RULE = `A ▲ above a bar marks a chunk whose gradient norm (before clipping) jumped: more than ${JUMP_FACTOR}× the median of the ${JUMP_WINDOW} chunks recorded before it.`;
 
@@ -65,7 +65,7 @@ export class JumpCache {
   private scanned = 0;
 
   /** Ratio of record i (NaN when unknown); `jumped` says whether it passes the rule. */
-  all(store: RecordStore): Float32Array {
+  private all(store: RecordStore): Float32Array {
     if (store.have < this.scanned) this.scanned = 0;
     if (this.ratios.length < store.length) {
       const next = new Float32Array(Math.max(store.length, this.ratios.length * 2)).fill(
@@ -91,12 +91,4 @@ export class JumpCache {
     for (let i = 0; i < store.have; i++) flags[i] = ratios[i] > JUMP_FACTOR ? 1 : 0;
     return flags;
   }
-
-  reset(): void {
-    this.scanned = 0;
-  }
-}
-
-export function jumped(ratio: number): boolean {
-  return ratio > JUMP_FACTOR;
 }

@@ -9,8 +9,6 @@ export class PageModel {
   private readonly handlers = new Map<string, Set<Handler>>();
   /** Messages the views sent to the (absent) kernel. */
   readonly sent: unknown[] = [];
-  /** Called after save_changes with the trait values (hook for pages that want to persist them). */
-  onSave: ((values: Record<string, unknown>) => void) | null = null;
   // Present for type compatibility with AnyModel; there is no widget manager on a static page.
   readonly widget_manager = {
     get_model: () => Promise.reject(new Error("no widget manager on a static page")),
@@ -55,7 +53,7 @@ export class PageModel {
   }
 
   save_changes(): void {
-    this.onSave?.({ ...this.values });
+    // Nothing to sync with: the values live in this page only.
   }
 
   send(content: unknown): void {
@@ -65,12 +63,5 @@ export class PageModel {
   /** Deliver a custom message as the kernel would. */
   emit(event: string, ...args: unknown[]): void {
     for (const handler of [...(this.handlers.get(event) ?? [])]) handler(...args);
-  }
-
-  /** Number of handlers registered (tests check that views clean up after themselves). */
-  listenerCount(): number {
-    let total = 0;
-    for (const set of this.handlers.values()) total += set.size;
-    return total;
   }
 }

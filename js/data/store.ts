@@ -4,12 +4,10 @@
 
 import {
   type Bytes,
-  bf16ToFloat,
   type Column,
   type ColumnSpec,
   decodeBf16,
   decodeColumn,
-  triangleIndex,
   triangleSize,
 } from "./decode";
 
@@ -33,13 +31,13 @@ const SCALARS: ScalarName[] = [
 ];
 
 /** One `records` block as the store receives it: columns already decoded to typed arrays. */
-export interface RecordBlock {
+interface RecordBlock {
   start: number;
   count: number;
   columns: Record<string, Column>;
 }
 
-export type ChangeListener = (start: number, count: number) => void;
+type ChangeListener = (start: number, count: number) => void;
 
 type IndexArray = Uint16Array | Int32Array;
 
@@ -104,7 +102,7 @@ export class RecordStore {
   }
 
   /** Write a block; writing the same indices again overwrites them (idempotent). */
-  write(block: RecordBlock): void {
+  private write(block: RecordBlock): void {
     const { start, count, columns } = block;
     if (count <= 0) return;
     const n = this.seqLengthOf(block);
@@ -138,11 +136,6 @@ export class RecordStore {
   /** A scalar column's live view over the records held (length = this.length). */
   scalar(name: ScalarName): Float32Array {
     return this.scalars[name].subarray(0, this.length);
-  }
-
-  /** |G[t, j]| of record `index`. */
-  magnitude(index: number, t: number, j: number): number {
-    return bf16ToFloat(this.magnitudeBits[index * triangleSize(this.n) + triangleIndex(t, j)]);
   }
 
   /** The decoded packed triangle of one record. */

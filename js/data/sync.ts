@@ -13,7 +13,7 @@ export interface ModelRecords {
 
 const perModel = new WeakMap<object, ModelRecords>();
 
-export function recordsFor(model: AnyModel): ModelRecords {
+function recordsFor(model: AnyModel): ModelRecords {
   let records = perModel.get(model);
   if (!records) {
     records = { store: new RecordStore(), lastRequestedStart: -1, detach: null };

@@ -8,7 +8,7 @@ import { type Bytes, decodeBf16, decodeColumn } from "./decode";
 /** Records whose units are kept in the browser (about 130 KB each at n = 25, H = 100). */
 export const UNITS_CACHE_SIZE = 8;
 
-export type UnitsReason = "" | "not_recorded" | "thinned" | "bad_request";
+type UnitsReason = "" | "not_recorded" | "thinned" | "bad_request";
 
 export interface UnitsEntry {
   index: number;
@@ -19,7 +19,6 @@ export interface UnitsEntry {
   /** The kernel keeps every stride-th record's units. */
   stride: number;
   hiddenSize: number;
-  n: number;
   /** Packed triangle x H, row t(t+1)/2 + j, decoded from bfloat16; null when not available. */
   values: Float32Array | null;
   error?: string;
@@ -35,7 +34,7 @@ export interface UnitsCache {
   detach: (() => void) | null;
 }
 
-export type UnitsStatus =
+type UnitsStatus =
   | { state: "ready"; entry: UnitsEntry }
   | { state: "absent"; entry: UnitsEntry }
   | { state: "waiting" }
@@ -49,8 +48,6 @@ interface UnitsMessage {
   nearest?: number[];
   stride?: number;
   hidden_size?: number;
-  seq_length?: number;
-  dtype?: string;
   shape?: number[];
   error?: string;
 }
@@ -82,7 +79,7 @@ function isUnitsMessage(message: unknown): message is UnitsMessage {
 }
 
 /** Decode one `units` message into an entry (throws on a buffer of the wrong size). */
-export function decodeUnits(message: UnitsMessage, buffers: Bytes[]): UnitsEntry {
+function decodeUnits(message: UnitsMessage, buffers: Bytes[]): UnitsEntry {
   const shape = message.shape ?? [0, 0];
   let values: Float32Array | null = null;
   if (message.available && buffers.length > 0) {
@@ -99,7 +96,6 @@ export function decodeUnits(message: UnitsMessage, buffers: Bytes[]): UnitsEntry
     nearest: message.nearest ?? [],
     stride: message.stride ?? 0,
     hiddenSize: message.hidden_size ?? shape[1] ?? 0,
-    n: message.seq_length ?? 0,
     values,
     error: message.error,
   };
@@ -134,7 +130,6 @@ export function attachUnits(model: AnyModel): UnitsCache {
         nearest: [],
         stride: 0,
         hiddenSize: 0,
-        n: 0,
         values: null,
         error: String(error),
       };

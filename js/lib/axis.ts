@@ -3,7 +3,7 @@ import type { ScaleLinear, ScaleLogarithmic } from "d3-scale";
 import { svg } from "./dom";
 import type { Theme } from "./theme";
 
-export interface AxisOptions {
+interface AxisOptions {
   x: number;
   /** Grid lines run from x to gridTo; no grid when undefined. */
   gridTo?: number;

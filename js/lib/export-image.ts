@@ -4,7 +4,7 @@
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 /** A standalone SVG document for a view; a canvas (overview bars) is embedded as an image. */
-export function viewToSvg(svgElement: SVGSVGElement, canvas?: HTMLCanvasElement): string {
+function viewToSvg(svgElement: SVGSVGElement, canvas?: HTMLCanvasElement): string {
   const copy = svgElement.cloneNode(true) as SVGSVGElement;
   copy.setAttribute("xmlns", SVG_NS);
   for (const hidden of Array.from(copy.querySelectorAll('[visibility="hidden"]'))) hidden.remove();

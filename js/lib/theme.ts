@@ -24,7 +24,7 @@ export interface Theme {
   monoFamily: string;
 }
 
-export const DEFAULT_THEME: Theme = {
+const DEFAULT_THEME: Theme = {
   background: "#ffffff",
   foreground: "#1b1b1b",
   muted: "#555555",

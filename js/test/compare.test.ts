@@ -3,9 +3,16 @@
 import type { AnyModel } from "@anywidget/types";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { groupSize, positionNote } from "../app/link";
-import { bf16ToFloat, floatToBf16 } from "../data/decode";
 import widget from "../widget";
-import { MockModel, makeBlock, nextFrame, stubCanvas, type WireBlock } from "./helpers";
+import {
+  bf16ToFloat,
+  floatToBf16,
+  MockModel,
+  makeBlock,
+  nextFrame,
+  stubCanvas,
+  type WireBlock,
+} from "./helpers";
 
 const N = 6;
 const COUNT = 20;

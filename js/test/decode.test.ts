@@ -1,13 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
   base64ToBytes,
-  bf16ToFloat,
   decodeBf16,
   decodeColumn,
-  floatToBf16,
   triangleIndex,
   triangleSize,
 } from "../data/decode";
+import { bf16ToFloat, floatToBf16 } from "./helpers";
 
 describe("bfloat16", () => {
   it("round-trips values exactly representable in bfloat16", () => {

@@ -1,6 +1,27 @@
 // Test support (not bundled): a mock anywidget model, synthetic record blocks, a canvas stub.
 import { vi } from "vitest";
-import { floatToBf16, triangleIndex, triangleSize } from "../data/decode";
+import { triangleIndex, triangleSize } from "../data/decode";
+
+const scratchBits = new Uint32Array(1);
+const scratchFloat = new Float32Array(scratchBits.buffer);
+
+// bfloat16 by the value (the views decode whole runs with decodeBf16): fixtures are rounded
+// as the kernel rounds them.
+
+/** The float32 value of one bfloat16 number stored as its upper 16 bits. */
+export function bf16ToFloat(bits: number): number {
+  scratchBits[0] = bits << 16;
+  return scratchFloat[0];
+}
+
+/** Round a float32 to bfloat16 (round to nearest even), as the kernel does. */
+export function floatToBf16(value: number): number {
+  scratchFloat[0] = value;
+  const bits = scratchBits[0];
+  if ((bits & 0x7f800000) === 0x7f800000 && (bits & 0x007fffff) !== 0) return 0x7fc0; // NaN
+  const rounding = 0x7fff + ((bits >>> 16) & 1);
+  return ((bits + rounding) >>> 16) & 0xffff;
+}
 
 type Handler = (...args: unknown[]) => void;
 

@@ -1,11 +1,11 @@
 import type { AnyModel } from "@anywidget/types";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { floatToBf16, triangleIndex, triangleSize } from "../data/decode";
+import { triangleIndex, triangleSize } from "../data/decode";
 import { UNITS_CACHE_SIZE, unitsFor } from "../data/units-data";
 import { mount } from "../standalone";
 import { colourPosition, unitProfile } from "../views/units";
 import widget from "../widget";
-import { MockModel, makeBlock, nextFrame, stubCanvas } from "./helpers";
+import { floatToBf16, MockModel, makeBlock, nextFrame, stubCanvas } from "./helpers";
 
 const N = 6;
 const H = 8;

@@ -10,9 +10,9 @@ import { barWidth, type ColumnGeometry, columnX } from "./columns";
 
 const TOP = 10;
 const PLOT = 170;
-export const BARS_HEIGHT = TOP + PLOT + 8;
+const BARS_HEIGHT = TOP + PLOT + 8;
 
-export interface BarsOptions {
+interface BarsOptions {
   k: number;
   /** Top of the y scale: the chunk's tallest bar, or the tallest over all chunks. */
   scaleMax: number;
@@ -22,7 +22,7 @@ export interface BarsOptions {
 }
 
 /** Rectangles of the stacked bars, in SVG coordinates (pure; used by the view and tests). */
-export interface Segment {
+interface Segment {
   t: number;
   j: number;
   x: number;
@@ -31,7 +31,7 @@ export interface Segment {
   height: number;
 }
 
-export function stackSegments(
+function stackSegments(
   chunk: Chunk,
   geometry: ColumnGeometry,
   k: number,

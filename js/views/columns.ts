@@ -10,7 +10,7 @@ export interface ColumnGeometry {
   width: number;
 }
 
-export const GUTTER = 76;
+const GUTTER = 76;
 const RIGHT = 16;
 /** Narrowest column that still fits a 13px monospace glyph. */
 export const MIN_COLUMN = 15;

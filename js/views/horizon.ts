@@ -12,9 +12,9 @@ import { barWidth, type ColumnGeometry, columnCenter, columnX } from "./columns"
 const TOP = 26;
 const PLOT = 120;
 const AXIS = 30;
-export const HORIZON_HEIGHT = TOP + PLOT + AXIS;
+const HORIZON_HEIGHT = TOP + PLOT + AXIS;
 
-export interface HorizonOptions {
+interface HorizonOptions {
   k: number;
   logScale: boolean;
   /** True when t is the default (largest loss) rather than a hovered source. */

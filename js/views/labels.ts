@@ -8,7 +8,7 @@ import { type ColumnGeometry, columnAt, columnCenter, columnX } from "./columns"
 
 const ROW_TRUE = 22;
 const ROW_PREDICTED = 50;
-export const LABELS_HEIGHT = 62;
+const LABELS_HEIGHT = 62;
 const FONT_SIZE = 16;
 
 export class LabelsView {

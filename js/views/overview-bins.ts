@@ -16,7 +16,7 @@ export interface Bins {
   jumped: Uint8Array;
 }
 
-export interface BinInput {
+interface BinInput {
   values: Float32Array;
   smoothLoss: Float32Array;
   clipped: Uint8Array;

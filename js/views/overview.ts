@@ -26,14 +26,14 @@ const RIGHT = 64;
 const TOP = 16;
 const PLOT = 140;
 const BOTTOM = 44;
-export const OVERVIEW_HEIGHT = TOP + PLOT + BOTTOM;
+const OVERVIEW_HEIGHT = TOP + PLOT + BOTTOM;
 
-export interface OverviewCallbacks {
+interface OverviewCallbacks {
   onHover: (index: number | null) => void;
   onSelect: (index: number) => void;
 }
 
-export interface OverviewState {
+interface OverviewState {
   metric: Metric;
   selected: number;
   hovered: number | null;
@@ -54,8 +54,6 @@ export class OverviewView {
   private state: OverviewState = { metric: "max", selected: -1, hovered: null };
   private jumped: Uint8Array | null = null;
   private diverged: Diverged | null = null;
-  /** Milliseconds the last full draw (binning + painting) took. */
-  lastDrawMs = 0;
 
   constructor(
     private readonly store: RecordStore,
@@ -80,19 +78,11 @@ export class OverviewView {
   }
 
   /** The record range shown: the zoom, or every record held. */
-  domain(): [number, number] {
+  private domain(): [number, number] {
     return this.zoom ?? [0, this.store.length];
   }
 
-  isZoomed(): boolean {
-    return this.zoom !== null;
-  }
-
-  resetZoom(): void {
-    this.zoom = null;
-  }
-
-  zoomTo(lo: number, hi: number): void {
+  private zoomTo(lo: number, hi: number): void {
     this.zoom = hi - lo >= this.store.length ? null : [lo, hi];
   }
 
@@ -126,7 +116,7 @@ export class OverviewView {
     this.yMax = finiteMax(this.bins.max) || 1;
     this.paint();
     this.drawOverlay();
-    this.lastDrawMs = measureSince("rnnbow:overview-draw", started);
+    measureSince("rnnbow:overview-draw", started);
   }
 
   /** Selection or hover changed: repaint the bars (bins kept) and the marks. */
@@ -146,7 +136,7 @@ export class OverviewView {
   }
 
   /** The record under an x position (px from the overview's left edge), or null. */
-  recordAt(x: number): number | null {
+  private recordAt(x: number): number | null {
     const c = this.columnAt(x);
     if (c < 0 || !this.bins) return null;
     const index = this.bins.arg[c];

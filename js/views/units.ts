@@ -13,13 +13,13 @@ const TOP = 24;
 const AXIS = 22;
 const LEGEND = 30;
 /** Rows drawn at most; the rest (smallest totals) are summarized in words. */
-export const MAX_ROWS = 120;
+const MAX_ROWS = 120;
 /** Units listed in words. */
-export const TOP_COUNT = 5;
+const TOP_COUNT = 5;
 /** Log colour scale spans this many decades below the largest value. */
 const LOG_DECADES = 4;
 
-export interface UnitProfile {
+interface UnitProfile {
   /** Units sorted by total contribution, largest first. */
   order: number[];
   /** Sum over steps j <= t of u[t, j, i]. */
@@ -31,7 +31,7 @@ export interface UnitProfile {
 }
 
 /** Contribution of unit i to pair (t, j): row t(t+1)/2 + j of the packed triangle. */
-export function unitValue(
+function unitValue(
   values: Float32Array,
   hiddenSize: number,
   t: number,
@@ -89,9 +89,9 @@ export class UnitsView {
   readonly element: HTMLElement;
   readonly svg: SVGSVGElement;
   readonly canvas: HTMLCanvasElement;
-  readonly note: HTMLElement;
-  readonly list: HTMLOListElement;
-  readonly caption: HTMLElement;
+  private readonly note: HTMLElement;
+  private readonly list: HTMLOListElement;
+  private readonly caption: HTMLElement;
   private readonly plot: HTMLElement;
   private readonly hoverLine: SVGTextElement;
   private drawn: {
@@ -101,8 +101,6 @@ export class UnitsView {
     row: number;
     geometry: ColumnGeometry;
   } | null = null;
-  /** Cells painted by the last render (tests read it; jsdom has no canvas pixels). */
-  cellsDrawn = 0;
 
   constructor(private readonly theme: () => Theme) {
     this.element = html("div", { class: "rnnbow-units", "data-state": "hidden" });
@@ -138,7 +136,6 @@ export class UnitsView {
     this.list.hidden = true;
     this.caption.hidden = true;
     this.drawn = null;
-    this.cellsDrawn = 0;
   }
 
   render(entry: UnitsEntry, geometry: ColumnGeometry, t: number, options: UnitsOptions): void {
@@ -170,7 +167,6 @@ export class UnitsView {
     this.canvas.height = Math.round(height * ratio);
     this.canvas.style.width = `${width}px`;
     this.canvas.style.height = `${height}px`;
-    this.cellsDrawn = 0;
     const context = this.canvas.getContext("2d");
     const ramp = interpolateLab(theme.background, theme.highlight);
     if (context) {
@@ -189,7 +185,6 @@ export class UnitsView {
           if (position <= 0) continue;
           context.fillStyle = ramp(position);
           context.fillRect(columnX(geometry, j), TOP + r * row, geometry.colWidth - gap, row);
-          this.cellsDrawn++;
         }
       }
     }
