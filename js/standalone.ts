@@ -1,7 +1,9 @@
-// IIFE entry for pages without Jupyter: window.RNNbowStandalone.mount(element, state, blocks).
-// The page needs this one script: the stylesheet is injected from the bundle.
-import type { AnyModel } from "@anywidget/types";
+// IIFE entry for pages without Jupyter:
+// window.RNNbowStandalone.mount(element, state, blocks, units). `state` holds every synced
+// trait (data/model.ts TRAITS; the kernel side passes the widget's values, its defaults
+// included). The page needs this one script: the stylesheet is injected from the bundle.
 import { type Bytes, base64ToBytes, type ColumnSpec } from "./data/decode";
+import { completeState } from "./data/model";
 import { PageModel } from "./data/page-model";
 import { unitsFor } from "./data/units-data";
 import css from "./style.css";
@@ -51,37 +53,21 @@ export interface StandaloneUnits {
 
 export function mount(
   element: HTMLElement,
-  state: Record<string, unknown>,
+  state: unknown,
   blocks: StandaloneBlock[] = [],
   units: StandaloneUnits[] = [],
 ) {
+  const model = new PageModel(completeState(state));
   injectStyle(element.ownerDocument);
-  const model = new PageModel({
-    selected_batch: -1,
-    horizon: 5,
-    metric: "max",
-    log_scale: false,
-    global_scale: false,
-    show_help: false,
-    linked_scale: true,
-    _link_group: "",
-    _link_name: "",
-    _meta: {},
-    ...state,
-    _record_count: Number(
-      state._record_count ?? Math.max(0, ...blocks.map((b) => b.start + b.count)),
-    ),
-  });
-  const anyModel = model as unknown as AnyModel;
-  const stopMessages = widget.initialize({ model: anyModel });
+  const stopMessages = widget.initialize({ model });
   for (const block of blocks) deliver(model, block);
   // No kernel on a static page: the per-unit data embedded here is all there is.
-  unitsFor(anyModel).isStatic = true;
+  unitsFor(model).isStatic = true;
   for (const { data, data_b64, ...message } of units) {
     const buffers = data ? [data] : data_b64 ? [base64ToBytes(data_b64)] : [];
     model.emit("msg:custom", message, buffers);
   }
-  const cleanup = widget.render({ model: anyModel, el: element });
+  const cleanup = widget.render({ model, el: element });
   return {
     model,
     /** Append or overwrite records, as a kernel's `records` message would. */

@@ -1,5 +1,4 @@
 // The widget's layout and wiring: toolbar, info line, the four views, keyboard, live updates.
-import type { AnyModel } from "@anywidget/types";
 import {
   type Chunk,
   largestLossSource,
@@ -9,7 +8,7 @@ import {
   stackedTotals,
 } from "../data/chunk";
 import { divergedOf, divergedText, JUMP_FACTOR, JumpCache } from "../data/explode";
-import { asMetric } from "../data/metrics";
+import { type Meta, type Model, previousValue, type WidgetModel } from "../data/model";
 import { type ModelRecords, requestMissing } from "../data/sync";
 import { html, listen } from "../lib/dom";
 import { downloadPng, downloadSvg } from "../lib/export-image";
@@ -30,24 +29,17 @@ import { UnitsPanel } from "./units-panel";
 export const EMPTY_MESSAGE =
   "No recorded chunks yet: run trainer.train(...) or trainer.step() in the next cell";
 
-const TRAITS = [
-  "selected_batch",
+/** Traits whose change redraws everything (selection, count and link group have their own). */
+const REDRAW_ON = [
   "horizon",
   "metric",
   "log_scale",
   "global_scale",
   "show_help",
   "_meta",
-  "_record_count",
   "linked_scale",
   "_link_name",
-];
-
-interface Meta {
-  seq_length?: number;
-  vocab?: string[];
-  title?: string;
-}
+] as const satisfies readonly (keyof Model)[];
 
 export class RnnbowApp implements LinkMember {
   private readonly root: HTMLElement;
@@ -81,7 +73,7 @@ export class RnnbowApp implements LinkMember {
   private width = 0;
 
   constructor(
-    private readonly model: AnyModel,
+    private readonly model: WidgetModel,
     private readonly records: ModelRecords,
     host: HTMLElement,
   ) {
@@ -157,8 +149,7 @@ export class RnnbowApp implements LinkMember {
     host.appendChild(this.root);
 
     const onTrait = () => this.redraw.request();
-    for (const name of TRAITS) {
-      if (name === "selected_batch" || name === "_record_count") continue;
+    for (const name of REDRAW_ON) {
       model.on(`change:${name}`, onTrait);
       this.removers.push(() => model.off(`change:${name}`, onTrait));
     }
@@ -222,22 +213,25 @@ export class RnnbowApp implements LinkMember {
   }
 
   private meta(): Meta {
-    return (this.model.get("_meta") as Meta | undefined) ?? {};
+    return this.model.get("_meta");
   }
 
   private recordCount(): number {
-    return Number(this.model.get("_record_count") ?? 0) || 0;
+    return this.model.get("_record_count");
   }
 
   private selected(): number {
-    const value = Number(this.model.get("selected_batch"));
-    return Number.isInteger(value) ? value : -1;
+    return this.model.get("selected_batch");
   }
 
+  /** Characters per chunk: the store's, or the recording's before any record arrived. */
+  private seqLength(): number {
+    return this.store.n || this.meta().seq_length;
+  }
+
+  /** The horizon k, at most the chunk length. */
   private horizonK(): number {
-    const n = this.store.n || this.meta().seq_length || 1;
-    const k = Math.round(Number(this.model.get("horizon")) || 5);
-    return Math.max(1, Math.min(n, k));
+    return Math.max(1, Math.min(this.seqLength(), this.model.get("horizon")));
   }
 
   /** The record views 2-4 show, and why: the hovered one, else the selected one, else the latest. */
@@ -252,7 +246,7 @@ export class RnnbowApp implements LinkMember {
     return { index: last, because: "latest" };
   }
 
-  private save(name: string, value: unknown): void {
+  private save<K extends keyof Model>(name: K, value: Model[K]): void {
     this.model.set(name, value);
     this.model.save_changes();
   }
@@ -265,7 +259,7 @@ export class RnnbowApp implements LinkMember {
   // ----- linked runs (link.ts) ---------------------------------------------------------------
 
   private joinLink(): void {
-    const group = String(this.model.get("_link_group") ?? "");
+    const group = this.model.get("_link_group");
     if (this.link?.group === group) return;
     this.link?.leave();
     this.link = joinGroup(group, this);
@@ -274,15 +268,11 @@ export class RnnbowApp implements LinkMember {
 
   /** True when the bars and the horizon panel use the largest value over the linked runs. */
   private linkedScaleOn(): boolean {
-    return (
-      this.link !== null &&
-      this.link.others().length > 0 &&
-      this.model.get("linked_scale") !== false
-    );
+    return this.link !== null && this.link.others().length > 0 && this.model.get("linked_scale");
   }
 
   name(): string {
-    return String(this.model.get("_link_name") || this.meta().title || "another run");
+    return this.model.get("_link_name") || this.meta().title || "another run";
   }
 
   linkHoverRecord(index: number | null): void {
@@ -310,7 +300,7 @@ export class RnnbowApp implements LinkMember {
   }
 
   linkSetLinkedScale(on: boolean): void {
-    if (Boolean(this.model.get("linked_scale")) !== on) this.save("linked_scale", on);
+    if (this.model.get("linked_scale") !== on) this.save("linked_scale", on);
   }
 
   position(index: number): Position | null {
@@ -342,9 +332,7 @@ export class RnnbowApp implements LinkMember {
   private countChanged(count: number): void {
     // Records up to the previous count should already be here; a gap below it will not be
     // filled by the kernel's pushes of new records, so ask for it.
-    const previous = (this.model as { previous?: (name: string) => unknown }).previous?.(
-      "_record_count",
-    );
+    const previous = previousValue(this.model, "_record_count");
     const expected = typeof previous === "number" ? Math.min(previous, count) : count;
     requestMissing(this.model, this.records, expected);
     this.redraw.request();
@@ -395,7 +383,7 @@ export class RnnbowApp implements LinkMember {
 
   private overviewState() {
     return {
-      metric: asMetric(this.model.get("metric")),
+      metric: this.model.get("metric"),
       selected: this.selected(),
       hovered: this.hoveredRecord,
     };
@@ -409,21 +397,19 @@ export class RnnbowApp implements LinkMember {
     this.width = this.measureWidth();
     const store = this.store;
     const meta = this.meta();
-    const showHelp = Boolean(this.model.get("show_help"));
+    const showHelp = this.model.get("show_help");
     this.toolbar.update({
-      metric: asMetric(this.model.get("metric")),
+      metric: this.model.get("metric"),
       horizon: this.horizonK(),
-      n: store.n || meta.seq_length || 1,
-      logScale: Boolean(this.model.get("log_scale")),
-      globalScale: Boolean(this.model.get("global_scale")),
+      n: this.seqLength(),
+      logScale: this.model.get("log_scale"),
+      globalScale: this.model.get("global_scale"),
       showHelp,
       title: meta.title ? `RNNbow · ${meta.title}` : "RNNbow",
       linkedScale:
-        this.link && this.link.others().length > 0
-          ? this.model.get("linked_scale") !== false
-          : null,
+        this.link && this.link.others().length > 0 ? this.model.get("linked_scale") : null,
     });
-    const runName = String(this.model.get("_link_name") ?? "");
+    const runName = this.model.get("_link_name");
     this.runName.textContent = runName;
     this.runName.hidden = runName === "";
     for (const block of this.helpBlocks) block.hidden = !showHelp;
@@ -483,10 +469,10 @@ export class RnnbowApp implements LinkMember {
     this.detail.hidden = false;
     this.missing.hidden = true;
     if (!this.chunk || this.chunk.index !== index)
-      this.chunk = readChunk(store, index, this.meta().vocab ?? []);
+      this.chunk = readChunk(store, index, this.meta().vocab);
     const geometry = columnGeometry(this.width - 2, this.chunk.n);
     const k = this.horizonK();
-    const globalScale = Boolean(this.model.get("global_scale"));
+    const globalScale = this.model.get("global_scale");
     this.labels.render(this.chunk, geometry, this.theme, this.sourceShown());
     const linked = this.linkedScaleOn();
     let scaleMax = globalScale ? this.stackMax.get(store, k) : 0;
@@ -533,7 +519,7 @@ export class RnnbowApp implements LinkMember {
     this.labels.setShade(t);
     this.horizonView.render(chunk, columnGeometry(this.width - 2, chunk.n), t, {
       k: this.horizonK(),
-      logScale: Boolean(this.model.get("log_scale")),
+      logScale: this.model.get("log_scale"),
       isDefault: this.hoveredSource === null,
       scaleMax:
         this.linkedScaleOn() && this.link
@@ -542,7 +528,7 @@ export class RnnbowApp implements LinkMember {
       linked: this.linkedScaleOn(),
     });
     this.unitsPanel.update(chunk.index, columnGeometry(this.width - 2, chunk.n), t, {
-      logScale: Boolean(this.model.get("log_scale")),
+      logScale: this.model.get("log_scale"),
       isDefault: this.hoveredSource === null,
     });
   }

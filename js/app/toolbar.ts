@@ -1,6 +1,7 @@
 // The control bar: overview metric, horizon k, log scale, global scale, reading guidance.
 
-import { METRICS, type Metric } from "../data/metrics";
+import { METRICS } from "../data/metrics";
+import type { Metric } from "../data/model";
 import { html, listen } from "../lib/dom";
 
 interface ToolbarValues {

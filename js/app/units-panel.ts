@@ -1,6 +1,6 @@
 // The per-unit drilldown's controller: the "units" toolbar toggle, the request for the shown
 // record's units (data/units-data.ts), and the heatmap view (views/units.ts).
-import type { AnyModel } from "@anywidget/types";
+import type { WidgetModel } from "../data/model";
 import { attachUnits, type UnitsCache, type UnitsEntry, unitsStatus } from "../data/units-data";
 import { html, listen } from "../lib/dom";
 import type { Theme } from "../lib/theme";
@@ -60,7 +60,7 @@ export class UnitsPanel {
   } | null = null;
 
   constructor(
-    private readonly model: AnyModel,
+    private readonly model: WidgetModel,
     theme: () => Theme,
   ) {
     this.view = new UnitsView(theme);

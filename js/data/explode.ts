@@ -1,4 +1,5 @@
 // Exploding gradients made visible: records whose gradient norm jumped, and where a run diverged.
+import type { Diverged } from "./model";
 import type { RecordStore } from "./store";
 
 /** A record's pre-clipping gradient norm "jumped" when it exceeds JUMP_FACTOR x the median ... */
@@ -10,13 +11,7 @@ const JUMP_MIN_HISTORY = 5;
 
 export const JUMP_RULE = `A ▲ above a bar marks a chunk whose gradient norm (before clipping) jumped: more than ${JUMP_FACTOR}× the median of the ${JUMP_WINDOW} chunks recorded before it.`;
 
-/** `_meta.diverged`: where training diverged (the trainer's TrainingDivergedError). */
-export interface Diverged {
-  step: number;
-  quantity: string;
-  message?: string;
-}
-
+/** `_meta.diverged`, checked: a malformed entry marks no divergence. */
 export function divergedOf(meta: unknown): Diverged | null {
   const value = (meta as { diverged?: unknown } | null | undefined)?.diverged as
     | Partial<Diverged>

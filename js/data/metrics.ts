@@ -1,7 +1,6 @@
 // The overview's metric choices: trait value -> column and axis title.
+import type { Metric } from "./model";
 import type { ScalarName } from "./store";
-
-export type Metric = "max" | "mean" | "horizon" | "reach";
 
 export const METRICS: Record<Metric, { column: ScalarName; title: string; option: string }> = {
   max: { column: "max_gradient", title: "max gradient", option: "max gradient" },
@@ -13,7 +12,3 @@ export const METRICS: Record<Metric, { column: ScalarName; title: string; option
   },
   reach: { column: "reach", title: "reach (steps)", option: "reach (1% rule)" },
 };
-
-export function asMetric(value: unknown): Metric {
-  return typeof value === "string" && value in METRICS ? (value as Metric) : "max";
-}

@@ -1,32 +1,34 @@
 // A minimal in-page stand-in for an anywidget model (get / set / on / off / save_changes / send),
 // fed from saved trait values. Used by the standalone page and the exported HTML.
+import type { Model, WidgetModel } from "./model";
 
-type Handler = (...args: unknown[]) => void;
+/** Any listener (anywidget types them per event); emit() passes what the event carries. */
+type Handler = (...args: never[]) => void;
 
-export class PageModel {
-  private readonly values: Record<string, unknown>;
-  private readonly previousValues: Record<string, unknown> = {};
+export class PageModel implements WidgetModel {
+  private readonly values: Model;
+  private readonly previousValues: Partial<Model> = {};
   private readonly handlers = new Map<string, Set<Handler>>();
   /** Messages the views sent to the (absent) kernel. */
   readonly sent: unknown[] = [];
-  // Present for type compatibility with AnyModel; there is no widget manager on a static page.
+  // Part of AnyModel; there is no widget manager on a static page.
   readonly widget_manager = {
     get_model: () => Promise.reject(new Error("no widget manager on a static page")),
   };
 
-  constructor(state: Record<string, unknown>) {
+  constructor(state: Model) {
     this.values = { ...state };
   }
 
-  get(name: string): unknown {
+  get<K extends keyof Model>(name: K): Model[K] {
     return this.values[name];
   }
 
-  previous(name: string): unknown {
+  previous<K extends keyof Model>(name: K): Model[K] | undefined {
     return this.previousValues[name];
   }
 
-  set(name: string, value: unknown): void {
+  set<K extends keyof Model>(name: K, value: Model[K]): void {
     const old = this.values[name];
     if (old === value) return;
     this.previousValues[name] = old;
@@ -62,6 +64,8 @@ export class PageModel {
 
   /** Deliver a custom message as the kernel would. */
   emit(event: string, ...args: unknown[]): void {
-    for (const handler of [...(this.handlers.get(event) ?? [])]) handler(...args);
+    for (const handler of [...(this.handlers.get(event) ?? [])]) {
+      (handler as (...args: unknown[]) => void)(...args);
+    }
   }
 }

@@ -1,7 +1,8 @@
 // Records live in one store per model (shared by every display of that model). `records` custom
 // messages are written into it even before a view exists; views ask the kernel for what is missing.
-import type { AnyModel } from "@anywidget/types";
+
 import type { Bytes, ColumnSpec } from "./decode";
+import type { WidgetModel } from "./model";
 import { RecordStore } from "./store";
 
 export interface ModelRecords {
@@ -13,7 +14,7 @@ export interface ModelRecords {
 
 const perModel = new WeakMap<object, ModelRecords>();
 
-function recordsFor(model: AnyModel): ModelRecords {
+function recordsFor(model: WidgetModel): ModelRecords {
   let records = perModel.get(model);
   if (!records) {
     records = { store: new RecordStore(), lastRequestedStart: -1, detach: null };
@@ -38,7 +39,7 @@ function isRecordsMessage(message: unknown): message is RecordsMessage {
 }
 
 /** Listen for `records` messages (and the record count) on the model, once per model. */
-export function attachMessages(model: AnyModel): ModelRecords {
+export function attachMessages(model: WidgetModel): ModelRecords {
   const records = recordsFor(model);
   if (records.detach) return records;
   const handler = (message: unknown, buffers: Bytes[] = []) => {
@@ -46,7 +47,7 @@ export function attachMessages(model: AnyModel): ModelRecords {
     records.store.writeWire(message.start, message.count, message.columns, buffers);
   };
   // Knowing the kernel's count before the blocks arrive lets the store size itself exactly.
-  const reserve = () => records.store.reserve(Number(model.get("_record_count")) || 0);
+  const reserve = () => records.store.reserve(model.get("_record_count"));
   reserve();
   model.on("msg:custom", handler);
   model.on("change:_record_count", reserve);
@@ -62,7 +63,11 @@ export function attachMessages(model: AnyModel): ModelRecords {
  * Ask the kernel for the records from the first gap on, unless that exact request is already
  * out. `expected` is the count the store should hold by now.
  */
-export function requestMissing(model: AnyModel, records: ModelRecords, expected: number): boolean {
+export function requestMissing(
+  model: WidgetModel,
+  records: ModelRecords,
+  expected: number,
+): boolean {
   const have = records.store.have;
   if (have >= expected || records.lastRequestedStart === have) return false;
   records.lastRequestedStart = have;

@@ -2,8 +2,9 @@
 // binary `units` message, cached per model (a few records). Only one request is out at a time:
 // while the kernel trains it reads no messages, so the view says "waiting for the kernel" and
 // the latest wish is sent once the pending answer arrives.
-import type { AnyModel } from "@anywidget/types";
+
 import { type Bytes, decodeBf16, decodeColumn } from "./decode";
+import type { WidgetModel } from "./model";
 
 /** Records whose units are kept in the browser (about 130 KB each at n = 25, H = 100). */
 export const UNITS_CACHE_SIZE = 8;
@@ -54,7 +55,7 @@ interface UnitsMessage {
 
 const perModel = new WeakMap<object, UnitsCache>();
 
-export function unitsFor(model: AnyModel): UnitsCache {
+export function unitsFor(model: WidgetModel): UnitsCache {
   let cache = perModel.get(model);
   if (!cache) {
     cache = {
@@ -108,13 +109,13 @@ function remember(cache: UnitsCache, entry: UnitsEntry): void {
     cache.entries.delete(cache.entries.keys().next().value as number);
 }
 
-function send(model: AnyModel, cache: UnitsCache, index: number): void {
+function send(model: WidgetModel, cache: UnitsCache, index: number): void {
   cache.inFlight = index;
   model.send({ type: "request_units", index });
 }
 
 /** Listen for `units` answers on the model, once per model. */
-export function attachUnits(model: AnyModel): UnitsCache {
+export function attachUnits(model: WidgetModel): UnitsCache {
   const cache = unitsFor(model);
   if (cache.detach) return cache;
   const handler = (message: unknown, buffers: Bytes[] = []) => {
@@ -154,7 +155,7 @@ export function attachUnits(model: AnyModel): UnitsCache {
  * What the view can show for record `index` now. Asks the kernel when the record is not cached
  * (at most one request out: a newer wish waits for the pending answer).
  */
-export function unitsStatus(model: AnyModel, cache: UnitsCache, index: number): UnitsStatus {
+export function unitsStatus(model: WidgetModel, cache: UnitsCache, index: number): UnitsStatus {
   const entry = cache.entries.get(index);
   if (entry) {
     remember(cache, entry);

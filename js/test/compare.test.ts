@@ -1,8 +1,8 @@
 // Compared runs (RNNbow.compare): views with the same _link_group share hover, selection and scale.
 
-import type { AnyModel } from "@anywidget/types";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { groupSize, positionNote } from "../app/link";
+import type { Model } from "../data/model";
 import widget from "../widget";
 import {
   bf16ToFloat,
@@ -30,7 +30,7 @@ function scaled(block: WireBlock, factor: number): WireBlock {
   return { ...block, buffers };
 }
 
-function mountRun(group: string, name: string, values: Record<string, unknown> = {}, factor = 1) {
+function mountRun(group: string, name: string, values: Partial<Model> = {}, factor = 1) {
   const model = new MockModel({
     _record_count: COUNT,
     _link_group: group,
@@ -40,10 +40,10 @@ function mountRun(group: string, name: string, values: Record<string, unknown> =
   });
   const el = document.createElement("div");
   document.body.appendChild(el);
-  const stopInit = widget.initialize({ model: model as unknown as AnyModel }) as () => void;
+  const stopInit = widget.initialize({ model: model }) as () => void;
   const block = makeBlock(0, COUNT, N);
   model.sendRecords(factor === 1 ? block : scaled(block, factor));
-  const cleanup = widget.render({ model: model as unknown as AnyModel, el }) as () => void;
+  const cleanup = widget.render({ model: model, el }) as () => void;
   return { model, el, cleanup, stopInit };
 }
 

@@ -1,12 +1,12 @@
 // Exploding gradients: jumped-norm markers and the divergence line in the overview, and the info line.
 
-import type { AnyModel } from "@anywidget/types";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HELP } from "../app/help";
 import { divergedOf, JUMP_FACTOR, jumpRatioAt } from "../data/explode";
+import type { Model } from "../data/model";
 import { binRecords } from "../views/overview-bins";
 import widget from "../widget";
-import { MockModel, makeBlock, nextFrame, stubCanvas, type WireBlock } from "./helpers";
+import { MockModel, makeBlock, nextFrame, stubCanvas, testMeta, type WireBlock } from "./helpers";
 
 const N = 6;
 
@@ -18,14 +18,14 @@ function withNorms(block: WireBlock, norms: number[]): WireBlock {
   return { ...block, buffers };
 }
 
-function setup(count: number, values: Record<string, unknown> = {}, norms?: number[]) {
+function setup(count: number, values: Partial<Model> = {}, norms?: number[]) {
   const model = new MockModel({ _record_count: count, ...values });
   const el = document.createElement("div");
   document.body.appendChild(el);
-  widget.initialize({ model: model as unknown as AnyModel });
+  widget.initialize({ model: model });
   const block = makeBlock(0, count, N);
   model.sendRecords(norms ? withNorms(block, norms) : block);
-  const cleanup = widget.render({ model: model as unknown as AnyModel, el }) as () => void;
+  const cleanup = widget.render({ model: model, el }) as () => void;
   return { model, el, cleanup };
 }
 
@@ -85,9 +85,9 @@ describe("gradient norm jumps", () => {
     const model = new MockModel({ _record_count: 4, selected_batch: 0 });
     const el = document.createElement("div");
     document.body.appendChild(el);
-    widget.initialize({ model: model as unknown as AnyModel });
+    widget.initialize({ model: model });
     model.sendRecords(makeBlock(0, 4, N, undefined, { clipped: true }));
-    const cleanup = widget.render({ model: model as unknown as AnyModel, el }) as () => void;
+    const cleanup = widget.render({ model: model, el }) as () => void;
     expect(info(el)).toContain("gradient norm 5 before clipping (clipped)");
     model.set("selected_batch", 1);
     expect(info(el)).toContain("gradient norm 6 before clipping");
@@ -118,7 +118,7 @@ describe("divergence", () => {
     const { el, model, cleanup } = setup(10);
     expect(el.querySelector(".rnnbow-diverged")).toBeNull();
     model.set("_meta", {
-      ...(model.get("_meta") as object),
+      ...model.get("_meta"),
       diverged: { step: 100, quantity: "gradient", message: "training diverged at step 100: ..." },
     });
     await nextFrame();
@@ -135,12 +135,12 @@ describe("divergence", () => {
   it("puts the line at the first record from that step on when training went on afterwards", () => {
     // The fixture's records are at steps 0, 10, 20, ...: step 45 lies before record 5.
     const { el, cleanup } = setup(10, {
-      _meta: {
+      _meta: testMeta({
         seq_length: N,
         vocab: [],
         title: "t",
-        diverged: { step: 45, quantity: "parameters" },
-      },
+        diverged: { step: 45, quantity: "parameters", message: "" },
+      }),
     });
     const line = el.querySelector(".rnnbow-diverged line")!;
     const width = Number(el.querySelector(".rnnbow-overview-overlay")!.getAttribute("width"));

@@ -1,6 +1,7 @@
 // Test support (not bundled): a mock anywidget model, synthetic record blocks, a canvas stub.
 import { vi } from "vitest";
 import { triangleIndex, triangleSize } from "../data/decode";
+import type { Meta, Model, WidgetModel } from "../data/model";
 
 const scratchBits = new Uint32Array(1);
 const scratchFloat = new Float32Array(scratchBits.buffer);
@@ -23,11 +24,44 @@ export function floatToBf16(value: number): number {
   return ((bits + rounding) >>> 16) & 0xffff;
 }
 
-type Handler = (...args: unknown[]) => void;
+/** A complete `_meta` for the fixtures (n = 6 over VOCAB), with `overrides`. */
+export function testMeta(overrides: Partial<Meta> = {}): Meta {
+  return {
+    seq_length: 6,
+    vocab: VOCAB,
+    title: "test",
+    hidden_size: 8,
+    cell: "rnn",
+    record_every: 1,
+    corpus_length: 1000,
+    ...overrides,
+  };
+}
 
-export class MockModel {
-  values: Record<string, unknown>;
-  previousValues: Record<string, unknown> = {};
+/** A complete view state (every synced trait, as the kernel sends it), with `overrides`. */
+export function testState(overrides: Partial<Model> = {}): Model {
+  return {
+    selected_batch: -1,
+    horizon: 5,
+    metric: "max",
+    log_scale: false,
+    global_scale: false,
+    show_help: false,
+    linked_scale: true,
+    _link_group: "",
+    _link_name: "",
+    _meta: testMeta(),
+    _record_count: 0,
+    ...overrides,
+  };
+}
+
+type Handler = (...args: never[]) => void;
+
+/** An anywidget model as a kernel would drive it: typed traits, custom messages, spies. */
+export class MockModel implements WidgetModel {
+  values: Model;
+  previousValues: Partial<Model> = {};
   handlers = new Map<string, Set<Handler>>();
   onCalls = 0;
   offCalls = 0;
@@ -35,29 +69,19 @@ export class MockModel {
   send = vi.fn();
   widget_manager = {} as never;
 
-  constructor(values: Record<string, unknown> = {}) {
-    this.values = {
-      selected_batch: -1,
-      horizon: 5,
-      metric: "max",
-      log_scale: false,
-      global_scale: false,
-      show_help: false,
-      _meta: { seq_length: 6, vocab: VOCAB, title: "test" },
-      _record_count: 0,
-      ...values,
-    };
+  constructor(values: Partial<Model> = {}) {
+    this.values = testState(values);
   }
 
-  get(name: string): unknown {
+  get<K extends keyof Model>(name: K): Model[K] {
     return this.values[name];
   }
 
-  previous(name: string): unknown {
+  previous<K extends keyof Model>(name: K): Model[K] | undefined {
     return this.previousValues[name];
   }
 
-  set(name: string, value: unknown): void {
+  set<K extends keyof Model>(name: K, value: Model[K]): void {
     if (this.values[name] === value) return;
     this.previousValues[name] = this.values[name];
     this.values[name] = value;
@@ -70,13 +94,15 @@ export class MockModel {
     this.handlers.get(event)!.add(handler);
   }
 
-  off(event: string, handler: Handler): void {
+  off(event?: string | null, handler?: Handler | null): void {
     this.offCalls++;
-    this.handlers.get(event)?.delete(handler);
+    if (event && handler) this.handlers.get(event)?.delete(handler);
   }
 
   emit(event: string, ...args: unknown[]): void {
-    for (const handler of [...(this.handlers.get(event) ?? [])]) handler(...args);
+    for (const handler of [...(this.handlers.get(event) ?? [])]) {
+      (handler as (...args: unknown[]) => void)(...args);
+    }
   }
 
   listenerCount(): number {

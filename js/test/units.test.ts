@@ -1,11 +1,18 @@
-import type { AnyModel } from "@anywidget/types";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { triangleIndex, triangleSize } from "../data/decode";
 import { UNITS_CACHE_SIZE, unitsFor } from "../data/units-data";
 import { mount } from "../standalone";
 import { colourPosition, unitProfile } from "../views/units";
 import widget from "../widget";
-import { floatToBf16, MockModel, makeBlock, nextFrame, stubCanvas } from "./helpers";
+import {
+  floatToBf16,
+  MockModel,
+  makeBlock,
+  nextFrame,
+  stubCanvas,
+  testMeta,
+  testState,
+} from "./helpers";
 
 const N = 6;
 const H = 8;
@@ -44,9 +51,9 @@ function setup(count = 10) {
   const model = new MockModel({ _record_count: count });
   const el = document.createElement("div");
   document.body.appendChild(el);
-  const stopInit = widget.initialize({ model: model as unknown as AnyModel }) as () => void;
+  const stopInit = widget.initialize({ model: model }) as () => void;
   model.sendRecords(makeBlock(0, count, N));
-  const cleanup = widget.render({ model: model as unknown as AnyModel, el }) as () => void;
+  const cleanup = widget.render({ model: model, el }) as () => void;
   return { model, el, cleanup, stopInit };
 }
 
@@ -192,19 +199,19 @@ describe("units view", () => {
   it("keeps only a few records' units in the browser", () => {
     const { model } = setup(20);
     for (let i = 0; i < 12; i++) answer(model, i);
-    const cache = unitsFor(model as unknown as AnyModel);
+    const cache = unitsFor(model);
     expect(cache.entries.size).toBe(UNITS_CACHE_SIZE);
     expect([...cache.entries.keys()]).toEqual([4, 5, 6, 7, 8, 9, 10, 11]);
   });
 
   it("cleanup removes its listeners from the model and the units cache", () => {
     const model = new MockModel({ _record_count: 3 });
-    const stopInit = widget.initialize({ model: model as unknown as AnyModel }) as () => void;
+    const stopInit = widget.initialize({ model: model }) as () => void;
     const afterInit = model.listenerCount();
     model.sendRecords(makeBlock(0, 3, N));
     const el = document.createElement("div");
-    const cleanup = widget.render({ model: model as unknown as AnyModel, el }) as () => void;
-    const cache = unitsFor(model as unknown as AnyModel);
+    const cleanup = widget.render({ model: model, el }) as () => void;
+    const cache = unitsFor(model);
     expect(cache.listeners.size).toBe(1);
     cleanup();
     expect(cache.listeners.size).toBe(0);
@@ -228,7 +235,11 @@ describe("exported page", () => {
     const bytes = new Uint8Array(buffers[0].buffer);
     const page = mount(
       el,
-      { _meta: { seq_length: N, title: "page" }, selected_batch: 5 },
+      testState({
+        _meta: testMeta({ seq_length: N, title: "page" }),
+        selected_batch: 5,
+        _record_count: 6,
+      }),
       [block],
       [{ ...content, type: "units", data: bytes }],
     );

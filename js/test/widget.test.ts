@@ -1,18 +1,18 @@
-import type { AnyModel } from "@anywidget/types";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EMPTY_MESSAGE } from "../app/app";
+import type { Model } from "../data/model";
 import widget from "../widget";
-import { MockModel, makeBlock, nextFrame, stubCanvas } from "./helpers";
+import { MockModel, makeBlock, nextFrame, stubCanvas, testMeta } from "./helpers";
 
 const N = 6;
 
-function setup(count = 20, values: Record<string, unknown> = {}) {
+function setup(count = 20, values: Partial<Model> = {}) {
   const model = new MockModel({ _record_count: count, ...values });
   const el = document.createElement("div");
   document.body.appendChild(el);
-  const stopInit = widget.initialize({ model: model as unknown as AnyModel }) as () => void;
+  const stopInit = widget.initialize({ model: model }) as () => void;
   if (count > 0) model.sendRecords(makeBlock(0, count, N));
-  const cleanup = widget.render({ model: model as unknown as AnyModel, el }) as () => void;
+  const cleanup = widget.render({ model: model, el }) as () => void;
   return { model, el, cleanup, stopInit };
 }
 
@@ -200,10 +200,10 @@ describe("interaction", () => {
 describe("records arriving", () => {
   it("keeps records sent before any view and asks the kernel only for what is missing", () => {
     const model = new MockModel({ _record_count: 30 });
-    widget.initialize({ model: model as unknown as AnyModel });
+    widget.initialize({ model: model });
     model.sendRecords(makeBlock(0, 10, N));
     const el = document.createElement("div");
-    widget.render({ model: model as unknown as AnyModel, el });
+    widget.render({ model: model, el });
     expect(view(el, "overview").getAttribute("data-records")).toBe("10");
     expect(recordRequests(model)).toHaveLength(1);
     expect(model.send).toHaveBeenCalledWith({ type: "request_records", start: 10 });
@@ -235,7 +235,7 @@ describe("records arriving", () => {
   it("shares one store between two displays of the same model", () => {
     const { model } = setup(12);
     const second = document.createElement("div");
-    widget.render({ model: model as unknown as AnyModel, el: second });
+    widget.render({ model: model, el: second });
     expect(view(second, "overview").getAttribute("data-records")).toBe("12");
     expect(recordRequests(model)).toEqual([]);
   });
@@ -245,19 +245,19 @@ describe("safety and isolation", () => {
   it("renders HTML-looking corpus text as text and creates no script or img elements", () => {
     const model = new MockModel({
       _record_count: 1,
-      _meta: {
+      _meta: testMeta({
         seq_length: 6,
         vocab: ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "a"],
-      },
+      }),
     });
     const el = document.createElement("div");
     document.body.appendChild(el);
-    widget.initialize({ model: model as unknown as AnyModel });
+    widget.initialize({ model: model });
     const block = makeBlock(0, 1, N);
     block.buffers[10] = new Uint8Array(Uint16Array.from([0, 1, 2, 0, 1, 2]).buffer); // targets
     block.buffers[11] = new Uint8Array(Uint16Array.from([1, 0, 2, 1, 0, 2]).buffer); // predictions
     model.sendRecords(block);
-    widget.render({ model: model as unknown as AnyModel, el });
+    widget.render({ model: model, el });
     const texts = [...view(el, "labels").querySelectorAll("text.rnnbow-label-true")].map(
       (t) => t.textContent,
     );

@@ -4,8 +4,8 @@
 
 import { format } from "d3-format";
 import { scaleLinear } from "d3-scale";
-import type { Diverged } from "../data/explode";
-import { METRICS, type Metric } from "../data/metrics";
+import { METRICS } from "../data/metrics";
+import type { Diverged, Metric } from "../data/model";
 import type { RecordStore } from "../data/store";
 import { drawAxis } from "../lib/axis";
 import { clear, svg } from "../lib/dom";
