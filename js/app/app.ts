@@ -5,7 +5,9 @@ import {
   magnitudeAt,
   readChunk,
   StackMaxCache,
+  seqLength,
   stackedTotals,
+  triangleOf,
 } from "../data/chunk";
 import { divergedOf, divergedText, JUMP_FACTOR, JumpCache } from "../data/explode";
 import { type Meta, type Model, previousValue, type WidgetModel } from "../data/model";
@@ -226,7 +228,7 @@ export class RnnbowApp implements LinkMember {
 
   /** Characters per chunk: the store's, or the recording's before any record arrived. */
   private seqLength(): number {
-    return this.store.n || this.meta().seq_length;
+    return seqLength(this.store) || this.meta().seq_length;
   }
 
   /** The horizon k, at most the chunk length. */
@@ -306,7 +308,11 @@ export class RnnbowApp implements LinkMember {
   position(index: number): Position | null {
     const store = this.store;
     return store.has(index)
-      ? { step: store.step[index], offset: store.offset[index], n: store.n }
+      ? {
+          step: store.value("step", index),
+          offset: store.value("offset", index),
+          n: seqLength(store),
+        }
       : null;
   }
 
@@ -315,13 +321,13 @@ export class RnnbowApp implements LinkMember {
     if (index === null)
       return (k === this.horizonK() ? this.stackMax : this.linkStackMax).get(store, k);
     if (!store.has(index)) return 0;
-    return Math.max(0, ...stackedTotals(store.triangle(index), store.n, k));
+    return Math.max(0, ...stackedTotals(triangleOf(store, index), seqLength(store), k));
   }
 
   sourceMax(index: number, t: number): number {
     const store = this.store;
-    if (!store.has(index) || t < 0 || t >= store.n) return 0;
-    const triangle = store.triangle(index);
+    if (!store.has(index) || t < 0 || t >= seqLength(store)) return 0;
+    const triangle = triangleOf(store, index);
     let max = 0;
     for (let j = 0; j <= t; j++) max = Math.max(max, magnitudeAt(triangle, t, j));
     return max;

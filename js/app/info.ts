@@ -1,5 +1,6 @@
 // The one-line summary of the chunk being shown, above the overview.
 
+import { seqLength } from "../data/chunk";
 import type { RecordStore } from "../data/store";
 import { formatGradient, formatInteger, formatLoss, formatSteps } from "../lib/format";
 
@@ -25,22 +26,23 @@ export function infoText(
   extras: InfoExtras = {},
 ): string {
   if (!store.has(index)) return `Chunk ${index} is not loaded yet.`;
-  const n = store.n;
-  const start = store.offset[index];
+  const n = seqLength(store);
+  const value = (name: string) => store.value(name, index);
+  const start = value("offset");
   const lead =
     because === "selected" ? "Selected" : because === "hovered" ? "Previewing" : "Latest";
   const parts = [
     `${lead} chunk ${formatInteger(index)} of ${formatInteger(total)}`,
-    `step ${formatInteger(store.step[index])}`,
+    `step ${formatInteger(value("step"))}`,
     `characters ${formatInteger(start)}..${formatInteger(start + n)}`,
-    `max gradient ${formatGradient(store.scalars.max_gradient[index])}`,
-    `loss ${formatLoss(store.scalars.loss[index])}`,
-    `effective horizon ${formatSteps(store.scalars.effective_horizon[index])} steps`,
-    `reach ${formatSteps(store.scalars.reach[index])} steps`,
+    `max gradient ${formatGradient(value("max_gradient"))}`,
+    `loss ${formatLoss(value("loss"))}`,
+    `effective horizon ${formatSteps(value("effective_horizon"))} steps`,
+    `reach ${formatSteps(value("reach"))} steps`,
   ];
   // The norm before clipping, always: an exploding gradient shows here first.
   parts.push(
-    `gradient norm ${formatGradient(store.scalars.grad_norm[index])} before clipping${store.clipped[index] ? " (clipped)" : ""}`,
+    `gradient norm ${formatGradient(value("grad_norm"))} before clipping${value("clipped") ? " (clipped)" : ""}`,
   );
   const ratio = extras.jumpRatio ?? Number.NaN;
   if (ratio > (extras.jumpFactor ?? 3)) parts.push(`norm jumped ${ratio.toFixed(1)}-fold`);

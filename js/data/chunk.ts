@@ -1,6 +1,17 @@
-// One recorded chunk as the detail views need it, plus the pure arithmetic on its triangle.
+// One recorded chunk as the detail views need it (read from the store's columns "targets",
+// "predictions", "losses" and "magnitudes"), plus the pure arithmetic on its triangle.
 import { triangleIndex, triangleSize } from "./decode";
 import type { RecordStore } from "./store";
+
+/** Characters per chunk (n): the true next characters per record; 0 before the first record. */
+export function seqLength(store: RecordStore): number {
+  return store.width("targets");
+}
+
+/** The decoded packed triangle |G[t, j]| (index t(t+1)/2 + j) of one record. */
+export function triangleOf(store: RecordStore, index: number, out?: Float32Array): Float32Array {
+  return store.floats("magnitudes", index, out);
+}
 
 export interface Chunk {
   index: number;
@@ -16,13 +27,15 @@ export interface Chunk {
 }
 
 export function readChunk(store: RecordStore, index: number, vocab: string[]): Chunk {
-  const n = store.n;
+  const n = seqLength(store);
+  const trueIndices = store.row("targets", index);
+  const predictedIndices = store.row("predictions", index);
   const targets: string[] = [];
   const predictions: string[] = [];
   const correct: boolean[] = [];
   for (let p = 0; p < n; p++) {
-    const target = store.target(index, p);
-    const prediction = store.prediction(index, p);
+    const target = trueIndices[p];
+    const prediction = predictedIndices[p];
     targets.push(vocab[target] ?? `#${target}`);
     predictions.push(vocab[prediction] ?? `#${prediction}`);
     correct.push(target === prediction);
@@ -30,8 +43,8 @@ export function readChunk(store: RecordStore, index: number, vocab: string[]): C
   return {
     index,
     n,
-    triangle: store.triangle(index),
-    losses: store.stepLosses(index),
+    triangle: triangleOf(store, index),
+    losses: store.floats("losses", index),
     targets,
     predictions,
     correct,
@@ -76,13 +89,15 @@ export class StackMaxCache {
       this.scanned = 0;
       this.max = 0;
     }
-    const n = store.n;
+    const n = seqLength(store);
     const size = triangleSize(n);
-    const bits = store.magnitudeBits;
+    // Packed bfloat16 (the kernel's dtype for magnitudes): decoded here, a sum at a time.
+    const bits = store.column("magnitudes");
+    const present = store.present;
     const word = new Uint32Array(1);
     const value = new Float32Array(word.buffer);
     for (let i = this.scanned; i < store.length; i++) {
-      if (!store.present[i]) continue;
+      if (!present[i]) continue;
       const base = i * size;
       for (let j = 0; j < n; j++) {
         let sum = 0;

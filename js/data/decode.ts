@@ -2,8 +2,10 @@
 
 export type Dtype = "int32" | "uint8" | "uint16" | "float32" | "bfloat16";
 
+/** A column's header in a `records` message: its name, dtype and shape ([count, ...]). */
 export interface ColumnSpec {
   name: string;
+  /** One of Dtype; anything else is rejected when the column is decoded. */
   dtype: string;
   shape: number[];
 }
@@ -36,7 +38,7 @@ function bytesOf(data: Bytes): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-const BYTES_PER: Record<string, number> = {
+const BYTES_PER: Record<Dtype, number> = {
   int32: 4,
   uint8: 1,
   uint16: 2,
@@ -44,33 +46,63 @@ const BYTES_PER: Record<string, number> = {
   bfloat16: 2,
 };
 
+/** Bytes per value of a dtype. */
+export function bytesPer(dtype: Dtype): number {
+  return BYTES_PER[dtype];
+}
+
+const DTYPES: readonly string[] = Object.keys(BYTES_PER);
+
+export function isDtype(dtype: string): dtype is Dtype {
+  return DTYPES.includes(dtype);
+}
+
+/** A zero-filled typed array for `length` values of `dtype` (bfloat16: packed, Uint16Array). */
+export function allocate(dtype: Dtype, length: number): Column {
+  switch (dtype) {
+    case "int32":
+      return new Int32Array(length);
+    case "uint8":
+      return new Uint8Array(length);
+    case "float32":
+      return new Float32Array(length);
+    case "uint16":
+    case "bfloat16":
+      return new Uint16Array(length);
+  }
+}
+
 /**
- * A typed array holding a copy of the column's values. The copy is aligned (wire buffers may
- * start at any byte offset) and owns its memory, so the message buffer can be released.
- * bfloat16 columns stay packed as Uint16Array.
+ * The column's values as a typed array of its dtype (bfloat16 stays packed as Uint16Array),
+ * after checking the byte count against the shape. The array views `data` when it is aligned
+ * for the dtype, else it is an aligned copy (wire buffers may start at any byte offset): read
+ * it before `data` is released.
  */
 export function decodeColumn(spec: ColumnSpec, data: Bytes): Column {
-  const size = BYTES_PER[spec.dtype];
-  if (size === undefined)
-    throw new Error(`rnnbow: unsupported dtype ${spec.dtype} for column ${spec.name}`);
-  const bytes = bytesOf(data);
+  const { dtype } = spec;
+  if (!isDtype(dtype))
+    throw new Error(`rnnbow: unsupported dtype ${dtype} for column ${spec.name}`);
+  const size = BYTES_PER[dtype];
+  let bytes = bytesOf(data);
   const expected = spec.shape.reduce((a, b) => a * b, 1);
   if (bytes.byteLength !== expected * size) {
     throw new Error(
-      `rnnbow: column ${spec.name} has ${bytes.byteLength} bytes, expected ${expected * size} for shape [${spec.shape}]`,
+      `rnnbow: column ${spec.name} has ${bytes.byteLength} bytes, ` +
+        `expected ${expected * size} for shape [${spec.shape}]`,
     );
   }
-  const copy = new Uint8Array(bytes.byteLength);
-  copy.set(bytes);
-  switch (spec.dtype) {
+  if (bytes.byteOffset % size !== 0) bytes = bytes.slice();
+  const { buffer, byteOffset } = bytes;
+  switch (dtype) {
     case "int32":
-      return new Int32Array(copy.buffer);
+      return new Int32Array(buffer, byteOffset, expected);
     case "uint8":
-      return copy;
+      return bytes;
     case "float32":
-      return new Float32Array(copy.buffer);
-    default:
-      return new Uint16Array(copy.buffer);
+      return new Float32Array(buffer, byteOffset, expected);
+    case "uint16":
+    case "bfloat16":
+      return new Uint16Array(buffer, byteOffset, expected);
   }
 }
 

@@ -69,7 +69,7 @@ export class JumpCache {
       next.set(this.ratios.subarray(0, this.scanned));
       this.ratios = next;
     }
-    const norms = store.scalars.grad_norm;
+    const norms = store.column("grad_norm");
     for (let i = this.scanned; i < store.have; i++) this.ratios[i] = jumpRatioAt(norms, i);
     this.scanned = Math.max(this.scanned, store.have);
     return this.ratios;

@@ -1,8 +1,7 @@
 // The overview's metric choices: trait value -> column and axis title.
 import type { Metric } from "./model";
-import type { ScalarName } from "./store";
 
-export const METRICS: Record<Metric, { column: ScalarName; title: string; option: string }> = {
+export const METRICS: Record<Metric, { column: string; title: string; option: string }> = {
   max: { column: "max_gradient", title: "max gradient", option: "max gradient" },
   mean: { column: "mean_gradient", title: "mean gradient", option: "mean gradient" },
   horizon: {

@@ -1,79 +1,48 @@
-// A growable columnar store of recorded chunks, indexed by record number.
-// Magnitudes and per-step losses stay packed as bfloat16 (Uint16Array); a record's triangle is
-// decoded on demand, so 100,000 records at n = 25 take about 85 MB.
-
+// A growable columnar store of recorded chunks, indexed by record number. It learns its columns
+// from the `records` messages' headers (name, dtype, shape) and keeps each one by name, in a
+// typed array of its dtype with a fixed number of values per record: a column it has not seen
+// before is stored like any other. bfloat16 columns (per-step losses, magnitudes) stay packed
+// as Uint16Array and are decoded a record at a time, so 100,000 records at n = 25 take about
+// 85 MB.
 import {
+  allocate,
   type Bytes,
+  bytesPer,
   type Column,
   type ColumnSpec,
+  type Dtype,
   decodeBf16,
   decodeColumn,
-  triangleSize,
 } from "./decode";
-
-export type ScalarName =
-  | "loss"
-  | "smooth_loss"
-  | "max_gradient"
-  | "mean_gradient"
-  | "grad_norm"
-  | "effective_horizon"
-  | "reach";
-
-const SCALARS: ScalarName[] = [
-  "loss",
-  "smooth_loss",
-  "max_gradient",
-  "mean_gradient",
-  "grad_norm",
-  "effective_horizon",
-  "reach",
-];
-
-/** One `records` block as the store receives it: columns already decoded to typed arrays. */
-interface RecordBlock {
-  start: number;
-  count: number;
-  columns: Record<string, Column>;
-}
 
 type ChangeListener = (start: number, count: number) => void;
 
-type IndexArray = Uint16Array | Int32Array;
+/** One column as held: its dtype, values per record, and the values of every record slot. */
+interface StoredColumn {
+  dtype: Dtype;
+  width: number;
+  values: Column;
+}
 
-function grow<T extends Column>(array: T, size: number): T {
-  const Ctor = array.constructor as { new (n: number): T };
-  const next = new Ctor(size);
-  next.set(array.subarray(0, Math.min(array.length, size)) as never);
-  return next;
+const INTEGER: ReadonlySet<Dtype> = new Set(["int32", "uint8", "uint16"]);
+
+function grow(column: StoredColumn, capacity: number): void {
+  const next = allocate(column.dtype, capacity * column.width);
+  next.set(column.values.subarray(0, Math.min(column.values.length, next.length)));
+  column.values = next;
 }
 
 export class RecordStore {
-  /** Characters per chunk (seq_length); 0 until the first block arrives. */
-  n = 0;
   /** One past the highest record index held. */
   length = 0;
   /** Number of records held without a gap from index 0. */
   have = 0;
+  /** 1 for every record index held. */
+  present = new Uint8Array(0);
   private capacity = 0;
   private reserved = 0;
-  private listeners = new Set<ChangeListener>();
-
-  step = new Int32Array(0);
-  offset = new Int32Array(0);
-  clipped = new Uint8Array(0);
-  present = new Uint8Array(0);
-  scalars = {} as Record<ScalarName, Float32Array>;
-  targets: IndexArray = new Uint16Array(0);
-  predictions: IndexArray = new Uint16Array(0);
-  /** Per-step losses L_t, bfloat16, n per record. */
-  lossBits = new Uint16Array(0);
-  /** Packed lower triangles, bfloat16, n(n+1)/2 per record. */
-  magnitudeBits = new Uint16Array(0);
-
-  constructor() {
-    for (const name of SCALARS) this.scalars[name] = new Float32Array(0);
-  }
+  private readonly columns = new Map<string, StoredColumn>();
+  private readonly listeners = new Set<ChangeListener>();
 
   /**
    * Announce how many records are expected (the kernel's count): the next growth sizes the
@@ -92,87 +61,116 @@ export class RecordStore {
     return () => this.listeners.delete(listener);
   }
 
-  /** Decode a wire block (specs + bytes) and write it. */
+  /**
+   * Write a `records` block (column headers + one little-endian buffer per column); writing
+   * the same indices again overwrites them (idempotent).
+   */
   writeWire(start: number, count: number, specs: ColumnSpec[], buffers: Bytes[]): void {
-    const columns: Record<string, Column> = {};
-    specs.forEach((spec, i) => {
-      columns[spec.name] = decodeColumn(spec, buffers[i]);
-    });
-    this.write({ start, count, columns });
-  }
-
-  /** Write a block; writing the same indices again overwrites them (idempotent). */
-  private write(block: RecordBlock): void {
-    const { start, count, columns } = block;
     if (count <= 0) return;
-    const n = this.seqLengthOf(block);
-    if (this.n === 0) this.n = n;
-    else if (n !== this.n)
-      throw new Error(`rnnbow: block has ${n} steps per chunk, store has ${this.n}`);
+    // Check every column before writing any, so a bad block leaves the store as it was.
+    const incoming = specs.map((spec, i) => {
+      const values = decodeColumn(spec, buffers[i]);
+      if (spec.shape[0] !== count) {
+        throw new Error(`rnnbow: column ${spec.name} has shape [${spec.shape}], count is ${count}`);
+      }
+      return { name: spec.name, dtype: spec.dtype as Dtype, width: values.length / count, values };
+    });
+    for (const column of incoming) this.check(column.name, column.dtype, column.width);
     const end = start + count;
     if (end > this.capacity) this.resize(this.grownCapacity(end));
-
-    const copy = (target: Column, source: Column | undefined, width: number) => {
-      if (source) target.set(source.subarray(0, count * width) as never, start * width);
-    };
-    copy(this.step, columns.step, 1);
-    copy(this.offset, columns.offset, 1);
-    copy(this.clipped, columns.clipped, 1);
-    for (const name of SCALARS) copy(this.scalars[name], columns[name], 1);
-    for (const key of ["targets", "predictions"] as const) {
-      const source = columns[key];
-      if (source instanceof Int32Array && this[key] instanceof Uint16Array)
-        this[key] = Int32Array.from(this[key]);
-      copy(this[key], source, n);
+    for (const { name, dtype, width, values } of incoming) {
+      const column = this.columnFor(name, dtype, width);
+      column.values.set(values, start * width);
     }
-    copy(this.lossBits, columns.losses, n);
-    copy(this.magnitudeBits, columns.magnitudes, triangleSize(n));
     this.present.fill(1, start, end);
     this.length = Math.max(this.length, end);
     while (this.have < this.length && this.present[this.have] === 1) this.have++;
     for (const listener of [...this.listeners]) listener(start, count);
   }
 
-  /** A scalar column's live view over the records held (length = this.length). */
-  scalar(name: ScalarName): Float32Array {
-    return this.scalars[name].subarray(0, this.length);
+  /** Values per record of a column (0 when no block had it). */
+  width(name: string): number {
+    return this.columns.get(name)?.width ?? 0;
   }
 
-  /** The decoded packed triangle of one record. */
-  triangle(index: number, out?: Float32Array): Float32Array {
-    const size = triangleSize(this.n);
-    return decodeBf16(this.magnitudeBits.subarray(index * size, (index + 1) * size), out);
+  dtype(name: string): Dtype | undefined {
+    return this.columns.get(name)?.dtype;
   }
 
-  /** The decoded per-step losses L_t of one record. */
-  stepLosses(index: number): Float32Array {
-    return decodeBf16(this.lossBits.subarray(index * this.n, (index + 1) * this.n));
+  /**
+   * A column's values over the records held (record i's at [i * width, (i + 1) * width)),
+   * as stored (bfloat16 packed); a live view, replaced when the store grows. A column no block
+   * had reads as one zero per record.
+   */
+  column(name: string): Column {
+    const column = this.columns.get(name);
+    if (!column) return new Float32Array(this.length);
+    return column.values.subarray(0, this.length * column.width);
   }
 
-  target(index: number, position: number): number {
-    return this.targets[index * this.n + position];
+  /** Record `index`'s value of a one-value-per-record column (0 when no block had it). */
+  value(name: string, index: number): number {
+    const column = this.columns.get(name);
+    return column ? column.values[index * column.width] : 0;
   }
 
-  prediction(index: number, position: number): number {
-    return this.predictions[index * this.n + position];
+  /** One record's values of a column, as stored. */
+  row(name: string, index: number): Column {
+    const column = this.columns.get(name);
+    if (!column) return new Float32Array(0);
+    return column.values.subarray(index * column.width, (index + 1) * column.width);
+  }
+
+  /** One record's values of a column as float32 (bfloat16 decoded), into `out` when given. */
+  floats(name: string, index: number, out?: Float32Array): Float32Array {
+    const row = this.row(name, index);
+    if (this.dtype(name) === "bfloat16") return decodeBf16(row as Uint16Array, out);
+    const result = out ?? new Float32Array(row.length);
+    result.set(row);
+    return result;
   }
 
   /** Bytes held by the columns (for benchmarks and the memory budget). */
   byteSize(): number {
-    let total = 0;
-    for (const array of this.allColumns()) total += array.byteLength;
+    let total = this.present.byteLength;
+    for (const column of this.columns.values()) total += column.values.byteLength;
     return total;
   }
 
-  private seqLengthOf(block: RecordBlock): number {
-    const { columns, count } = block;
-    for (const key of ["targets", "predictions", "losses"]) {
-      if (columns[key]) return columns[key].length / count;
+  /** A block's column must keep the width it had; an integer dtype may change to another. */
+  private check(name: string, dtype: Dtype, width: number): void {
+    const column = this.columns.get(name);
+    if (!column) return;
+    if (width !== column.width) {
+      throw new Error(
+        `rnnbow: column ${name} has ${width} values per record in this block, ` +
+          `${column.width} in the store`,
+      );
     }
-    if (columns.magnitudes)
-      return Math.round((Math.sqrt(8 * (columns.magnitudes.length / count) + 1) - 1) / 2);
-    if (this.n > 0) return this.n;
-    throw new Error("rnnbow: a records block needs targets, predictions, losses or magnitudes");
+    if (dtype !== column.dtype && !(INTEGER.has(dtype) && INTEGER.has(column.dtype))) {
+      throw new Error(
+        `rnnbow: column ${name} is ${dtype} in this block, ${column.dtype} in the store`,
+      );
+    }
+  }
+
+  /**
+   * The stored column for a block's column: created at the current capacity when new, and
+   * widened when the block's integers need more bytes than the stored ones have (uint16
+   * indices, then int32 ones when the vocabulary grew).
+   */
+  private columnFor(name: string, dtype: Dtype, width: number): StoredColumn {
+    let column = this.columns.get(name);
+    if (!column) {
+      column = { dtype, width, values: allocate(dtype, this.capacity * width) };
+      this.columns.set(name, column);
+    } else if (dtype !== column.dtype && bytesPer(dtype) > bytesPer(column.dtype)) {
+      const values = allocate(dtype, column.values.length);
+      values.set(column.values);
+      column.dtype = dtype;
+      column.values = values;
+    }
+    return column;
   }
 
   /** Exactly the announced count when it covers `end`, else geometric growth (amortised appends). */
@@ -185,31 +183,11 @@ export class RecordStore {
     return Math.max(end, geometric);
   }
 
-  private allColumns(): Column[] {
-    return [
-      this.step,
-      this.offset,
-      this.clipped,
-      this.present,
-      ...SCALARS.map((name) => this.scalars[name]),
-      this.targets,
-      this.predictions,
-      this.lossBits,
-      this.magnitudeBits,
-    ];
-  }
-
   private resize(capacity: number): void {
-    const n = this.n;
-    this.step = grow(this.step, capacity);
-    this.offset = grow(this.offset, capacity);
-    this.clipped = grow(this.clipped, capacity);
-    this.present = grow(this.present, capacity);
-    for (const name of SCALARS) this.scalars[name] = grow(this.scalars[name], capacity);
-    this.targets = grow(this.targets, capacity * n);
-    this.predictions = grow(this.predictions, capacity * n);
-    this.lossBits = grow(this.lossBits, capacity * n);
-    this.magnitudeBits = grow(this.magnitudeBits, capacity * triangleSize(n));
+    const present = new Uint8Array(capacity);
+    present.set(this.present.subarray(0, Math.min(this.present.length, capacity)));
+    this.present = present;
+    for (const column of this.columns.values()) grow(column, capacity);
     this.capacity = capacity;
   }
 }

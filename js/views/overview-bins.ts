@@ -1,4 +1,5 @@
 // Aggregating many records into pixel columns for the overview (pure functions, no drawing).
+import type { Column } from "../data/decode";
 
 export interface Bins {
   lo: number;
@@ -16,10 +17,11 @@ export interface Bins {
   jumped: Uint8Array;
 }
 
+/** Per-record columns (one value per record) as the store holds them. */
 interface BinInput {
-  values: Float32Array;
-  smoothLoss: Float32Array;
-  clipped: Uint8Array;
+  values: Column;
+  smoothLoss: Column;
+  clipped: Column;
   present: Uint8Array;
   /** Optional per-record flags: the gradient norm jumped. */
   jumped?: Uint8Array;

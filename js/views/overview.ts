@@ -103,9 +103,9 @@ export class OverviewView {
     const store = this.store;
     this.bins = binRecords(
       {
-        values: store.scalar(METRICS[state.metric].column),
-        smoothLoss: store.scalar("smooth_loss"),
-        clipped: store.clipped,
+        values: store.column(METRICS[state.metric].column),
+        smoothLoss: store.column("smooth_loss"),
+        clipped: store.column("clipped"),
         present: store.present,
         jumped: this.jumped ?? undefined,
       },
@@ -197,7 +197,7 @@ export class OverviewView {
     const selected = this.state.selected;
     const sc = columnOfRecord(bins.lo, bins.hi, bins.columns, selected);
     if (sc >= 0 && this.store.has(selected)) {
-      const value = this.store.scalar(METRICS[this.state.metric].column)[selected];
+      const value = this.store.value(METRICS[this.state.metric].column, selected);
       const top = this.y(value);
       context.fillStyle = theme.selected;
       context.fillRect(
@@ -307,7 +307,7 @@ export class OverviewView {
       root.appendChild(
         svg("line", { x1: px, x2: px, y1: base, y2: base + 9, stroke: theme.border }),
       );
-      const label = this.store.has(index) ? stepFormat(this.store.step[index]) : "";
+      const label = this.store.has(index) ? stepFormat(this.store.value("step", index)) : "";
       root.appendChild(
         svg(
           "text",
@@ -375,7 +375,7 @@ export class OverviewView {
     let x = this.width - RIGHT;
     let atEnd = true;
     for (let i = bins.lo; i < bins.hi; i++) {
-      if (this.store.has(i) && this.store.step[i] >= diverged.step) {
+      if (this.store.has(i) && this.store.value("step", i) >= diverged.step) {
         x = this.columnLeft(columnOfRecord(bins.lo, bins.hi, bins.columns, i));
         atEnd = false;
         break;
@@ -424,7 +424,7 @@ export class OverviewView {
     const hovered = this.state.hovered;
     const hc = hovered === null ? -1 : columnOfRecord(bins.lo, bins.hi, bins.columns, hovered);
     if (hc >= 0 && hovered !== null && this.store.has(hovered)) {
-      const top = this.y(this.store.scalar(METRICS[this.state.metric].column)[hovered]);
+      const top = this.y(this.store.value(METRICS[this.state.metric].column, hovered));
       const width = Math.max(step, 3);
       this.hoverBox.setAttribute("x", String(this.columnLeft(hc) + step / 2 - width / 2 - 1));
       this.hoverBox.setAttribute("y", String(top - 1));
