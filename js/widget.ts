@@ -1,4 +1,5 @@
-// anywidget entry point: one record store per model (initialize), one RnnbowApp per display (render).
+// anywidget entry point: one record store per model (initialize), one RnnbowApp per display
+// (render).
 import type { AnyWidget, InitializeProps, RenderProps } from "@anywidget/types";
 import { RnnbowApp } from "./app/app";
 import type { Model } from "./data/model";

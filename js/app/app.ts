@@ -236,7 +236,10 @@ export class RnnbowApp implements LinkMember {
     return Math.max(1, Math.min(this.seqLength(), this.model.get("horizon")));
   }
 
-  /** The record views 2-4 show, and why: the hovered one, else the selected one, else the latest. */
+  /**
+   * The record views 2-4 show, and why: the hovered one, else the selected one, else the
+   * latest.
+   */
   private shown(): { index: number; because: ShownBecause } {
     if (this.hoveredRecord !== null && this.store.has(this.hoveredRecord))
       return { index: this.hoveredRecord, because: "hovered" };

@@ -42,7 +42,8 @@ export function infoText(
   ];
   // The norm before clipping, always: an exploding gradient shows here first.
   parts.push(
-    `gradient norm ${formatGradient(value("grad_norm"))} before clipping${value("clipped") ? " (clipped)" : ""}`,
+    `gradient norm ${formatGradient(value("grad_norm"))} before clipping` +
+      (value("clipped") ? " (clipped)" : ""),
   );
   const ratio = extras.jumpRatio ?? Number.NaN;
   if (ratio > (extras.jumpFactor ?? 3)) parts.push(`norm jumped ${ratio.toFixed(1)}-fold`);

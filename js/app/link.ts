@@ -30,7 +30,10 @@ export interface LinkMember {
   linkSetLinkedScale(on: boolean): void;
   /** Corpus position of record `index`, or null when it is not held. */
   position(index: number): Position | null;
-  /** Tallest stacked bar (k sources) of record `index`, or over every record held when `index` is null. */
+  /**
+   * Tallest stacked bar (k sources) of record `index`, or over every record held when `index`
+   * is null.
+   */
   barMax(index: number | null, k: number): number;
   /** Largest |G[t, j]| over j for source t of record `index` (0 when not held). */
   sourceMax(index: number, t: number): number;
@@ -142,7 +145,8 @@ export function positionNote(
     if (!o.position) return `${o.name} has no chunk here`;
     if (o.position.step === own.step && o.position.offset === own.offset)
       return `same text in ${o.name}`;
-    return `${o.name} shows other text here (step ${o.position.step}, characters ${o.position.offset}..${o.position.offset + o.position.n})`;
+    const { step, offset, n } = o.position;
+    return `${o.name} shows other text here (step ${step}, characters ${offset}..${offset + n})`;
   });
   return parts.join("; ");
 }

@@ -15,21 +15,33 @@ function statusText(
   exported: number[],
 ): string {
   if (state === "waiting")
-    return `Per-unit data of chunk ${index}: waiting for the kernel (it answers when it is not busy training)…`;
+    return (
+      `Per-unit data of chunk ${index}: waiting for the kernel ` +
+      "(it answers when it is not busy training)…"
+    );
   if (state === "static") {
     const held = exported.length ? `it holds chunk ${exported.join(", ")} only` : "it holds none";
-    return `Per-unit data of chunk ${index} is not in this exported page (${held}; select that chunk to see it).`;
+    return (
+      `Per-unit data of chunk ${index} is not in this exported page ` +
+      `(${held}; select that chunk to see it).`
+    );
   }
   if (!entry) return "";
   if (entry.reason === "thinned") {
     const near = entry.nearest.length
       ? ` Nearest chunks with it: ${entry.nearest.join(" and ")}.`
       : "";
-    return `The per-unit data of chunk ${index} was not kept: to stay within its memory budget the recording keeps every ${ordinal(entry.stride)} chunk's (plus the newest).${near}`;
+    return (
+      `The per-unit data of chunk ${index} was not kept: to stay within its memory budget the ` +
+      `recording keeps every ${ordinal(entry.stride)} chunk's (plus the newest).${near}`
+    );
   }
   if (entry.reason === "bad_request")
     return `Per-unit data of chunk ${index} could not be read: ${entry.error ?? "bad request"}.`;
-  return "This recording holds no per-unit data (trained with units_budget_mb=0, or saved without it).";
+  return (
+    "This recording holds no per-unit data (trained with units_budget_mb=0, " +
+    "or saved without it)."
+  );
 }
 
 function ordinal(k: number): string {

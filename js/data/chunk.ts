@@ -115,7 +115,10 @@ export class StackMaxCache {
 
 /** Decay of one source's gradient going back in time. */
 interface Decay {
-  /** Geometric-mean ratio |G[t, j-1]| / |G[t, j]| per step back, or null when there is no step back. */
+  /**
+   * Geometric-mean ratio |G[t, j-1]| / |G[t, j]| per step back, or null when there is no step
+   * back.
+   */
   ratioPerStep: number | null;
   /** Steps back (from j = t) the gradient stays at or above 1% of its local value |G[t, t]|. */
   stepsAbove1Percent: number;

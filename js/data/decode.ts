@@ -1,4 +1,5 @@
-// Turning wire columns (little-endian bytes + dtype + shape) into typed arrays, and bfloat16 helpers.
+// Turning wire columns (little-endian bytes + dtype + shape) into typed arrays; bfloat16 and
+// packed-triangle helpers.
 
 export type Dtype = "int32" | "uint8" | "uint16" | "float32" | "bfloat16";
 
@@ -12,7 +13,7 @@ export interface ColumnSpec {
 
 export type Column = Int32Array | Uint8Array | Uint16Array | Float32Array;
 
-/** Bytes of a buffer as they arrive from anywidget (DataView), from tests or from the standalone page. */
+/** A buffer as it arrives from anywidget (DataView), from tests or from the standalone page. */
 export type Bytes = ArrayBuffer | ArrayBufferView;
 
 /** Decode a run of bfloat16 values into float32. */

@@ -9,7 +9,9 @@ const JUMP_WINDOW = 20;
 /** ... and at least this many earlier records exist to take the median of. */
 const JUMP_MIN_HISTORY = 5;
 
-export const JUMP_RULE = `A ▲ above a bar marks a chunk whose gradient norm (before clipping) jumped: more than ${JUMP_FACTOR}× the median of the ${JUMP_WINDOW} chunks recorded before it.`;
+export const JUMP_RULE =
+  "A ▲ above a bar marks a chunk whose gradient norm (before clipping) jumped: " +
+  `more than ${JUMP_FACTOR}× the median of the ${JUMP_WINDOW} chunks recorded before it.`;
 
 /** `_meta.diverged`, checked: a malformed entry marks no divergence. */
 export function divergedOf(meta: unknown): Diverged | null {
@@ -29,8 +31,10 @@ export function divergedOf(meta: unknown): Diverged | null {
 /** The info line's explanation of a divergence: what happened and what to change. */
 export function divergedText(diverged: Diverged): string {
   return (
-    `Training diverged at step ${diverged.step.toLocaleString("en-US")}: the ${diverged.quantity} became inf or NaN, so that update was not applied. ` +
-    "To go on, lower trainer.learning_rate, turn on or tighten gradient clipping (clip / clip_norm), or start again with a smaller init_scale."
+    `Training diverged at step ${diverged.step.toLocaleString("en-US")}: ` +
+    `the ${diverged.quantity} became inf or NaN, so that update was not applied. ` +
+    "To go on, lower trainer.learning_rate, turn on or tighten gradient clipping " +
+    "(clip / clip_norm), or start again with a smaller init_scale."
   );
 }
 

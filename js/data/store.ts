@@ -173,7 +173,7 @@ export class RecordStore {
     return column;
   }
 
-  /** Exactly the announced count when it covers `end`, else geometric growth (amortised appends). */
+  /** The announced count when it covers `end`, else geometric growth (amortised appends). */
   private grownCapacity(end: number): number {
     // Grow by an eighth (at least 1024 records): appends stay amortised O(1) and a large
     // store carries at most 12.5% slack.

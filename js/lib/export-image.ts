@@ -50,7 +50,8 @@ export function downloadPng(
   const width = Number(svgElement.getAttribute("width")) || 800;
   const height = Number(svgElement.getAttribute("height")) || 200;
   const scale = 2;
-  const source = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(viewToSvg(svgElement, canvas))}`;
+  const text = encodeURIComponent(viewToSvg(svgElement, canvas));
+  const source = `data:image/svg+xml;charset=utf-8,${text}`;
   return new Promise((resolve, reject) => {
     const image = new Image();
     image.onload = () => {

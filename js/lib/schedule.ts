@@ -1,6 +1,9 @@
 // Coalescing redraws into one per animation frame.
 
-/** Returns `request()` which runs `task` once at the next frame however often it is called, and `cancel()`. */
+/**
+ * Returns `request()`, which runs `task` once at the next frame however often it is called,
+ * and `cancel()`.
+ */
 export function frameScheduler(task: () => void): { request: () => void; cancel: () => void } {
   let handle: number | null = null;
   const hasFrames = typeof requestAnimationFrame === "function";

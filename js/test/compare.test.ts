@@ -82,7 +82,7 @@ afterEach(() => {
 });
 
 describe("linked runs", () => {
-  it("hover on one run's overview previews the same chunk in the other, not in another group", () => {
+  it("hover on one run's overview previews that chunk in the other, not in another group", () => {
     const a = mountRun("g-hover", "vanilla");
     const b = mountRun("g-hover", "LSTM");
     const c = mountRun("g-elsewhere", "other");
@@ -139,7 +139,7 @@ describe("linked runs", () => {
     for (const run of [a, b, c]) run.cleanup();
   });
 
-  it("says when the runs' chunks cover the same corpus position, and shows the name heading", async () => {
+  it("says when the runs' chunks cover the same text; shows the name heading", async () => {
     const a = mountRun("g-text", "vanilla");
     const b = mountRun("g-text", "LSTM");
     await nextFrame(); // the first run redraws when the second joins
@@ -167,7 +167,7 @@ describe("linked runs", () => {
     expect(positionNote(null, [{ name: "B", position: own }])).toBe("");
   });
 
-  it("with linked scale on, the bars and the horizon use the largest value over the runs", async () => {
+  it("with linked scale on, bars and horizon use the largest value over the runs", async () => {
     const a = mountRun("g-scale", "small", { selected_batch: 2 });
     const b = mountRun("g-scale", "large", { selected_batch: 2 }, 10);
     await nextFrame();

@@ -1,4 +1,5 @@
-// Exploding gradients: jumped-norm markers and the divergence line in the overview, and the info line.
+// Exploding gradients: jumped-norm markers and the divergence line in the overview, and the info
+// line.
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HELP } from "../app/help";
@@ -41,7 +42,7 @@ afterEach(() => {
 });
 
 describe("gradient norm jumps", () => {
-  it("the ratio is the norm over the median of up to 20 previous records, unknown with fewer than 5", () => {
+  it("the ratio is the norm over the median of up to 20 previous records (NaN with < 5)", () => {
     const norms = [
       1, 1, 1, 1, 2, 8, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 50,
     ];
@@ -114,12 +115,16 @@ describe("divergence", () => {
     expect(divergedOf({ diverged: "soon" })).toBeNull();
   });
 
-  it("draws a red line 'diverged at step N' at the right end and explains what to change", async () => {
+  it("draws a red line 'diverged at step N' at the right end and says what to change", async () => {
     const { el, model, cleanup } = setup(10);
     expect(el.querySelector(".rnnbow-diverged")).toBeNull();
     model.set("_meta", {
       ...model.get("_meta"),
-      diverged: { step: 100, quantity: "gradient", message: "training diverged at step 100: ..." },
+      diverged: {
+        step: 100,
+        quantity: "gradient",
+        message: "training diverged at step 100: ...",
+      },
     });
     await nextFrame();
     const mark = el.querySelector(".rnnbow-diverged")!;

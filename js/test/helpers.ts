@@ -152,12 +152,15 @@ export interface WireBlock {
   buffers: Uint8Array[];
 }
 
-/** Magnitude used by the fixture: the local value (t + 1) / 10, halving per step back, scaled by record. */
+/**
+ * Magnitude used by the fixture: the local value (t + 1) / 10, halving per step back, scaled by
+ * record.
+ */
 export function fixtureMagnitude(record: number, t: number, j: number): number {
   return ((t + 1) / 10) * 0.5 ** (t - j) * (1 + (record % 7));
 }
 
-/** A records block of `count` records from `start` with n steps; targets spell `text` when given. */
+/** A records block of `count` records from `start`, n steps each; targets spell `text` if given. */
 export function makeBlock(
   start: number,
   count: number,

@@ -55,7 +55,8 @@ describe("RecordStore", () => {
     const store = new RecordStore();
     store.reserve(1000);
     write(store, 0, 100, 25);
-    // per record: 4+4+1+1 + 7*4 scalars + 2*25*2 indices + 25*2 losses + 325*2 magnitudes = 838 bytes
+    // per record: 4+4+1+1 + 7*4 scalars + 2*25*2 indices + 25*2 losses + 325*2 magnitudes
+    // = 838 bytes
     expect(store.byteSize()).toBe(1000 * 838);
   });
 

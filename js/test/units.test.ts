@@ -177,7 +177,8 @@ describe("units view", () => {
     );
     expect(unitsState(el)).toBe("absent");
     expect(el.querySelector(".rnnbow-units-note")!.textContent).toBe(
-      "The per-unit data of chunk 9 was not kept: to stay within its memory budget the recording keeps every 4th chunk's (plus the newest). Nearest chunks with it: 8.",
+      "The per-unit data of chunk 9 was not kept: to stay within its memory budget the recording " +
+        "keeps every 4th chunk's (plus the newest). Nearest chunks with it: 8.",
     );
   });
 
@@ -222,7 +223,7 @@ describe("units view", () => {
 });
 
 describe("exported page", () => {
-  it("shows the embedded record's units and says when another chunk is not in the page", async () => {
+  it("shows the embedded record's units; says when another chunk is not in the page", async () => {
     const el = document.createElement("div");
     document.body.appendChild(el);
     const wire = makeBlock(0, 6, N);
@@ -248,7 +249,8 @@ describe("exported page", () => {
     await nextFrame();
     expect(unitsState(el)).toBe("static");
     expect(el.querySelector(".rnnbow-units-note")!.textContent).toBe(
-      "Per-unit data of chunk 2 is not in this exported page (it holds chunk 5 only; select that chunk to see it).",
+      "Per-unit data of chunk 2 is not in this exported page " +
+        "(it holds chunk 5 only; select that chunk to see it).",
     );
     expect(page.model.sent.filter((m) => (m as { type: string }).type === "request_units")).toEqual(
       [],

@@ -33,7 +33,10 @@ function mouse(target: Element, type: string, clientX = 0, clientY = 50) {
   target.dispatchEvent(new MouseEvent(type, { bubbles: true, clientX, clientY, button: 0 }));
 }
 
-/** x (px) of the middle of the overview column that holds record i (jsdom width falls back to 860). */
+/**
+ * x (px) of the middle of the overview column that holds record i (jsdom width falls back to
+ * 860).
+ */
 function overviewX(el: Element, i: number, count: number): number {
   const width = Number(el.querySelector(".rnnbow-overview-overlay")!.getAttribute("width"));
   const plot = width - 76 - 64;
@@ -101,7 +104,7 @@ describe("rendering from records", () => {
 });
 
 describe("interaction", () => {
-  it("hovering a segment shows that source in the horizon view, highlights it and shades its labels", () => {
+  it("hovering a segment shows its source in the horizon, highlights it, shades its labels", () => {
     const { el } = setup(5);
     const segment = view(el, "bars").querySelector("rect[data-source='3'][data-step='2']")!;
     mouse(segment, "mouseover");

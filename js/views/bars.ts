@@ -100,11 +100,14 @@ export class BarsView {
     const y = scaleLinear()
       .domain([0, scaleMax])
       .range([TOP + PLOT, TOP]);
+    // The scale's extent: this chunk, or the largest over all chunks and/or all linked runs.
+    const scope = [options.globalScale ? "all chunks" : "", options.linked ? "all runs" : ""];
+    const over = scope.filter(Boolean).join(", ");
     drawAxis(root, y, theme, {
       x: geometry.left - 4,
       gridTo: geometry.width - 8,
       side: "left",
-      title: `gradient${options.globalScale || options.linked ? ` (${[options.globalScale ? "all chunks" : "", options.linked ? "all runs" : ""].filter(Boolean).join(", ")})` : ""}`,
+      title: over ? `gradient (${over})` : "gradient",
       titleX: 14,
       format: axisGradientFormat(scaleMax),
     });
@@ -124,7 +127,9 @@ export class BarsView {
         "data-step": segment.j,
       });
       const title = svg("title");
-      title.textContent = `step ${segment.j}: from the loss at ${segment.t} (${segment.t - segment.j} later), |G| = ${magnitudeAt(chunk.triangle, segment.t, segment.j).toPrecision(3)}`;
+      const { t, j } = segment;
+      const value = magnitudeAt(chunk.triangle, t, j).toPrecision(3);
+      title.textContent = `step ${j}: from the loss at ${t} (${t - j} later), |G| = ${value}`;
       rect.appendChild(title);
       bars.appendChild(rect);
       const list = this.bySource.get(segment.t);
@@ -138,7 +143,7 @@ export class BarsView {
     this.highlight(previous);
   }
 
-  /** Paint every segment of source loss t in the highlight colour (and restore the previous one). */
+  /** Paint every segment of source loss t in the highlight colour (the previous one restored). */
   highlight(t: number | null): void {
     if (t === this.highlighted) return;
     const theme = this.theme();

@@ -81,7 +81,10 @@ export class HorizonView {
           fill: theme.foreground,
           class: "rnnbow-horizon-title",
         },
-        `${options.isDefault ? "Largest loss" : "Loss"} at step ${t} (true "${glyph}"): how its gradient flows back${options.logScale ? " (log scale)" : ""}${options.linked ? " · shared scale" : ""}`,
+        `${options.isDefault ? "Largest loss" : "Loss"} at step ${t} (true "${glyph}"): ` +
+          "how its gradient flows back" +
+          (options.logScale ? " (log scale)" : "") +
+          (options.linked ? " · shared scale" : ""),
       ),
     );
     drawAxis(root, y as never, theme, {
@@ -170,19 +173,22 @@ export class HorizonView {
     clear(this.stats);
     const decay = decayOf(chunk.triangle, t);
     const parts: string[] = [];
-    parts.push(
-      `Source: the loss at step ${t} (L = ${chunk.losses[t].toFixed(2)}), local gradient ${formatGradient(values[t] ?? 0)}.`,
-    );
+    const loss = chunk.losses[t].toFixed(2);
+    const local = formatGradient(values[t] ?? 0);
+    parts.push(`Source: the loss at step ${t} (L = ${loss}), local gradient ${local}.`);
     if (decay.ratioPerStep === null) {
       parts.push("It is the first step of the chunk, so there is no earlier step for it to reach.");
     } else {
+      const { ratioPerStep, available, stepsAbove1Percent: steps } = decay;
       parts.push(
-        `Each step back keeps ×${decay.ratioPerStep.toPrecision(2)} of the gradient (geometric mean over ${decay.available} steps).`,
+        `Each step back keeps ×${ratioPerStep.toPrecision(2)} of the gradient ` +
+          `(geometric mean over ${available} steps).`,
       );
       parts.push(
-        decay.stepsAbove1Percent >= decay.available
-          ? `It stays above 1% of its local value all the way to the start of the chunk (${decay.available} steps).`
-          : `It stays above 1% of its local value for ${decay.stepsAbove1Percent} step${decay.stepsAbove1Percent === 1 ? "" : "s"} back.`,
+        steps >= available
+          ? "It stays above 1% of its local value all the way to the start of the chunk " +
+              `(${available} steps).`
+          : `It stays above 1% of its local value for ${steps} step${steps === 1 ? "" : "s"} back.`,
       );
     }
     if (options.isDefault) parts.push("Hover a segment above to inspect another loss.");

@@ -27,7 +27,7 @@ interface BinInput {
   jumped?: Uint8Array;
 }
 
-/** How many columns to draw for records [lo, hi) on `pixels` px: one per record, or one per pixel. */
+/** Columns to draw for records [lo, hi) on `pixels` px: one per record, or one per pixel. */
 export function columnCount(lo: number, hi: number, pixels: number): number {
   return Math.max(0, Math.min(hi - lo, Math.floor(pixels)));
 }

@@ -221,7 +221,9 @@ export class UnitsView {
     text(
       geometry.left,
       16,
-      `${options.isDefault ? "Largest loss" : "Loss"} at step ${t}: its gradient on W_hh, row by row (one row per hidden unit, largest total on top)${options.logScale ? " (log colour scale)" : ""}`,
+      `${options.isDefault ? "Largest loss" : "Loss"} at step ${t}: its gradient on W_hh, ` +
+        "row by row (one row per hidden unit, largest total on top)" +
+        (options.logScale ? " (log colour scale)" : ""),
       {
         fill: theme.foreground,
         "font-size": 13,
@@ -319,7 +321,8 @@ export class UnitsView {
     label(
       x + width + 6,
       "start",
-      `${formatGradient(max)}  |row i of G[t, j]| = |g_i| · ‖h_{j−1}‖${logScale ? ", log scale" : ""}`,
+      `${formatGradient(max)}  |row i of G[t, j]| = |g_i| · ‖h_{j−1}‖` +
+        (logScale ? ", log scale" : ""),
     );
     root.appendChild(legend);
   }
@@ -331,7 +334,8 @@ export class UnitsView {
     const top = profile.order.slice(0, TOP_COUNT).filter((i) => profile.totals[i] > 0);
     this.list.setAttribute("data-source", String(t));
     this.caption.textContent = top.length
-      ? `Top ${top.length} of ${entry.hiddenSize} units for the loss at step ${t} (share of the summed row norms, and how far back each still has ≥ 1% of its peak):`
+      ? `Top ${top.length} of ${entry.hiddenSize} units for the loss at step ${t} ` +
+        "(share of the summed row norms, and how far back each still has ≥ 1% of its peak):"
       : `No unit receives gradient from the loss at step ${t}.`;
     if (rows < entry.hiddenSize)
       this.caption.textContent += ` The heatmap shows the ${rows} units with the largest totals.`;
@@ -341,7 +345,9 @@ export class UnitsView {
       const item = html(
         "li",
         { class: "rnnbow-units-item", "data-unit": i },
-        `unit #${i}: ${share.toFixed(share >= 10 ? 0 : 1)}%, reaches ${reach} step${reach === 1 ? "" : "s"} back${reach > 0 ? ` (to step ${t - reach})` : ""}`,
+        `unit #${i}: ${share.toFixed(share >= 10 ? 0 : 1)}%, ` +
+          `reaches ${reach} step${reach === 1 ? "" : "s"} back` +
+          (reach > 0 ? ` (to step ${t - reach})` : ""),
       );
       this.list.appendChild(item);
     }
@@ -361,7 +367,8 @@ export class UnitsView {
     }
     const i = drawn.order[r];
     const value = unitValue(drawn.entry.values, drawn.entry.hiddenSize, drawn.t, j, i);
-    this.hoverLine.textContent = `unit #${i}, step ${j} (${drawn.t - j} back): ${formatGradient(value)}`;
+    const back = drawn.t - j;
+    this.hoverLine.textContent = `unit #${i}, step ${j} (${back} back): ${formatGradient(value)}`;
   };
 
   private readonly handleLeave = (): void => {
