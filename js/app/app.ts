@@ -13,7 +13,6 @@ import { divergedOf, divergedText, JUMP_FACTOR, JumpCache } from "../data/explod
 import { type Meta, type Model, previousValue, type WidgetModel } from "../data/model";
 import { type ModelRecords, requestMissing } from "../data/sync";
 import { html, listen } from "../lib/dom";
-import { downloadPng, downloadSvg } from "../lib/export-image";
 import { frameScheduler } from "../lib/schedule";
 import { readTheme, type Theme } from "../lib/theme";
 import { measureSince } from "../lib/timing";
@@ -22,8 +21,9 @@ import { type ColumnGeometry, columnGeometry, scrollToColumn } from "../views/co
 import { HorizonView } from "../views/horizon";
 import { LabelsView } from "../views/labels";
 import { OverviewView } from "../views/overview";
-import { HELP, type HelpTopic } from "./help";
+import type { HelpTopic } from "./help";
 import { infoText, type ShownBecause } from "./info";
+import { viewFrame } from "./layout";
 import { joinGroup, type LinkHandle, type LinkMember, type Position, positionNote } from "./link";
 import { Toolbar } from "./toolbar";
 import { UnitsPanel } from "./units-panel";
@@ -542,39 +542,16 @@ export class RnnbowApp implements LinkMember {
     });
   }
 
-  /** A view's frame: heading, download buttons, reading guidance. */
+  /** A view's frame (layout.ts); its help block follows "?" and its listeners the app. */
   private section(
-    view: string,
+    view: HelpTopic,
     title: string,
-    image: () => [SVGSVGElement, HTMLCanvasElement?] | SVGSVGElement[],
+    image: () => [SVGSVGElement, HTMLCanvasElement?],
   ): HTMLElement {
-    const section = html("section", {
-      class: `rnnbow-view rnnbow-view-${view}`,
-      "data-rnnbow-view": view,
-    });
-    const header = html("div", { class: "rnnbow-view-header" });
-    header.appendChild(html("span", { class: "rnnbow-view-title" }, title));
-    const name = () => `rnnbow-${view}${this.chunk ? `-chunk${this.chunk.index}` : ""}`;
-    for (const kind of ["SVG", "PNG"] as const) {
-      const button = html(
-        "button",
-        { type: "button", class: "rnnbow-download", title: `download this view as ${kind}` },
-        kind,
-      );
-      this.removers.push(
-        listen(button, "click", () => {
-          const [svgElement, canvas] = image() as [SVGSVGElement, HTMLCanvasElement?];
-          if (kind === "SVG") downloadSvg(svgElement, name(), canvas);
-          else void downloadPng(svgElement, name(), canvas);
-        }),
-      );
-      header.appendChild(button);
-    }
-    section.appendChild(header);
-    const help = html("p", { class: "rnnbow-help" }, HELP[view as HelpTopic]);
-    help.hidden = true;
-    this.helpBlocks.push(help);
-    section.appendChild(help);
-    return section;
+    const fileName = () => `rnnbow-${view}${this.chunk ? `-chunk${this.chunk.index}` : ""}`;
+    const frame = viewFrame(view, title, image, fileName);
+    this.helpBlocks.push(frame.help);
+    this.removers.push(frame.remove);
+    return frame.section;
   }
 }
