@@ -1,8 +1,16 @@
-// Bundles the front end: the anywidget ESM module (+ its CSS) and the standalone IIFE page script.
+// Bundles the front end (entry points js/widget.ts and js/standalone.ts, which import from
+// js/data, js/views, js/app and js/lib): the anywidget ESM module (+ its CSS) and the standalone
+// IIFE page script.
 import * as esbuild from "esbuild";
 
 const watch = process.argv.includes("--watch");
-const common = { bundle: true, minify: !watch, sourcemap: watch ? "inline" : false, target: "es2020", logLevel: "info" };
+const common = {
+  bundle: true,
+  minify: !watch,
+  sourcemap: watch ? "inline" : false,
+  target: "es2020",
+  logLevel: "info",
+};
 
 const builds = [
   {

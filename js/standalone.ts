@@ -1,10 +1,12 @@
-// IIFE entry for pages without Jupyter: window.RNNbowStandalone.mount(element, state, blocks).
-// The page needs this one script: the stylesheet is injected from the bundle.
-import type { AnyModel } from "@anywidget/types";
+// IIFE entry for pages without Jupyter:
+// window.RNNbowStandalone.mount(element, state, blocks, units). `state` holds every synced
+// trait (data/model.ts TRAITS; the kernel side passes the widget's values, its defaults
+// included). The page needs this one script: the stylesheet is injected from the bundle.
+import { type Bytes, base64ToBytes, type ColumnSpec } from "./data/decode";
+import { completeState } from "./data/model";
+import { PageModel } from "./data/page-model";
+import { unitsFor } from "./data/units-data";
 import css from "./style.css";
-import { type Bytes, type ColumnSpec, base64ToBytes } from "./decode";
-import { PageModel } from "./page-model";
-import { unitsFor } from "./units-data";
 import widget from "./widget";
 
 export interface StandaloneColumn extends ColumnSpec {
@@ -30,8 +32,14 @@ function injectStyle(doc: Document): void {
 
 function deliver(model: PageModel, block: StandaloneBlock): void {
   const columns = block.columns.map(({ name, dtype, shape }) => ({ name, dtype, shape }));
-  const buffers = block.columns.map((column) => column.data ?? base64ToBytes(column.data_b64 ?? ""));
-  model.emit("msg:custom", { type: "records", start: block.start, count: block.count, columns }, buffers);
+  const buffers = block.columns.map(
+    (column) => column.data ?? base64ToBytes(column.data_b64 ?? ""),
+  );
+  model.emit(
+    "msg:custom",
+    { type: "records", start: block.start, count: block.count, columns },
+    buffers,
+  );
 }
 
 /** A `units` answer as the export embeds it (rnnbow_widget.units.units_to_json). */
@@ -43,32 +51,23 @@ export interface StandaloneUnits {
   [key: string]: unknown;
 }
 
-export function mount(element: HTMLElement, state: Record<string, unknown>, blocks: StandaloneBlock[] = [], units: StandaloneUnits[] = []) {
+export function mount(
+  element: HTMLElement,
+  state: unknown,
+  blocks: StandaloneBlock[] = [],
+  units: StandaloneUnits[] = [],
+) {
+  const model = new PageModel(completeState(state));
   injectStyle(element.ownerDocument);
-  const model = new PageModel({
-    selected_batch: -1,
-    horizon: 5,
-    metric: "max",
-    log_scale: false,
-    global_scale: false,
-    show_help: false,
-    linked_scale: true,
-    _link_group: "",
-    _link_name: "",
-    _meta: {},
-    ...state,
-    _record_count: Number(state._record_count ?? Math.max(0, ...blocks.map((b) => b.start + b.count))),
-  });
-  const anyModel = model as unknown as AnyModel;
-  const stopMessages = widget.initialize({ model: anyModel });
+  const stopMessages = widget.initialize({ model });
   for (const block of blocks) deliver(model, block);
   // No kernel on a static page: the per-unit data embedded here is all there is.
-  unitsFor(anyModel).isStatic = true;
+  unitsFor(model).isStatic = true;
   for (const { data, data_b64, ...message } of units) {
     const buffers = data ? [data] : data_b64 ? [base64ToBytes(data_b64)] : [];
     model.emit("msg:custom", message, buffers);
   }
-  const cleanup = widget.render({ model: anyModel, el: element });
+  const cleanup = widget.render({ model, el: element });
   return {
     model,
     /** Append or overwrite records, as a kernel's `records` message would. */

@@ -1,11 +1,13 @@
-// anywidget entry point: one record store per model (initialize), one RnnbowApp per display (render).
-import type { AnyModel } from "@anywidget/types";
-import { RnnbowApp } from "./app";
-import { attachMessages } from "./sync";
-import { attachUnits } from "./units-data";
+// anywidget entry point: one record store per model (initialize), one RnnbowApp per display
+// (render).
+import type { AnyWidget, InitializeProps, RenderProps } from "@anywidget/types";
+import { RnnbowApp } from "./app/app";
+import type { Model } from "./data/model";
+import { attachMessages } from "./data/sync";
+import { attachUnits } from "./data/units-data";
 import "./style.css";
 
-function initialize({ model }: { model: AnyModel }) {
+function initialize({ model }: Pick<InitializeProps<Model>, "model">) {
   const records = attachMessages(model);
   // Per-unit answers are cached per model, like records (rnnbow_widget.units).
   const units = attachUnits(model);
@@ -15,11 +17,10 @@ function initialize({ model }: { model: AnyModel }) {
   };
 }
 
-function render({ model, el }: { model: AnyModel; el: HTMLElement }) {
+function render({ model, el }: Pick<RenderProps<Model>, "model" | "el">) {
   const records = attachMessages(model);
   const app = new RnnbowApp(model, records, el);
   return () => app.destroy();
 }
 
-export default { initialize, render };
-export { RnnbowApp };
+export default { initialize, render } satisfies AnyWidget<Model>;

@@ -1,0 +1,53 @@
+// The one-line summary of the chunk being shown, above the overview.
+
+import { seqLength } from "../data/chunk";
+import type { RecordStore } from "../data/store";
+import { formatGradient, formatInteger, formatLoss, formatSteps } from "../lib/format";
+
+export type ShownBecause = "selected" | "hovered" | "latest";
+
+/** Optional additions to the info line. */
+interface InfoExtras {
+  /** grad_norm / median of the previous records' norms (NaN when unknown); see data/explode.ts. */
+  jumpRatio?: number;
+  /** The jump threshold (x-fold). */
+  jumpFactor?: number;
+  /** Whether the other runs of a comparison show the same text (link.ts, positionNote). */
+  linkNote?: string;
+  /** What to change after a divergence (data/explode.ts, divergedText). */
+  diverged?: string;
+}
+
+export function infoText(
+  store: RecordStore,
+  index: number,
+  because: ShownBecause,
+  total: number,
+  extras: InfoExtras = {},
+): string {
+  if (!store.has(index)) return `Chunk ${index} is not loaded yet.`;
+  const n = seqLength(store);
+  const value = (name: string) => store.value(name, index);
+  const start = value("offset");
+  const lead =
+    because === "selected" ? "Selected" : because === "hovered" ? "Previewing" : "Latest";
+  const parts = [
+    `${lead} chunk ${formatInteger(index)} of ${formatInteger(total)}`,
+    `step ${formatInteger(value("step"))}`,
+    `characters ${formatInteger(start)}..${formatInteger(start + n)}`,
+    `max gradient ${formatGradient(value("max_gradient"))}`,
+    `loss ${formatLoss(value("loss"))}`,
+    `effective horizon ${formatSteps(value("effective_horizon"))} steps`,
+    `reach ${formatSteps(value("reach"))} steps`,
+  ];
+  // The norm before clipping, always: an exploding gradient shows here first.
+  parts.push(
+    `gradient norm ${formatGradient(value("grad_norm"))} before clipping` +
+      (value("clipped") ? " (clipped)" : ""),
+  );
+  const ratio = extras.jumpRatio ?? Number.NaN;
+  if (ratio > (extras.jumpFactor ?? 3)) parts.push(`norm jumped ${ratio.toFixed(1)}-fold`);
+  if (extras.linkNote) parts.push(extras.linkNote);
+  const line = parts.join(" · ");
+  return extras.diverged ? `${line}. ${extras.diverged}` : line;
+}

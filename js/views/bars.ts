@@ -1,0 +1,204 @@
+// View 3: one stacked bar per time step j. Segments are the contributions of the source losses
+// t = j .. j+k-1; the step's own loss (t = j) sits at the bottom in the darkest colour.
+import { scaleLinear } from "d3-scale";
+import { type Chunk, magnitudeAt, stackedTotals } from "../data/chunk";
+import { drawAxis } from "../lib/axis";
+import { clear, html, svg } from "../lib/dom";
+import { axisGradientFormat } from "../lib/format";
+import { sourceColour, type Theme } from "../lib/theme";
+import { barWidth, type ColumnGeometry, columnX } from "./columns";
+
+const TOP = 10;
+const PLOT = 170;
+const BARS_HEIGHT = TOP + PLOT + 8;
+
+interface BarsOptions {
+  k: number;
+  /** Top of the y scale: the chunk's tallest bar, or the tallest over all chunks. */
+  scaleMax: number;
+  globalScale: boolean;
+  /** The scale is shared with linked runs (the largest over them). */
+  linked?: boolean;
+}
+
+/** Rectangles of the stacked bars, in SVG coordinates (pure; used by the view and tests). */
+interface Segment {
+  t: number;
+  j: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+function stackSegments(
+  chunk: Chunk,
+  geometry: ColumnGeometry,
+  k: number,
+  scaleMax: number,
+): Segment[] {
+  const y = scaleLinear()
+    .domain([0, scaleMax > 0 ? scaleMax : 1])
+    .range([TOP + PLOT, TOP]);
+  const width = barWidth(geometry);
+  const segments: Segment[] = [];
+  for (let j = 0; j < chunk.n; j++) {
+    let base = 0;
+    const x = columnX(geometry, j) + (geometry.colWidth - width) / 2;
+    for (let t = j; t < Math.min(chunk.n, j + k); t++) {
+      const value = magnitudeAt(chunk.triangle, t, j);
+      const top = base + value;
+      segments.push({ t, j, x, y: y(top), width, height: Math.max(0, y(base) - y(top)) });
+      base = top;
+    }
+  }
+  return segments;
+}
+
+export class BarsView {
+  readonly svg: SVGSVGElement;
+  readonly legend: HTMLElement;
+  private bySource = new Map<number, SVGRectElement[]>();
+  private highlighted: number | null = null;
+
+  constructor(
+    private readonly onHoverSource: (t: number | null) => void,
+    private readonly theme: () => Theme,
+  ) {
+    this.svg = svg("svg", {
+      class: "rnnbow-bars-svg",
+      role: "img",
+      "aria-label": "gradient per time step, stacked by source loss",
+    });
+    this.legend = html("div", { class: "rnnbow-legend" });
+    this.svg.addEventListener("mouseover", this.handleOver);
+    this.svg.addEventListener("mouseleave", this.handleLeave);
+  }
+
+  render(chunk: Chunk, geometry: ColumnGeometry, options: BarsOptions): void {
+    const theme = this.theme();
+    const root = this.svg;
+    clear(root);
+    this.bySource.clear();
+    root.setAttribute("width", String(geometry.width));
+    root.setAttribute("height", String(BARS_HEIGHT));
+    root.setAttribute("viewBox", `0 0 ${geometry.width} ${BARS_HEIGHT}`);
+    root.appendChild(
+      svg("rect", {
+        x: 0,
+        y: 0,
+        width: geometry.width,
+        height: BARS_HEIGHT,
+        fill: theme.background,
+      }),
+    );
+
+    const scaleMax =
+      options.scaleMax > 0
+        ? options.scaleMax
+        : Math.max(1e-30, ...stackedTotals(chunk.triangle, chunk.n, options.k));
+    const y = scaleLinear()
+      .domain([0, scaleMax])
+      .range([TOP + PLOT, TOP]);
+    // The scale's extent: this chunk, or the largest over all chunks and/or all linked runs.
+    const scope = [options.globalScale ? "all chunks" : "", options.linked ? "all runs" : ""];
+    const over = scope.filter(Boolean).join(", ");
+    drawAxis(root, y, theme, {
+      x: geometry.left - 4,
+      gridTo: geometry.width - 8,
+      side: "left",
+      title: over ? `gradient (${over})` : "gradient",
+      titleX: 14,
+      format: axisGradientFormat(scaleMax),
+    });
+
+    const bars = svg("g", { class: "rnnbow-bars" });
+    for (const segment of stackSegments(chunk, geometry, options.k, scaleMax)) {
+      const fill = sourceColour(theme, segment.t - segment.j, options.k);
+      const rect = svg("rect", {
+        class: "rnnbow-segment",
+        x: segment.x,
+        y: segment.y,
+        width: segment.width,
+        height: segment.height,
+        fill,
+        "data-fill": fill,
+        "data-source": segment.t,
+        "data-step": segment.j,
+      });
+      const title = svg("title");
+      const { t, j } = segment;
+      const value = magnitudeAt(chunk.triangle, t, j).toPrecision(3);
+      title.textContent = `step ${j}: from the loss at ${t} (${t - j} later), |G| = ${value}`;
+      rect.appendChild(title);
+      bars.appendChild(rect);
+      const list = this.bySource.get(segment.t);
+      if (list) list.push(rect);
+      else this.bySource.set(segment.t, [rect]);
+    }
+    root.appendChild(bars);
+    this.renderLegend(theme, options.k);
+    const previous = this.highlighted;
+    this.highlighted = null;
+    this.highlight(previous);
+  }
+
+  /** Paint every segment of source loss t in the highlight colour (the previous one restored). */
+  highlight(t: number | null): void {
+    if (t === this.highlighted) return;
+    const theme = this.theme();
+    if (this.highlighted !== null) {
+      for (const rect of this.bySource.get(this.highlighted) ?? []) {
+        rect.setAttribute("fill", rect.getAttribute("data-fill") ?? "");
+        rect.removeAttribute("data-highlighted");
+      }
+    }
+    this.highlighted = t;
+    if (t === null) return;
+    for (const rect of this.bySource.get(t) ?? []) {
+      rect.setAttribute("fill", theme.highlight);
+      rect.setAttribute("data-highlighted", "true");
+    }
+  }
+
+  destroy(): void {
+    this.svg.removeEventListener("mouseover", this.handleOver);
+    this.svg.removeEventListener("mouseleave", this.handleLeave);
+  }
+
+  private renderLegend(theme: Theme, k: number): void {
+    clear(this.legend);
+    this.legend.appendChild(
+      html("span", { class: "rnnbow-legend-title" }, "Segment = whose loss it comes from:"),
+    );
+    const describe = (d: number) =>
+      d === 0
+        ? "0 = this character's own loss"
+        : d === 1
+          ? "1 = the next character's loss"
+          : `${d} = the loss ${d} characters later`;
+    const shown = k <= 6 ? [...Array(k).keys()] : [0, 1, k - 1];
+    shown.forEach((d, i) => {
+      if (k > 6 && i === 2)
+        this.legend.appendChild(html("span", { class: "rnnbow-legend-gap" }, "…"));
+      const item = html("span", { class: "rnnbow-legend-item" });
+      const swatch = html("span", { class: "rnnbow-swatch" });
+      swatch.style.background = sourceColour(theme, d, k);
+      item.append(swatch, html("span", {}, describe(d)));
+      this.legend.appendChild(item);
+    });
+    const item = html("span", { class: "rnnbow-legend-item" });
+    const swatch = html("span", { class: "rnnbow-swatch" });
+    swatch.style.background = theme.highlight;
+    item.append(swatch, html("span", {}, "the loss shown in the horizon below"));
+    this.legend.appendChild(item);
+  }
+
+  private handleOver = (event: MouseEvent) => {
+    const target = event.target as Element | null;
+    const segment = target?.closest?.("[data-source]");
+    if (segment) this.onHoverSource(Number(segment.getAttribute("data-source")));
+  };
+
+  private handleLeave = () => this.onHoverSource(null);
+}

@@ -1,0 +1,197 @@
+// View 4: the gradient horizon of one source loss t: |G[t, j]| for j = t, t-1, ..., 0, drawn
+// under the columns of view 3, with the decay put into numbers.
+import { scaleLinear, scaleLog } from "d3-scale";
+import { type Chunk, decayOf, magnitudeAt } from "../data/chunk";
+import { drawAxis } from "../lib/axis";
+import { clear, html, svg } from "../lib/dom";
+import { axisGradientFormat, formatGradient } from "../lib/format";
+import { visibleGlyph } from "../lib/glyphs";
+import type { Theme } from "../lib/theme";
+import { barWidth, type ColumnGeometry, columnCenter, columnX } from "./columns";
+
+const TOP = 26;
+const PLOT = 120;
+const AXIS = 30;
+const HORIZON_HEIGHT = TOP + PLOT + AXIS;
+
+interface HorizonOptions {
+  k: number;
+  logScale: boolean;
+  /** True when t is the default (largest loss) rather than a hovered source. */
+  isDefault: boolean;
+  /** Top of the y scale when it is shared with linked runs (0: this source's own largest value). */
+  scaleMax?: number;
+  linked?: boolean;
+}
+
+export class HorizonView {
+  readonly svg: SVGSVGElement;
+  readonly stats: HTMLElement;
+
+  constructor(private readonly theme: () => Theme) {
+    this.svg = svg("svg", {
+      class: "rnnbow-horizon-svg",
+      role: "img",
+      "aria-label": "gradient horizon of one loss",
+    });
+    this.stats = html("div", { class: "rnnbow-horizon-stats" });
+  }
+
+  render(chunk: Chunk, geometry: ColumnGeometry, t: number, options: HorizonOptions): void {
+    const theme = this.theme();
+    const root = this.svg;
+    clear(root);
+    root.setAttribute("width", String(geometry.width));
+    root.setAttribute("height", String(HORIZON_HEIGHT));
+    root.setAttribute("viewBox", `0 0 ${geometry.width} ${HORIZON_HEIGHT}`);
+    root.setAttribute("data-source", String(t));
+    root.appendChild(
+      svg("rect", {
+        x: 0,
+        y: 0,
+        width: geometry.width,
+        height: HORIZON_HEIGHT,
+        fill: theme.background,
+      }),
+    );
+
+    const values: number[] = [];
+    for (let j = 0; j <= t; j++) values.push(magnitudeAt(chunk.triangle, t, j));
+    const max = Math.max(...values, 0, options.scaleMax ?? 0);
+    const positive = values.filter((v) => v > 0);
+    const floor = positive.length ? Math.min(...positive) : 1e-12;
+    const y = options.logScale
+      ? scaleLog()
+          .domain([Math.min(floor, max / 10 || 1e-12), max > 0 ? max : 1])
+          .range([TOP + PLOT, TOP])
+          .clamp(true)
+      : scaleLinear()
+          .domain([0, max > 0 ? max : 1])
+          .range([TOP + PLOT, TOP]);
+
+    const glyph = visibleGlyph(chunk.targets[t]);
+    root.appendChild(
+      svg(
+        "text",
+        {
+          x: geometry.left,
+          y: 16,
+          "font-family": theme.fontFamily,
+          "font-size": 13,
+          fill: theme.foreground,
+          class: "rnnbow-horizon-title",
+        },
+        `${options.isDefault ? "Largest loss" : "Loss"} at step ${t} (true "${glyph}"): ` +
+          "how its gradient flows back" +
+          (options.logScale ? " (log scale)" : "") +
+          (options.linked ? " · shared scale" : ""),
+      ),
+    );
+    drawAxis(root, y as never, theme, {
+      x: geometry.left - 4,
+      gridTo: geometry.width - 8,
+      side: "left",
+      title: "|G[t, j]|",
+      titleX: 14,
+      format: options.logScale ? (v) => formatGradient(v) : axisGradientFormat(max),
+      ticks: options.logScale ? 3 : 4,
+    });
+
+    const width = barWidth(geometry);
+    const bars = svg("g", { class: "rnnbow-horizon-bars" });
+    for (let j = 0; j <= t; j++) {
+      const value = values[j];
+      const inWindow = t - j < options.k;
+      const top = value > 0 ? y(value) : TOP + PLOT;
+      const rect = svg("rect", {
+        class: "rnnbow-horizon-bar",
+        x: columnX(geometry, j) + (geometry.colWidth - width) / 2,
+        y: top,
+        width,
+        height: Math.max(value > 0 ? 1 : 0, TOP + PLOT - top),
+        fill: inWindow ? theme.highlight : theme.highlightSoft,
+        "data-step": j,
+        "data-source": t,
+      });
+      const title = svg("title");
+      title.textContent = `${t - j} steps back (step ${j}): |G| = ${formatGradient(value)}`;
+      rect.appendChild(title);
+      bars.appendChild(rect);
+    }
+    root.appendChild(bars);
+    this.drawStepAxis(root, geometry, theme, t);
+    this.renderStats(chunk, t, values, options);
+  }
+
+  private drawStepAxis(root: SVGElement, geometry: ColumnGeometry, theme: Theme, t: number): void {
+    const base = TOP + PLOT;
+    root.appendChild(
+      svg("line", {
+        x1: geometry.left,
+        x2: geometry.width - 8,
+        y1: base,
+        y2: base,
+        stroke: theme.border,
+      }),
+    );
+    const every = geometry.colWidth >= 28 ? 1 : geometry.colWidth >= 18 ? 2 : 5;
+    for (let j = 0; j < geometry.n; j++) {
+      if (j % every !== 0 && j !== t) continue;
+      root.appendChild(
+        svg(
+          "text",
+          {
+            x: columnCenter(geometry, j),
+            y: base + 16,
+            "text-anchor": "middle",
+            "font-family": theme.fontFamily,
+            "font-size": 12,
+            fill: j === t ? theme.highlight : theme.muted,
+            "font-weight": j === t ? "bold" : undefined,
+          },
+          String(j),
+        ),
+      );
+    }
+    root.appendChild(
+      svg(
+        "text",
+        {
+          x: geometry.left - 10,
+          y: base + 16,
+          "text-anchor": "end",
+          "font-family": theme.fontFamily,
+          "font-size": 12,
+          fill: theme.muted,
+        },
+        "step j",
+      ),
+    );
+  }
+
+  private renderStats(chunk: Chunk, t: number, values: number[], options: HorizonOptions): void {
+    clear(this.stats);
+    const decay = decayOf(chunk.triangle, t);
+    const parts: string[] = [];
+    const loss = chunk.losses[t].toFixed(2);
+    const local = formatGradient(values[t] ?? 0);
+    parts.push(`Source: the loss at step ${t} (L = ${loss}), local gradient ${local}.`);
+    if (decay.ratioPerStep === null) {
+      parts.push("It is the first step of the chunk, so there is no earlier step for it to reach.");
+    } else {
+      const { ratioPerStep, available, stepsAbove1Percent: steps } = decay;
+      parts.push(
+        `Each step back keeps ×${ratioPerStep.toPrecision(2)} of the gradient ` +
+          `(geometric mean over ${available} steps).`,
+      );
+      parts.push(
+        steps >= available
+          ? "It stays above 1% of its local value all the way to the start of the chunk " +
+              `(${available} steps).`
+          : `It stays above 1% of its local value for ${steps} step${steps === 1 ? "" : "s"} back.`,
+      );
+    }
+    if (options.isDefault) parts.push("Hover a segment above to inspect another loss.");
+    this.stats.textContent = parts.join(" ");
+  }
+}

@@ -1,0 +1,171 @@
+// View 2: true next characters above, the network's predictions below, one column per step.
+// Correct predictions green, wrong ones red and underlined (a cue that does not rely on colour).
+import type { Chunk } from "../data/chunk";
+import { clear, svg } from "../lib/dom";
+import { isStandIn, visibleGlyph } from "../lib/glyphs";
+import type { Theme } from "../lib/theme";
+import { type ColumnGeometry, columnAt, columnCenter, columnX } from "./columns";
+
+const ROW_TRUE = 22;
+const ROW_PREDICTED = 50;
+const LABELS_HEIGHT = 62;
+const FONT_SIZE = 16;
+
+export class LabelsView {
+  readonly svg: SVGSVGElement;
+  private shade: SVGRectElement | null = null;
+  private geometry: ColumnGeometry | null = null;
+
+  constructor(private readonly onHoverSource: (t: number | null) => void) {
+    this.svg = svg("svg", {
+      class: "rnnbow-labels-svg",
+      role: "img",
+      "aria-label": "true and predicted characters",
+    });
+    this.svg.addEventListener("mousemove", this.handleMove);
+    this.svg.addEventListener("mouseleave", this.handleLeave);
+  }
+
+  render(chunk: Chunk, geometry: ColumnGeometry, theme: Theme, shadeSource: number | null): void {
+    this.geometry = geometry;
+    const root = this.svg;
+    clear(root);
+    root.setAttribute("width", String(geometry.width));
+    root.setAttribute("height", String(LABELS_HEIGHT));
+    root.setAttribute("viewBox", `0 0 ${geometry.width} ${LABELS_HEIGHT}`);
+    root.appendChild(
+      svg("rect", {
+        x: 0,
+        y: 0,
+        width: geometry.width,
+        height: LABELS_HEIGHT,
+        fill: theme.background,
+      }),
+    );
+    this.shade = svg("rect", {
+      class: "rnnbow-label-shade",
+      y: 2,
+      height: LABELS_HEIGHT - 4,
+      width: geometry.colWidth,
+      rx: 3,
+      fill: theme.labelShade,
+      visibility: "hidden",
+    });
+    root.appendChild(this.shade);
+    const rowName = (text: string, y: number) =>
+      root.appendChild(
+        svg(
+          "text",
+          {
+            x: geometry.left - 10,
+            y,
+            "text-anchor": "end",
+            "font-family": theme.fontFamily,
+            "font-size": 13,
+            fill: theme.muted,
+          },
+          text,
+        ),
+      );
+    rowName("true", ROW_TRUE);
+    rowName("predicted", ROW_PREDICTED);
+
+    for (let p = 0; p < chunk.n; p++) {
+      const x = columnCenter(geometry, p);
+      root.appendChild(
+        this.glyph(
+          chunk.targets[p],
+          x,
+          ROW_TRUE,
+          theme.foreground,
+          geometry,
+          theme,
+          "rnnbow-label-true",
+        ),
+      );
+      const ok = chunk.correct[p];
+      const text = this.glyph(
+        chunk.predictions[p],
+        x,
+        ROW_PREDICTED,
+        ok ? theme.correct : theme.wrong,
+        geometry,
+        theme,
+        "rnnbow-label-predicted",
+      );
+      text.setAttribute("data-correct", ok ? "true" : "false");
+      if (!ok) text.setAttribute("font-weight", "bold");
+      root.appendChild(text);
+      if (!ok) {
+        const half = Math.min(geometry.colWidth * 0.38, 8);
+        root.appendChild(
+          svg("line", {
+            x1: x - half,
+            x2: x + half,
+            y1: ROW_PREDICTED + 5,
+            y2: ROW_PREDICTED + 5,
+            stroke: theme.wrong,
+            "stroke-width": 2,
+          }),
+        );
+      }
+    }
+    this.setShade(shadeSource);
+  }
+
+  /** Shade the label pair of source t (the loss being inspected), or none. */
+  setShade(t: number | null): void {
+    if (!this.shade || !this.geometry) return;
+    if (t === null || t < 0 || t >= this.geometry.n) {
+      this.shade.setAttribute("visibility", "hidden");
+      this.shade.removeAttribute("data-source");
+      return;
+    }
+    this.shade.setAttribute("x", String(columnX(this.geometry, t)));
+    this.shade.setAttribute("visibility", "visible");
+    this.shade.setAttribute("data-source", String(t));
+  }
+
+  destroy(): void {
+    this.svg.removeEventListener("mousemove", this.handleMove);
+    this.svg.removeEventListener("mouseleave", this.handleLeave);
+  }
+
+  private glyph(
+    symbol: string,
+    x: number,
+    y: number,
+    colour: string,
+    geometry: ColumnGeometry,
+    theme: Theme,
+    cls: string,
+  ): SVGTextElement {
+    const shown = visibleGlyph(symbol);
+    const text = svg("text", {
+      class: cls,
+      x,
+      y,
+      "text-anchor": "middle",
+      "font-family": theme.monoFamily,
+      "font-size": FONT_SIZE,
+      fill: colour,
+      opacity: isStandIn(symbol) ? 0.8 : undefined,
+    });
+    text.textContent = shown;
+    // Escapes like \x0d are wider than a column: squeeze them into it.
+    if ([...shown].length > 1) {
+      text.setAttribute("textLength", String(geometry.colWidth - 2));
+      text.setAttribute("lengthAdjust", "spacingAndGlyphs");
+    }
+    return text;
+  }
+
+  private handleMove = (event: MouseEvent) => {
+    if (!this.geometry) return;
+    const box = this.svg.getBoundingClientRect();
+    const j = columnAt(this.geometry, event.clientX - box.left);
+    this.onHoverSource(j >= 0 ? j : null);
+  };
+
+  private handleLeave = () => this.onHoverSource(null);
+}
