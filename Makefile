@@ -19,6 +19,7 @@ notebook: $(INSTALLED)
 test: $(INSTALLED) chromium bundle
 	npm test
 	npm run typecheck
+	npm run lint
 	$(MAKE) lint
 	$(PY) -m pytest -ra
 

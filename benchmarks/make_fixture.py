@@ -163,25 +163,24 @@ def to_blocks(columns: dict[str, np.ndarray], block_size: int = 4096) -> list[di
 
 
 def make_state(count: int, seq_length: int = 25, text: str = CORPUS, **traits) -> dict:
-    """Trait values for the standalone mount (see the contract's trait table)."""
-    state = {
-        "selected_batch": -1,
-        "horizon": 5,
-        "metric": "max",
-        "log_scale": False,
-        "global_scale": False,
-        "show_help": False,
-        "_record_count": count,
-        "_meta": {
-            "seq_length": seq_length,
-            "vocab": vocabulary(text),
-            "title": "synthetic fixture",
-            "hidden_size": 100,
-            "cell": "rnn",
-            "record_every": 100,
-            "corpus_length": len(text),
-        },
-    }
+    """Trait values for the standalone mount: the widget's defaults, with this fixture's meta."""
+    from rnnbow_widget.widget import RNNbow
+
+    state = RNNbow.default_view_state()
+    state.update(
+        {
+            "_record_count": count,
+            "_meta": {
+                "seq_length": seq_length,
+                "vocab": vocabulary(text),
+                "title": "synthetic fixture",
+                "hidden_size": 100,
+                "cell": "rnn",
+                "record_every": 100,
+                "corpus_length": len(text),
+            },
+        }
+    )
     state.update(traits)
     return state
 

@@ -180,6 +180,13 @@ class RNNbow(anywidget.AnyWidget):
 
         display(self)
 
+    @classmethod
+    def default_view_state(cls) -> dict[str, Any]:
+        """The default of every trait the views read (:data:`VIEW_TRAITS`): the one place
+        view defaults come from (an empty ``_meta`` and no records)."""
+        traits = cls.class_traits()
+        return {name: traits[name].default() for name in VIEW_TRAITS}
+
     def view_state(self) -> dict[str, Any]:
         """The value of every trait the views read (:data:`VIEW_TRAITS`), e.g. for a page."""
         return {name: getattr(self, name) for name in VIEW_TRAITS}
