@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     environment: "jsdom",
     include: ["js/**/*.test.ts"],
+    setupFiles: ["js/test/setup.ts"],
     pool: "threads",
     poolOptions: { threads: { maxThreads: 2, minThreads: 1 } },
   },

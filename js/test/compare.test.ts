@@ -1,6 +1,6 @@
 // Compared runs (RNNbow.compare): views with the same _link_group share hover, selection and scale.
 
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { groupSize, positionNote } from "../app/link";
 import type { Model } from "../data/model";
 import widget from "../widget";
@@ -10,7 +10,6 @@ import {
   MockModel,
   makeBlock,
   nextFrame,
-  stubCanvas,
   type WireBlock,
 } from "./helpers";
 
@@ -71,15 +70,6 @@ function tallestBar(el: Element): number {
   }
   return Math.max(...heights.values());
 }
-
-beforeEach(() => {
-  stubCanvas();
-  document.body.innerHTML = "";
-});
-
-afterEach(() => {
-  document.body.innerHTML = "";
-});
 
 describe("linked runs", () => {
   it("hover on one run's overview previews that chunk in the other, not in another group", () => {

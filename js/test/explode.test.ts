@@ -1,7 +1,7 @@
 // Exploding gradients: jumped-norm markers and the divergence line in the overview, and the info
 // line.
 
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { HELP } from "../app/help";
 import { divergedOf, JUMP_FACTOR, jumpRatioAt } from "../data/explode";
 import type { Model } from "../data/model";
@@ -31,15 +31,6 @@ function setup(count: number, values: Partial<Model> = {}, norms?: number[]) {
 }
 
 const info = (el: Element) => el.querySelector(".rnnbow-info")!.textContent ?? "";
-
-beforeEach(() => {
-  stubCanvas();
-  document.body.innerHTML = "";
-});
-
-afterEach(() => {
-  document.body.innerHTML = "";
-});
 
 describe("gradient norm jumps", () => {
   it("the ratio is the norm over the median of up to 20 previous records (NaN with < 5)", () => {

@@ -1,7 +1,7 @@
 // The standalone page (exported HTML, the offline demo): mounted with the complete view state.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { mount } from "../standalone";
-import { makeBlock, stubCanvas, testState } from "./helpers";
+import { makeBlock, testState } from "./helpers";
 
 const N = 6;
 
@@ -10,15 +10,6 @@ function blocksOf(count: number) {
   const columns = wire.columns.map((column, i) => ({ ...column, data: wire.buffers[i] }));
   return [{ start: 0, count, columns }];
 }
-
-beforeEach(() => {
-  stubCanvas();
-  document.body.innerHTML = "";
-});
-
-afterEach(() => {
-  document.body.innerHTML = "";
-});
 
 describe("standalone mount", () => {
   it("draws the views from the state and blocks it is given", () => {

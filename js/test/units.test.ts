@@ -1,18 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { triangleIndex, triangleSize } from "../data/decode";
 import { UNITS_CACHE_SIZE, unitsFor } from "../data/units-data";
 import { mount } from "../standalone";
 import { colourPosition, unitProfile } from "../views/units";
 import widget from "../widget";
-import {
-  floatToBf16,
-  MockModel,
-  makeBlock,
-  nextFrame,
-  stubCanvas,
-  testMeta,
-  testState,
-} from "./helpers";
+import { floatToBf16, MockModel, makeBlock, nextFrame, testMeta, testState } from "./helpers";
 
 const N = 6;
 const H = 8;
@@ -72,15 +64,6 @@ function unitRequests(model: MockModel): number[] {
 const unitsSvg = (el: Element) =>
   el.querySelector("[data-rnnbow-view=units] svg.rnnbow-units-svg")!;
 const unitsState = (el: Element) => el.querySelector(".rnnbow-units")!.getAttribute("data-state");
-
-beforeEach(() => {
-  stubCanvas();
-  document.body.innerHTML = "";
-});
-
-afterEach(() => {
-  document.body.innerHTML = "";
-});
 
 describe("per-unit arithmetic", () => {
   it("sorts units by total contribution and measures how far back each reaches", () => {

@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { EMPTY_MESSAGE } from "../app/app";
 import type { Model } from "../data/model";
 import widget from "../widget";
-import { MockModel, makeBlock, nextFrame, stubCanvas, testMeta } from "./helpers";
+import { MockModel, makeBlock, nextFrame, testMeta } from "./helpers";
 
 const N = 6;
 
@@ -42,15 +42,6 @@ function overviewX(el: Element, i: number, count: number): number {
   const plot = width - 76 - 64;
   return 76 + ((i + 0.5) * plot) / count;
 }
-
-beforeEach(() => {
-  stubCanvas();
-  document.body.innerHTML = "";
-});
-
-afterEach(() => {
-  document.body.innerHTML = "";
-});
 
 describe("rendering from records", () => {
   it("draws all four views for the latest record when nothing is selected", () => {
