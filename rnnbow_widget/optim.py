@@ -341,7 +341,9 @@ def global_norm(grads: Arrays) -> float:
     >>> global_norm({"a": np.array([3.0]), "b": np.array([[4.0]])})
     5.0
     """
-    return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+    # A plain numpy sum, not a BLAS dot (np.dot, np.linalg.norm): OpenBLAS spreads a dot of more
+    # than 10,000 entries over threads, which then keep spinning on the other cores.
+    return math.sqrt(sum(float(np.square(g).sum()) for g in grads.values()))
 
 
 def clip_gradients(

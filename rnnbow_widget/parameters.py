@@ -17,10 +17,13 @@ Params = dict[str, np.ndarray]
 class ParameterVector:
     """The parameters as views into one flat vector, and a gradient vector of the same layout.
 
-    A speed measure, kept out of the math: gradient clipping, the optimizer and the check that
+    A speed measure, kept out of the math. Gradient clipping, the optimizer and the check that
     an update stays finite each run one numpy call over every parameter instead of one per
-    array. Measured gain: 6-8% of a chunk's time (H = 100, n = 25; 26-33 us of 400-480 us,
-    interleaved against per-array updates, ``benchmarks/bench_floor.py`` setup).
+    array, and a cell's ``backward`` writes its gradients straight into :attr:`grads` (its
+    ``out`` argument), so no gradient array is allocated per chunk: arrays this large come
+    from fresh pages each time, the LSTM's and GRU's (over 128 KB each) at the cost of a page
+    fault per 4 KB. Measured gains are in ``docs/benchmarks.md``
+    (``benchmarks/bench_speed_measures.py``).
 
     Attributes
     ----------
@@ -28,12 +31,17 @@ class ParameterVector:
         Every parameter, one after another.
     params : dict of np.ndarray
         Views into ``theta`` shaped like the parameters (change them in place only).
+    grad : np.ndarray
+        A gradient laid out like ``theta``.
+    grads : dict of np.ndarray
+        Views into ``grad`` shaped like the parameters.
     """
 
     def __init__(self, params: Params, dtype: np.dtype) -> None:
         self.theta = np.concatenate([np.asarray(v, dtype=dtype).ravel() for v in params.values()])
         self.params = ParameterViews(self._views(self.theta, params))
-        self._grad = np.empty_like(self.theta)
+        self.grad = np.empty_like(self.theta)
+        self.grads = self._views(self.grad, params)
         self._scratch = np.empty_like(self.theta)
 
     @staticmethod
@@ -43,10 +51,6 @@ class ParameterVector:
             views[name] = flat[offset : offset + array.size].reshape(array.shape)
             offset += array.size
         return views
-
-    def gradient(self, grads: Params) -> np.ndarray:
-        """``grads`` laid out like ``theta`` (one vector, reused from call to call)."""
-        return np.concatenate([grads[name].ravel() for name in self.params], out=self._grad)
 
     def candidate(self, delta: np.ndarray) -> np.ndarray:
         """``theta - delta``, not applied (reused from call to call)."""

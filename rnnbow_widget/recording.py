@@ -299,6 +299,11 @@ class Recording:
         view.flags.writeable = False
         return view
 
+    def columns(self, start: int = 0, stop: int | None = None) -> dict[str, np.ndarray]:
+        """The columns the browser receives (:data:`WIRE_COLUMNS`) of records ``start`` to
+        ``stop``, as read-only views keyed by name (losses and magnitudes still float32)."""
+        return {name: self.column(name, start, stop) for name in WIRE_COLUMNS}
+
     # ------------------------------------------------------------- save / load
     def save(self, path: str | os.PathLike[str], *, compress: bool = False) -> None:
         """Write the recording to ``path`` as an ``.npz`` file, atomically.

@@ -293,7 +293,8 @@ class CharRNNTrainer:
         loss = float(cache.losses.mean())
         if not math.isfinite(loss):
             raise diverged(self, step, "loss")
-        grads = {"theta": self._vector.gradient(cell.backward(self.params, cache))}
+        cell.backward(self.params, cache, out=self._vector.grads)  # fills self._vector.grad
+        grads = {"theta": self._vector.grad}
         # The itemized gradients use the parameters before the update, as BPTT did.
         walk = engine.walk(cell, self.params, cache, min(self.horizon or n, n)) if record else None
         report = clip_gradients(grads, self.clip, self.clip_norm)

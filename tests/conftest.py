@@ -75,3 +75,15 @@ def browser(chromium_path: Path) -> Iterator[object]:
         finally:
             context.close()
             shutil.rmtree(profile, ignore_errors=True)
+
+
+def deliver_from_browser(widget: object, content: dict) -> None:
+    """Deliver a custom message to ``widget`` the way the browser does: through its comm."""
+    message = {"content": {"data": {"method": "custom", "content": content}}, "buffers": []}
+    widget.comm.handle_msg(message)
+
+
+@pytest.fixture
+def browser_sends():
+    """``browser_sends(widget, content)``: a custom message from the browser to ``widget``."""
+    return deliver_from_browser

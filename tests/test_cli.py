@@ -108,11 +108,17 @@ def test_demo_trains_prints_samples_and_writes_the_page(tmp_path, capsys, monkey
     assert "C code, vanilla RNN, H=8, n=10" in out.read_text(encoding="utf-8")
 
 
-def test_demo_defaults_are_the_papers_setup():
-    args = cli._parser().parse_args(["demo"])
-    assert (args.hidden_size, args.seq_length, args.record_every) == (100, 25, 100)
-    assert args.out == "rnnbow-demo.html"
-    assert args.steps == 20_000
+def test_demo_defaults_are_the_papers_setup(capsys):
+    assert cli.main(["demo", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    for option, default in [
+        ("--hidden-size H hidden units", "100"),
+        ("--seq-length n characters per chunk", "25"),
+        ("--record-every R record one chunk in R", "100"),
+        ("--steps N training chunks", "20000"),
+        ("--out PATH HTML file to write", "rnnbow-demo.html"),
+    ]:
+        assert f"{option} (default {default})" in help_text
 
 
 def test_demo_refuses_an_output_directory_before_training(tmp_path, capsys, monkeypatch):

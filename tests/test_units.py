@@ -557,13 +557,7 @@ class Sent:
         widget.send = lambda content, buffers=None: self.messages.append((content, buffers))
 
 
-def browser_sends(widget: RNNbow, content: dict) -> None:
-    """Deliver a custom message from the browser through the widget's comm."""
-    message = {"content": {"data": {"method": "custom", "content": content}}, "buffers": []}
-    widget.comm.handle_msg(message)
-
-
-def test_request_units_is_answered_with_one_binary_message():
+def test_request_units_is_answered_with_one_binary_message(browser_sends):
     trainer = CharRNNTrainer(TEXT, hidden_size=8, seq_length=10, record_every=1)
     trainer.train(5, progress=False)
     widget = RNNbow(trainer)
@@ -589,7 +583,7 @@ def test_request_units_is_answered_with_one_binary_message():
         (2.0, -1, "index must be an int in [0, 4], got 2.0 (float)"),
     ],
 )
-def test_bad_request_is_answered_with_the_error(index, shown, message):
+def test_bad_request_is_answered_with_the_error(index, shown, message, browser_sends):
     trainer = CharRNNTrainer(TEXT, hidden_size=4, seq_length=10, record_every=1)
     trainer.train(5, progress=False)
     content, buffers = units_message(trainer.recording, index)  # never raises

@@ -163,7 +163,7 @@ def test_browser_selection_out_of_range_is_clamped_not_raised():
 def test_clamped_and_reverted_browser_writes_are_sent_back_to_the_browser():
     w = RNNbow(make_recording(5))
     updates = []
-    w._send = lambda message, buffers=None: updates.append(message)
+    w.comm.send = lambda data=None, buffers=None, **_: updates.append(data)
     w.set_state({"selected_batch": 10**6})
     w.set_state({"metric": "zzz"})
     sent = [m["state"] for m in updates if m["method"] == "update"]
@@ -214,28 +214,28 @@ def test_browser_writes_of_every_metric_are_accepted():
 # ------------------------------------------------------------------ record messages
 
 
-def test_request_records_is_answered_with_the_whole_history():
+def test_request_records_is_answered_with_the_whole_history(browser_sends):
     w = RNNbow(make_recording(9))
     sent = SentMessages(w)
-    w._handle_custom_msg({"type": "request_records", "start": 0}, [])
+    browser_sends(w, {"type": "request_records", "start": 0})
     assert sent.ranges() == [(0, 9)]
     content, buffers = sent.messages[0]
     decoded = payload.decode_block(content, buffers)
     np.testing.assert_array_equal(decoded["step"], np.arange(9))
 
 
-def test_request_records_from_an_offset_sends_only_the_rest():
+def test_request_records_from_an_offset_sends_only_the_rest(browser_sends):
     w = RNNbow(make_recording(9))
     sent = SentMessages(w)
-    w._handle_custom_msg({"type": "request_records", "start": 6}, [])
+    browser_sends(w, {"type": "request_records", "start": 6})
     assert sent.ranges() == [(6, 3)]
 
 
-def test_request_records_splits_into_bounded_blocks(monkeypatch):
+def test_request_records_splits_into_bounded_blocks(monkeypatch, browser_sends):
     monkeypatch.setattr(payload, "MAX_BLOCK_RECORDS", 4)
     w = RNNbow(make_recording(10))
     sent = SentMessages(w)
-    w._handle_custom_msg({"type": "request_records", "start": 0}, [])
+    browser_sends(w, {"type": "request_records", "start": 0})
     assert sent.ranges() == [(0, 4), (4, 4), (8, 2)]
 
 
@@ -243,13 +243,13 @@ def test_blocks_hold_at_most_4096_records():
     assert payload.MAX_BLOCK_RECORDS == 4096
 
 
-def test_malformed_requests_do_not_raise():
+def test_malformed_requests_do_not_raise(browser_sends):
     w = RNNbow(make_recording(3))
     sent = SentMessages(w)
-    w._handle_custom_msg({"type": "request_records", "start": 99}, [])
-    w._handle_custom_msg({"type": "request_records", "start": "x"}, [])
-    w._handle_custom_msg({"type": "something_else"}, [])
-    w._handle_custom_msg(["not", "a", "dict"], [])
+    browser_sends(w, {"type": "request_records", "start": 99})
+    browser_sends(w, {"type": "request_records", "start": "x"})
+    browser_sends(w, {"type": "something_else"})
+    browser_sends(w, ["not", "a", "dict"])
     # start beyond the end: nothing to send; a non-int start: everything from 0.
     assert sent.ranges() == [(0, 3)]
 

@@ -1,14 +1,5 @@
 // The widget's layout and wiring: toolbar, info line, the four views, keyboard, live updates.
-import {
-  type Chunk,
-  largestLossSource,
-  magnitudeAt,
-  readChunk,
-  StackMaxCache,
-  seqLength,
-  stackedTotals,
-  triangleOf,
-} from "../data/chunk";
+import { StackMaxCache, seqLength } from "../data/chunk";
 import { divergedOf, divergedText, JUMP_FACTOR, JumpCache } from "../data/explode";
 import { type Meta, type Model, previousValue, type WidgetModel } from "../data/model";
 import { type ModelRecords, requestMissing } from "../data/sync";
@@ -16,17 +7,13 @@ import { html, listen } from "../lib/dom";
 import { frameScheduler } from "../lib/schedule";
 import { readTheme, type Theme } from "../lib/theme";
 import { measureSince } from "../lib/timing";
-import { BarsView } from "../views/bars";
-import { type ColumnGeometry, columnGeometry, scrollToColumn } from "../views/columns";
-import { HorizonView } from "../views/horizon";
-import { LabelsView } from "../views/labels";
 import { OverviewView } from "../views/overview";
+import { ChunkDetail, type DetailSettings } from "./chunk-detail";
 import type { HelpTopic } from "./help";
 import { infoText, type ShownBecause } from "./info";
 import { viewFrame } from "./layout";
-import { joinGroup, type LinkHandle, type LinkMember, type Position, positionNote } from "./link";
+import { LinkedRun } from "./linked-run";
 import { Toolbar } from "./toolbar";
-import { UnitsPanel } from "./units-panel";
 
 export const EMPTY_MESSAGE =
   "No recorded chunks yet: run trainer.train(...) or trainer.step() in the next cell";
@@ -43,7 +30,7 @@ const REDRAW_ON = [
   "_link_name",
 ] as const satisfies readonly (keyof Model)[];
 
-export class RnnbowApp implements LinkMember {
+export class RnnbowApp {
   private readonly root: HTMLElement;
   private readonly toolbar: Toolbar;
   private readonly empty: HTMLElement;
@@ -51,27 +38,18 @@ export class RnnbowApp implements LinkMember {
   private readonly info: HTMLElement;
   private readonly overviewSection: HTMLElement;
   private readonly overview: OverviewView;
-  private readonly detail: HTMLElement;
-  private readonly missing: HTMLElement;
-  private readonly labels: LabelsView;
-  private readonly bars: BarsView;
-  private readonly horizonView: HorizonView;
-  private readonly unitsPanel: UnitsPanel;
+  private readonly detail: ChunkDetail;
   private readonly helpBlocks: HTMLElement[] = [];
   private readonly removers: (() => void)[] = [];
   private readonly redraw = frameScheduler(() => this.renderAll());
   private readonly stackMax = new StackMaxCache();
-  // Comparison (RNNbow.compare): the link group, a scale cache for other runs' k, jump ratios.
-  private link: LinkHandle | null = null;
-  private readonly linkStackMax = new StackMaxCache();
+  /** This run in its compare group (RNNbow.compare). */
+  private readonly linked: LinkedRun;
   private readonly jumps = new JumpCache();
   private readonly runName: HTMLElement;
   private theme: Theme;
   private hoveredRecord: number | null = null;
   private hoveredSource: number | null = null;
-  private chunk: Chunk | null = null;
-  /** The chunk whose default source the detail views last scrolled into view. */
-  private scrolledFor = -1;
   private width = 0;
 
   constructor(
@@ -90,7 +68,7 @@ export class RnnbowApp implements LinkMember {
       setShowHelp: (on) => this.save("show_help", on),
       setLinkedScale: (on) => {
         this.save("linked_scale", on);
-        this.link?.broadcast((member) => member.linkSetLinkedScale(on));
+        this.linked.broadcast((member) => member.linkSetLinkedScale(on));
       },
     });
     this.runName = html("div", { class: "rnnbow-run-name", role: "heading", "aria-level": 3 });
@@ -109,44 +87,21 @@ export class RnnbowApp implements LinkMember {
     ]);
     this.overviewSection.append(this.info, this.overview.element);
 
-    this.labels = new LabelsView((t) => this.hoverSource(t));
-    this.bars = new BarsView(
-      (t) => this.hoverSource(t),
-      () => this.theme,
-    );
-    this.horizonView = new HorizonView(() => this.theme);
-    this.missing = html("div", { class: "rnnbow-missing" });
-    const labelsSection = this.section(
-      "labels",
-      "What came next, and what the network guessed",
-      () => [this.labels.svg],
-    );
-    labelsSection.appendChild(this.labels.svg);
-    const barsSection = this.section(
-      "bars",
-      "Gradient at each step, split by the loss it comes from",
-      () => [this.bars.svg],
-    );
-    barsSection.append(this.bars.svg, this.bars.legend);
-    const horizonSection = this.section("horizon", "Gradient horizon of one loss", () => [
-      this.horizonView.svg,
-    ]);
-    horizonSection.append(this.horizonView.svg, this.horizonView.stats);
-    this.detail = html("div", { class: "rnnbow-detail" });
-    this.detail.append(labelsSection, barsSection, horizonSection);
-    // Per-unit drilldown below the horizon; its toggle sits in the toolbar before "?".
-    this.unitsPanel = new UnitsPanel(model, () => this.theme);
-    const unitsSection = this.section("units", "Which hidden units carry this gradient", () => [
-      this.unitsPanel.view.svg,
-      this.unitsPanel.view.canvas,
-    ]);
-    this.unitsPanel.attach(unitsSection);
-    this.detail.appendChild(unitsSection);
+    this.detail = new ChunkDetail(model, {
+      theme: () => this.theme,
+      settings: () => this.detailSettings(),
+      barScale: (index) => this.barScale(index),
+      sourceScale: (index, t) =>
+        this.linked.scaleOn() ? this.linked.sourceMaxOverRuns(index, t) : 0,
+      hoverSource: (t) => this.hoverSource(t),
+      section: (view, title, image) => this.section(view, title, image),
+    });
+    // The units drilldown's toggle sits in the toolbar before "?".
     this.toolbar.element.insertBefore(
-      this.unitsPanel.toggle,
+      this.detail.unitsToggle,
       this.toolbar.element.querySelector(".rnnbow-help-toggle"),
     );
-    this.main.append(this.overviewSection, this.missing, this.detail);
+    this.main.append(this.overviewSection, this.detail.missing, this.detail.element);
     this.root.append(this.runName, this.toolbar.element, this.empty, this.main);
     host.appendChild(this.root);
 
@@ -163,17 +118,24 @@ export class RnnbowApp implements LinkMember {
     this.removers.push(() => model.off("change:_record_count", onCount));
     this.removers.push(store.onChange(() => this.redraw.request()));
     // Linked runs: join the page-level group named by _link_group (and follow changes of it).
-    this.joinLink();
-    const onGroup = () => this.joinLink();
+    this.linked = new LinkedRun(model, store, this.stackMax, this.root, {
+      previewRecord: (index) => this.previewRecord(index, true),
+      // Another run's source may lie beyond this run's chunk.
+      hoverSource: (t) => {
+        const chunk = this.detail.chunk;
+        this.hoverSource(t !== null && chunk && t >= chunk.n ? null : t, true);
+      },
+      redraw: () => this.redraw.request(),
+      horizonK: () => this.horizonK(),
+    });
+    this.linked.join();
+    const onGroup = () => this.linked.join();
     model.on("change:_link_group", onGroup);
     this.removers.push(() => model.off("change:_link_group", onGroup));
     this.removers.push(
-      store.onChange(() => this.link?.broadcast((member) => member.linkScaleChanged())),
+      store.onChange(() => this.linked.broadcast((member) => member.linkScaleChanged())),
     );
-    this.removers.push(() => {
-      this.link?.leave();
-      this.link = null;
-    });
+    this.removers.push(() => this.linked.leave());
     this.removers.push(listen(this.root, "keydown", (event) => this.handleKey(event)));
 
     if (typeof ResizeObserver === "function") {
@@ -202,9 +164,7 @@ export class RnnbowApp implements LinkMember {
     for (const remove of this.removers.splice(0)) remove();
     this.toolbar.destroy();
     this.overview.destroy();
-    this.labels.destroy();
-    this.bars.destroy();
-    this.unitsPanel.destroy();
+    this.detail.destroy();
     this.root.remove();
   }
 
@@ -258,82 +218,7 @@ export class RnnbowApp implements LinkMember {
 
   private select(index: number): void {
     this.save("selected_batch", index);
-    this.link?.broadcast((member) => member.linkSelect(index));
-  }
-
-  // ----- linked runs (link.ts) ---------------------------------------------------------------
-
-  private joinLink(): void {
-    const group = this.model.get("_link_group");
-    if (this.link?.group === group) return;
-    this.link?.leave();
-    this.link = joinGroup(group, this);
-    this.root.setAttribute("data-link-group", group);
-  }
-
-  /** True when the bars and the horizon panel use the largest value over the linked runs. */
-  private linkedScaleOn(): boolean {
-    return this.link !== null && this.link.others().length > 0 && this.model.get("linked_scale");
-  }
-
-  name(): string {
-    return this.model.get("_link_name") || this.meta().title || "another run";
-  }
-
-  linkHoverRecord(index: number | null): void {
-    this.previewRecord(index, true);
-  }
-
-  linkHoverSource(t: number | null): void {
-    this.hoverSource(t !== null && this.chunk && t >= this.chunk.n ? null : t, true);
-  }
-
-  linkSelect(index: number): void {
-    const last = Math.max(this.store.length, this.recordCount()) - 1;
-    const value = Math.max(-1, Math.min(index, last));
-    if (value === this.selected()) return;
-    this.model.set("selected_batch", value);
-    this.model.save_changes();
-  }
-
-  linkScaleChanged(): void {
-    if (this.linkedScaleOn()) this.redraw.request();
-  }
-
-  linkMembersChanged(): void {
-    this.redraw.request();
-  }
-
-  linkSetLinkedScale(on: boolean): void {
-    if (this.model.get("linked_scale") !== on) this.save("linked_scale", on);
-  }
-
-  position(index: number): Position | null {
-    const store = this.store;
-    return store.has(index)
-      ? {
-          step: store.value("step", index),
-          offset: store.value("offset", index),
-          n: seqLength(store),
-        }
-      : null;
-  }
-
-  barMax(index: number | null, k: number): number {
-    const store = this.store;
-    if (index === null)
-      return (k === this.horizonK() ? this.stackMax : this.linkStackMax).get(store, k);
-    if (!store.has(index)) return 0;
-    return Math.max(0, ...stackedTotals(triangleOf(store, index), seqLength(store), k));
-  }
-
-  sourceMax(index: number, t: number): number {
-    const store = this.store;
-    if (!store.has(index) || t < 0 || t >= seqLength(store)) return 0;
-    const triangle = triangleOf(store, index);
-    let max = 0;
-    for (let j = 0; j <= t; j++) max = Math.max(max, magnitudeAt(triangle, t, j));
-    return max;
+    this.linked.broadcast((member) => member.linkSelect(index));
   }
 
   // ----- events ------------------------------------------------------------------------------
@@ -349,7 +234,7 @@ export class RnnbowApp implements LinkMember {
 
   private previewRecord(index: number | null, fromLink = false): void {
     if (index === this.hoveredRecord) return;
-    if (!fromLink) this.link?.broadcast((member) => member.linkHoverRecord(index));
+    if (!fromLink) this.linked.broadcast((member) => member.linkHoverRecord(index));
     const started = performance.now();
     this.hoveredRecord = index;
     this.hoveredSource = null;
@@ -360,10 +245,10 @@ export class RnnbowApp implements LinkMember {
 
   private hoverSource(t: number | null, fromLink = false): void {
     if (t === this.hoveredSource) return;
-    if (!fromLink) this.link?.broadcast((member) => member.linkHoverSource(t));
+    if (!fromLink) this.linked.broadcast((member) => member.linkHoverSource(t));
     const started = performance.now();
     this.hoveredSource = t;
-    this.renderSource();
+    this.detail.showSource();
     measureSince("rnnbow:hover-source", started);
   }
 
@@ -415,8 +300,7 @@ export class RnnbowApp implements LinkMember {
       globalScale: this.model.get("global_scale"),
       showHelp,
       title: meta.title ? `RNNbow · ${meta.title}` : "RNNbow",
-      linkedScale:
-        this.link && this.link.others().length > 0 ? this.model.get("linked_scale") : null,
+      linkedScale: this.linked.hasOthers() ? this.model.get("linked_scale") : null,
     });
     const runName = this.model.get("_link_name");
     this.runName.textContent = runName;
@@ -432,7 +316,7 @@ export class RnnbowApp implements LinkMember {
     }
     this.overview.setMarkers(this.jumps.flags(store), divergedOf(meta));
     this.overview.draw(this.width - 2, this.overviewState());
-    this.chunk = null;
+    this.detail.forgetChunk();
     this.renderDetail();
     measureSince("rnnbow:render-all", started);
   }
@@ -454,12 +338,7 @@ export class RnnbowApp implements LinkMember {
     const extras = {
       jumpRatio: this.jumps.ratio(store, index),
       jumpFactor: JUMP_FACTOR,
-      linkNote: this.link
-        ? positionNote(
-            this.position(index),
-            this.link.others().map((m) => ({ name: m.name(), position: m.position(index) })),
-          )
-        : "",
+      linkNote: this.linked.textNote(index),
       diverged: diverged ? divergedText(diverged) : "",
     };
     this.info.textContent =
@@ -467,79 +346,26 @@ export class RnnbowApp implements LinkMember {
         ? infoText(store, index, because, Math.max(store.length, this.recordCount()), extras)
         : extras.diverged;
     this.info.setAttribute("data-shown", String(index));
-    if (index < 0 || !store.has(index)) {
-      this.chunk = null;
-      this.detail.hidden = true;
-      this.missing.hidden = false;
-      this.missing.textContent =
-        index >= 0 ? `Chunk ${index} is still on its way from the kernel…` : "";
-      return;
-    }
-    this.detail.hidden = false;
-    this.missing.hidden = true;
-    if (!this.chunk || this.chunk.index !== index)
-      this.chunk = readChunk(store, index, this.meta().vocab);
-    const geometry = columnGeometry(this.width - 2, this.chunk.n);
-    const k = this.horizonK();
-    const globalScale = this.model.get("global_scale");
-    this.labels.render(this.chunk, geometry, this.theme, this.sourceShown());
-    const linked = this.linkedScaleOn();
-    let scaleMax = globalScale ? this.stackMax.get(store, k) : 0;
-    if (linked && this.link)
-      scaleMax = this.link.maxOver((member) => member.barMax(globalScale ? null : index, k));
-    this.bars.render(this.chunk, geometry, { k, globalScale, scaleMax, linked });
-    this.renderSource();
-    this.revealDefaultSource(geometry);
+    this.detail.show(store, index, this.meta().vocab);
   }
 
-  /**
-   * When a new chunk is shown in views wider than the output (long chunks scroll sideways),
-   * scroll so that its default source, the largest loss, is in view: otherwise the horizon
-   * panel could describe a loss the reader cannot see.
-   */
-  private revealDefaultSource(geometry: ColumnGeometry): void {
-    const view = this.detail.clientWidth;
-    // The sections span the scrolled width; their sticky text blocks one view (style.css).
-    if (view > 0) this.detail.style.setProperty("--rnnbow-view-width", `${view - 8}px`);
-    this.detail.style.setProperty("--rnnbow-content-width", `${geometry.width}px`);
-    const chunk = this.chunk;
-    if (!chunk || chunk.index === this.scrolledFor || this.hoveredSource !== null) return;
-    this.scrolledFor = chunk.index;
-    if (view <= 0 || geometry.width <= view) return;
-    this.detail.scrollLeft = scrollToColumn(
-      geometry,
-      largestLossSource(chunk.losses),
-      this.detail.scrollLeft,
-      view,
-    );
-  }
-
-  private sourceShown(): number {
-    if (!this.chunk) return -1;
-    return this.hoveredSource ?? largestLossSource(this.chunk.losses);
-  }
-
-  /** The source-dependent parts: highlighted segments, shaded labels, the horizon panel. */
-  private renderSource(): void {
-    const chunk = this.chunk;
-    if (!chunk) return;
-    const t = this.sourceShown();
-    this.bars.highlight(t);
-    this.labels.setShade(t);
-    this.horizonView.render(chunk, columnGeometry(this.width - 2, chunk.n), t, {
+  private detailSettings(): DetailSettings {
+    return {
+      width: this.width - 2,
       k: this.horizonK(),
       logScale: this.model.get("log_scale"),
-      isDefault: this.hoveredSource === null,
-      scaleMax:
-        this.linkedScaleOn() && this.link
-          ? this.link.maxOver((member) => member.sourceMax(chunk.index, t))
-          : 0,
-      linked: this.linkedScaleOn(),
-    });
-    this.unitsPanel.update(chunk.index, columnGeometry(this.width - 2, chunk.n), t, {
-      logScale: this.model.get("log_scale"),
-      isDefault: this.hoveredSource === null,
-    });
+      globalScale: this.model.get("global_scale"),
+      linked: this.linked.scaleOn(),
+      hoveredSource: this.hoveredSource,
+    };
+  }
+
+  /** Top of the bars' scale: the largest over all chunks and/or all linked runs, or 0. */
+  private barScale(index: number): number {
+    const k = this.horizonK();
+    const globalScale = this.model.get("global_scale");
+    if (this.linked.scaleOn()) return this.linked.barMaxOverRuns(globalScale ? null : index, k);
+    return globalScale ? this.stackMax.get(this.store, k) : 0;
   }
 
   /** A view's frame (layout.ts); its help block follows "?" and its listeners the app. */
@@ -548,7 +374,10 @@ export class RnnbowApp implements LinkMember {
     title: string,
     image: () => [SVGSVGElement, HTMLCanvasElement?],
   ): HTMLElement {
-    const fileName = () => `rnnbow-${view}${this.chunk ? `-chunk${this.chunk.index}` : ""}`;
+    const fileName = () => {
+      const chunk = this.detail.chunk;
+      return `rnnbow-${view}${chunk ? `-chunk${chunk.index}` : ""}`;
+    };
     const frame = viewFrame(view, title, image, fileName);
     this.helpBlocks.push(frame.help);
     this.removers.push(frame.remove);

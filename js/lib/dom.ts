@@ -37,6 +37,24 @@ export function clear(element: Element): void {
   while (element.firstChild) element.removeChild(element.firstChild);
 }
 
+/**
+ * Empty an SVG and size it to width × height px (its viewBox the same), on a background rect of
+ * that colour when one is given.
+ */
+export function resetSvg(
+  root: SVGSVGElement,
+  width: number,
+  height: number,
+  background?: string,
+): void {
+  clear(root);
+  root.setAttribute("width", String(width));
+  root.setAttribute("height", String(height));
+  root.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  if (background !== undefined)
+    root.appendChild(svg("rect", { x: 0, y: 0, width, height, fill: background }));
+}
+
 /** Add a DOM listener and return the function that removes it. */
 export function listen<K extends keyof HTMLElementEventMap>(
   target: HTMLElement | SVGElement,

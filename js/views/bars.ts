@@ -3,7 +3,7 @@
 import { scaleLinear } from "d3-scale";
 import { type Chunk, magnitudeAt, stackedTotals } from "../data/chunk";
 import { drawAxis } from "../lib/axis";
-import { clear, html, svg } from "../lib/dom";
+import { clear, html, resetSvg, svg } from "../lib/dom";
 import { axisGradientFormat } from "../lib/format";
 import { sourceColour, type Theme } from "../lib/theme";
 import { barWidth, type ColumnGeometry, columnX } from "./columns";
@@ -78,20 +78,8 @@ export class BarsView {
   render(chunk: Chunk, geometry: ColumnGeometry, options: BarsOptions): void {
     const theme = this.theme();
     const root = this.svg;
-    clear(root);
+    resetSvg(root, geometry.width, BARS_HEIGHT, theme.background);
     this.bySource.clear();
-    root.setAttribute("width", String(geometry.width));
-    root.setAttribute("height", String(BARS_HEIGHT));
-    root.setAttribute("viewBox", `0 0 ${geometry.width} ${BARS_HEIGHT}`);
-    root.appendChild(
-      svg("rect", {
-        x: 0,
-        y: 0,
-        width: geometry.width,
-        height: BARS_HEIGHT,
-        fill: theme.background,
-      }),
-    );
 
     const scaleMax =
       options.scaleMax > 0

@@ -3,7 +3,7 @@
 import { scaleLinear, scaleLog } from "d3-scale";
 import { type Chunk, decayOf, magnitudeAt } from "../data/chunk";
 import { drawAxis } from "../lib/axis";
-import { clear, html, svg } from "../lib/dom";
+import { clear, html, resetSvg, svg } from "../lib/dom";
 import { axisGradientFormat, formatGradient } from "../lib/format";
 import { visibleGlyph } from "../lib/glyphs";
 import type { Theme } from "../lib/theme";
@@ -40,20 +40,8 @@ export class HorizonView {
   render(chunk: Chunk, geometry: ColumnGeometry, t: number, options: HorizonOptions): void {
     const theme = this.theme();
     const root = this.svg;
-    clear(root);
-    root.setAttribute("width", String(geometry.width));
-    root.setAttribute("height", String(HORIZON_HEIGHT));
-    root.setAttribute("viewBox", `0 0 ${geometry.width} ${HORIZON_HEIGHT}`);
+    resetSvg(root, geometry.width, HORIZON_HEIGHT, theme.background);
     root.setAttribute("data-source", String(t));
-    root.appendChild(
-      svg("rect", {
-        x: 0,
-        y: 0,
-        width: geometry.width,
-        height: HORIZON_HEIGHT,
-        fill: theme.background,
-      }),
-    );
 
     const values: number[] = [];
     for (let j = 0; j <= t; j++) values.push(magnitudeAt(chunk.triangle, t, j));

@@ -1,7 +1,7 @@
 // View 2: true next characters above, the network's predictions below, one column per step.
 // Correct predictions green, wrong ones red and underlined (a cue that does not rely on colour).
 import type { Chunk } from "../data/chunk";
-import { clear, svg } from "../lib/dom";
+import { resetSvg, svg } from "../lib/dom";
 import { isStandIn, visibleGlyph } from "../lib/glyphs";
 import type { Theme } from "../lib/theme";
 import { type ColumnGeometry, columnAt, columnCenter, columnX } from "./columns";
@@ -29,19 +29,7 @@ export class LabelsView {
   render(chunk: Chunk, geometry: ColumnGeometry, theme: Theme, shadeSource: number | null): void {
     this.geometry = geometry;
     const root = this.svg;
-    clear(root);
-    root.setAttribute("width", String(geometry.width));
-    root.setAttribute("height", String(LABELS_HEIGHT));
-    root.setAttribute("viewBox", `0 0 ${geometry.width} ${LABELS_HEIGHT}`);
-    root.appendChild(
-      svg("rect", {
-        x: 0,
-        y: 0,
-        width: geometry.width,
-        height: LABELS_HEIGHT,
-        fill: theme.background,
-      }),
-    );
+    resetSvg(root, geometry.width, LABELS_HEIGHT, theme.background);
     this.shade = svg("rect", {
       class: "rnnbow-label-shade",
       y: 2,

@@ -4,7 +4,7 @@
 import { interpolateLab } from "d3-interpolate";
 import { triangleIndex } from "../data/decode";
 import type { UnitsEntry } from "../data/units-data";
-import { clear, html, svg } from "../lib/dom";
+import { clear, html, resetSvg, svg } from "../lib/dom";
 import { formatGradient } from "../lib/format";
 import type { Theme } from "../lib/theme";
 import { type ColumnGeometry, columnAt, columnCenter, columnX } from "./columns";
@@ -191,10 +191,7 @@ export class UnitsView {
 
     // SVG overlay: title, frame, unit labels, step axis, legend.
     const root = this.svg;
-    clear(root);
-    root.setAttribute("width", String(width));
-    root.setAttribute("height", String(height));
-    root.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    resetSvg(root, width, height);
     root.setAttribute("data-source", String(t));
     root.setAttribute("data-record", String(entry.index));
     root.setAttribute("data-top-unit", String(shown[0]));

@@ -88,7 +88,12 @@ def check_vector_state(state0: object, hidden_size: int) -> np.ndarray:
 
 
 def parameter_gradients(
-    cache: Cache, g: np.ndarray, dy: np.ndarray, blocks: list[RecurrentBlock], vocab_size: int
+    cache: Cache,
+    g: np.ndarray,
+    dy: np.ndarray,
+    blocks: list[RecurrentBlock],
+    vocab_size: int,
+    out: Params | None = None,
 ) -> Params:
     """BPTT's gradients from the summed pre-activation gradients and the output errors.
 
@@ -104,6 +109,8 @@ def parameter_gradients(
         Which vector each row block of ``W_hh`` multiplies (the cell's ``recurrent_blocks``).
     vocab_size : int
         V.
+    out : dict of np.ndarray, optional
+        Arrays shaped like the parameters to write the gradients into (new ones by default).
 
     Returns
     -------
@@ -111,14 +118,18 @@ def parameter_gradients(
         ``dW_xh = sum_t outer(g_t, x_t)``, ``dW_hh[rows] = sum_t outer(g_t[rows], v_t)`` per
         block, ``dW_hy = sum_t outer(dy_t, h_t)``, ``db_h = sum_t g_t``, ``db_y = sum_t dy_t``.
     """
-    x = one_hot(cache.inputs, vocab_size, g.dtype)
-    return {
-        "W_xh": g.T @ x,
-        "W_hh": np.concatenate([g[:, block.rows].T @ block.vectors for block in blocks]),
-        "W_hy": dy.T @ cache.h[1:],
-        "b_h": g.sum(axis=0),
-        "b_y": dy.sum(axis=0),
-    }
+    if out is None:
+        H = blocks[0].vectors.shape[1]
+        shapes = {"W_xh": (g.shape[1], vocab_size), "W_hh": (g.shape[1], H)}
+        shapes.update({"W_hy": (vocab_size, H), "b_h": (g.shape[1],), "b_y": (vocab_size,)})
+        out = {name: np.empty(shape, dtype=g.dtype) for name, shape in shapes.items()}
+    np.matmul(g.T, one_hot(cache.inputs, vocab_size, g.dtype), out=out["W_xh"])
+    for block in blocks:
+        np.matmul(g[:, block.rows].T, block.vectors, out=out["W_hh"][block.rows])
+    np.matmul(dy.T, cache.h[1:], out=out["W_hy"])
+    np.sum(g, axis=0, out=out["b_h"])
+    np.sum(dy, axis=0, out=out["b_y"])
+    return out
 
 
 @dataclass

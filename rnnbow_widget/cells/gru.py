@@ -143,8 +143,9 @@ def slopes(cache: Cache) -> Slopes:
     )
 
 
-def backward(params: Params, cache: Cache) -> Params:
-    """Ordinary BPTT: ``dL/dW`` for ``L = sum_t L_t``, one array per parameter."""
+def backward(params: Params, cache: Cache, out: Params | None = None) -> Params:
+    """Ordinary BPTT: ``dL/dW`` for ``L = sum_t L_t``, one array per parameter (written into
+    ``out``, arrays shaped like ``params``, when given)."""
     dy, d = base.output_errors(cache, params["W_hy"])  # d: local messages, then all of dL/dh_t
     n, H = d.shape
     W_h_rz, W_hn = params["W_hh"][: 2 * H], params["W_hh"][2 * H :]
@@ -157,7 +158,8 @@ def backward(params: Params, cache: Cache) -> Params:
         g[t, :H] = q * s.to_r[t]  # g_r
         if t:
             d[t - 1] += s.z[t] * d[t] + s.r[t] * q + W_h_rz.T.dot(g[t, : 2 * H])
-    return base.parameter_gradients(cache, g, dy, recurrent_blocks(cache), params["W_xh"].shape[1])
+    V = params["W_xh"].shape[1]
+    return base.parameter_gradients(cache, g, dy, recurrent_blocks(cache), V, out)
 
 
 @dataclass(frozen=True)

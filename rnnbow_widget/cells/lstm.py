@@ -120,6 +120,15 @@ def sigmoid(a: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * a))
 
 
+def gate_scale_shift(hidden_size: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(4H,) ``scale`` and ``shift`` with ``gates = shift + scale * tanh(scale * a)``."""
+    H = hidden_size
+    scale = np.full(4 * H, 0.5, dtype=dtype)
+    shift = np.full(4 * H, 0.5, dtype=dtype)
+    scale[2 * H : 3 * H], shift[2 * H : 3 * H] = 1.0, 0.0
+    return scale, shift
+
+
 def forward(
     params: Params,
     inputs: np.ndarray,
@@ -141,12 +150,16 @@ def forward(
     c = np.empty((n + 1, H), dtype=W_hh.dtype)
     h[0], c[0] = check_state(state0, H)
     gates = np.empty((n, 4 * H), dtype=W_hh.dtype)
+    i_f_g_o = gates.reshape(n, 4, H)  # a view: the four gates of each step
+    # sigmoid(a) = (1 + tanh(a / 2)) / 2, so one tanh gives all four gates: shift + scale *
+    # tanh(scale * a) with scale = shift = 1/2 in the sigmoid blocks i, f, o, and scale = 1,
+    # shift = 0 in the tanh block g.
+    scale, shift = gate_scale_shift(H, W_hh.dtype)
     a_in = W_xh.T[inputs] + b_h  # (n, 4H): W_xh x_t + b_h, the part that does not need h_{t-1}
     for t in range(n):
         a = a_in[t] + W_hh.dot(h[t])  # a_t = W_xh x_t + W_hh h_{t-1} + b_h
-        gates[t] = sigmoid(a)  # i_t, f_t, o_t (and a_g's sigmoid, replaced on the next line)
-        gates[t, 2 * H : 3 * H] = np.tanh(a[2 * H : 3 * H])  # g_t
-        i, f, g, o = gates[t].reshape(4, H)
+        gates[t] = shift + scale * np.tanh(scale * a)  # i_t, f_t, g_t, o_t
+        i, f, g, o = i_f_g_o[t]
         c[t + 1] = f * c[t] + i * g  # c_t = f_t * c_{t-1} + i_t * g_t
         h[t + 1] = o * np.tanh(c[t + 1])  # h_t = o_t * tanh(c_t)
     y, losses = base.softmax_output(h[1:], W_hy, b_y, targets)
@@ -183,21 +196,24 @@ def slopes(cache: Cache) -> Slopes:
     )
 
 
-def backward(params: Params, cache: Cache) -> Params:
-    """Ordinary BPTT: ``dL/dW`` for ``L = sum_t L_t``, one array per parameter."""
+def backward(params: Params, cache: Cache, out: Params | None = None) -> Params:
+    """Ordinary BPTT: ``dL/dW`` for ``L = sum_t L_t``, one array per parameter (written into
+    ``out``, arrays shaped like ``params``, when given)."""
     dy, d = base.output_errors(cache, params["W_hy"])  # d: local messages, then all of dL/dh_t
     W_hh, s = params["W_hh"], slopes(cache)
     n, H = d.shape
-    g = np.empty((n, 4 * H), dtype=d.dtype)
+    g = np.empty((n, 4, H), dtype=d.dtype)  # g[t] = [da_i; da_f; da_g; da_o] of step t
     e_next = np.zeros(H, dtype=d.dtype)  # f_{t+1} * e_{t+1}: the cell-state path from t + 1
     for t in range(n - 1, -1, -1):
         e = d[t] * s.h_to_c[t] + e_next  # e_t = dL/dc_t
-        g[t, : 3 * H] = (s.to_ifg[t] * e).ravel()  # [da_i; da_f; da_g]
-        g[t, 3 * H :] = d[t] * s.to_o[t]  # da_o
+        g[t, :3] = s.to_ifg[t] * e  # [da_i; da_f; da_g]
+        g[t, 3] = d[t] * s.to_o[t]  # da_o
         if t:
-            d[t - 1] += W_hh.T.dot(g[t])  # d_{t-1} += W_hh^T g_t
+            d[t - 1] += W_hh.T.dot(g[t].ravel())  # d_{t-1} += W_hh^T g_t
         e_next = e * s.f[t]
-    return base.parameter_gradients(cache, g, dy, recurrent_blocks(cache), params["W_xh"].shape[1])
+    g = g.reshape(n, 4 * H)
+    V = params["W_xh"].shape[1]
+    return base.parameter_gradients(cache, g, dy, recurrent_blocks(cache), V, out)
 
 
 @dataclass(frozen=True)

@@ -131,8 +131,10 @@ def relu(z: np.ndarray) -> np.ndarray:
     return np.maximum(z, 0.0)
 
 
-def backward(params: Params, cache: Cache) -> Params:
+def backward(params: Params, cache: Cache, out: Params | None = None) -> Params:
     """Ordinary BPTT: ``dL/dW`` for ``L = sum_t L_t``, one array per parameter.
+
+    ``out`` (optional) holds arrays shaped like ``params`` to write the gradients into.
 
     Examples
     --------
@@ -142,13 +144,12 @@ def backward(params: Params, cache: Cache) -> Params:
     ['W_hh', 'W_hy', 'W_xh', 'b_h', 'b_y']
     """
     W_hh, W_hy = params["W_hh"], params["W_hy"]
-    dy, d = base.output_errors(
-        cache, W_hy
-    )  # d: the local messages W_hy^T dy_t, then all of dL/dh_t
+    dy, d = base.output_errors(cache, W_hy)  # d: the local messages, then all of dL/dh_t
     for t in range(len(d) - 1, 0, -1):
         d[t - 1] += W_hh.T.dot(cache.dact[t] * d[t])  # d_{t-1} += W_hh^T g_t, g_t = act'(z_t) d_t
     g = cache.dact * d  # g_t = act'(z_t) * d_t
-    return base.parameter_gradients(cache, g, dy, recurrent_blocks(cache), params["W_xh"].shape[1])
+    V = params["W_xh"].shape[1]
+    return base.parameter_gradients(cache, g, dy, recurrent_blocks(cache), V, out)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,201 @@
+// The detail of the shown chunk: views 2-4 (labels, stacked bars, gradient horizon) and the
+// per-unit drilldown, on one column layout, all inspecting one source loss: the hovered one,
+// else the chunk's largest loss.
+import { type Chunk, largestLossSource, readChunk } from "../data/chunk";
+import type { WidgetModel } from "../data/model";
+import type { RecordStore } from "../data/store";
+import { html } from "../lib/dom";
+import type { Theme } from "../lib/theme";
+import { BarsView } from "../views/bars";
+import { type ColumnGeometry, columnGeometry, scrollToColumn } from "../views/columns";
+import { HorizonView } from "../views/horizon";
+import { LabelsView } from "../views/labels";
+import type { HelpTopic } from "./help";
+import { UnitsPanel } from "./units-panel";
+
+/** How the views draw, read from the app at each drawing (the traits may have changed). */
+export interface DetailSettings {
+  /** Width available to the views, px (longer chunks make them scroll sideways). */
+  width: number;
+  /** The horizon k. */
+  k: number;
+  logScale: boolean;
+  globalScale: boolean;
+  /** The scales are the largest over the linked runs. */
+  linked: boolean;
+  /** The source loss the reader points at (null: none, the largest loss is inspected). */
+  hoveredSource: number | null;
+}
+
+/** What the detail asks of the app. */
+export interface DetailHost {
+  theme(): Theme;
+  settings(): DetailSettings;
+  /** Top of the bars' scale for record `index` (0: the chunk's own tallest bar). */
+  barScale(index: number): number;
+  /** Top of the horizon's scale for source t of record `index` (0: that source's own). */
+  sourceScale(index: number, t: number): number;
+  /** The reader points at source loss t in the labels or the bars (null: left them). */
+  hoverSource(t: number | null): void;
+  /** A view's frame (layout.ts), its help and listeners kept by the app. */
+  section(
+    view: HelpTopic,
+    title: string,
+    image: () => [SVGSVGElement, HTMLCanvasElement?],
+  ): HTMLElement;
+}
+
+export class ChunkDetail {
+  /** `.rnnbow-detail`: the views' sections. */
+  readonly element: HTMLElement;
+  /** Shown instead while the chunk is on its way from the kernel. */
+  readonly missing: HTMLElement;
+  private readonly labels: LabelsView;
+  private readonly bars: BarsView;
+  private readonly horizonView: HorizonView;
+  private readonly unitsPanel: UnitsPanel;
+  private shownChunk: Chunk | null = null;
+  /** The chunk whose default source the views last scrolled into view. */
+  private scrolledFor = -1;
+
+  constructor(
+    model: WidgetModel,
+    private readonly host: DetailHost,
+  ) {
+    const theme = () => host.theme();
+    this.labels = new LabelsView((t) => host.hoverSource(t));
+    this.bars = new BarsView((t) => host.hoverSource(t), theme);
+    this.horizonView = new HorizonView(theme);
+    this.missing = html("div", { class: "rnnbow-missing" });
+    const labelsSection = host.section(
+      "labels",
+      "What came next, and what the network guessed",
+      () => [this.labels.svg],
+    );
+    labelsSection.appendChild(this.labels.svg);
+    const barsSection = host.section(
+      "bars",
+      "Gradient at each step, split by the loss it comes from",
+      () => [this.bars.svg],
+    );
+    barsSection.append(this.bars.svg, this.bars.legend);
+    const horizonSection = host.section("horizon", "Gradient horizon of one loss", () => [
+      this.horizonView.svg,
+    ]);
+    horizonSection.append(this.horizonView.svg, this.horizonView.stats);
+    this.element = html("div", { class: "rnnbow-detail" });
+    this.element.append(labelsSection, barsSection, horizonSection);
+    // Per-unit drilldown below the horizon; its toggle sits in the toolbar (see unitsToggle).
+    this.unitsPanel = new UnitsPanel(model, theme);
+    const unitsSection = host.section("units", "Which hidden units carry this gradient", () => [
+      this.unitsPanel.view.svg,
+      this.unitsPanel.view.canvas,
+    ]);
+    this.unitsPanel.attach(unitsSection);
+    this.element.appendChild(unitsSection);
+  }
+
+  /** The chunk the views show (null: none). */
+  get chunk(): Chunk | null {
+    return this.shownChunk;
+  }
+
+  /** The units drilldown's toolbar control (the app places it). */
+  get unitsToggle(): HTMLLabelElement {
+    return this.unitsPanel.toggle;
+  }
+
+  /** The records changed: read the chunk again at the next show(). */
+  forgetChunk(): void {
+    this.shownChunk = null;
+  }
+
+  destroy(): void {
+    this.labels.destroy();
+    this.bars.destroy();
+    this.unitsPanel.destroy();
+  }
+
+  /** The views for record `index`, or the note that it is still missing. */
+  show(store: RecordStore, index: number, vocab: string[]): void {
+    if (index < 0 || !store.has(index)) {
+      this.shownChunk = null;
+      this.element.hidden = true;
+      this.missing.hidden = false;
+      this.missing.textContent =
+        index >= 0 ? `Chunk ${index} is still on its way from the kernel…` : "";
+      return;
+    }
+    this.element.hidden = false;
+    this.missing.hidden = true;
+    if (!this.shownChunk || this.shownChunk.index !== index)
+      this.shownChunk = readChunk(store, index, vocab);
+    const chunk = this.shownChunk;
+    const settings = this.host.settings();
+    const geometry = columnGeometry(settings.width, chunk.n);
+    const { k, globalScale, linked } = settings;
+    this.labels.render(chunk, geometry, this.host.theme(), this.sourceShown(chunk, settings));
+    this.bars.render(chunk, geometry, {
+      k,
+      globalScale,
+      scaleMax: this.host.barScale(index),
+      linked,
+    });
+    this.drawSource(chunk, settings);
+    this.revealDefaultSource(chunk, geometry, settings);
+  }
+
+  /** The inspected source loss changed: redraw what depends on it. */
+  showSource(): void {
+    if (this.shownChunk) this.drawSource(this.shownChunk, this.host.settings());
+  }
+
+  private sourceShown(chunk: Chunk, settings: DetailSettings): number {
+    return settings.hoveredSource ?? largestLossSource(chunk.losses);
+  }
+
+  /** The source-dependent parts: highlighted segments, shaded labels, the horizon panel. */
+  private drawSource(chunk: Chunk, settings: DetailSettings): void {
+    const t = this.sourceShown(chunk, settings);
+    const isDefault = settings.hoveredSource === null;
+    this.bars.highlight(t);
+    this.labels.setShade(t);
+    this.horizonView.render(chunk, columnGeometry(settings.width, chunk.n), t, {
+      k: settings.k,
+      logScale: settings.logScale,
+      isDefault,
+      scaleMax: this.host.sourceScale(chunk.index, t),
+      linked: settings.linked,
+    });
+    this.unitsPanel.update(chunk.index, columnGeometry(settings.width, chunk.n), t, {
+      logScale: settings.logScale,
+      isDefault,
+    });
+  }
+
+  /**
+   * When a new chunk is shown in views wider than the output (long chunks scroll sideways),
+   * scroll so that its default source, the largest loss, is in view: otherwise the horizon
+   * panel could describe a loss the reader cannot see.
+   */
+  private revealDefaultSource(
+    chunk: Chunk,
+    geometry: ColumnGeometry,
+    settings: DetailSettings,
+  ): void {
+    const detail = this.element;
+    const view = detail.clientWidth;
+    // The sections span the scrolled width; their sticky text blocks one view (style.css).
+    if (view > 0) detail.style.setProperty("--rnnbow-view-width", `${view - 8}px`);
+    detail.style.setProperty("--rnnbow-content-width", `${geometry.width}px`);
+    if (chunk.index === this.scrolledFor || settings.hoveredSource !== null) return;
+    this.scrolledFor = chunk.index;
+    if (view <= 0 || geometry.width <= view) return;
+    detail.scrollLeft = scrollToColumn(
+      geometry,
+      largestLossSource(chunk.losses),
+      detail.scrollLeft,
+      view,
+    );
+  }
+}
