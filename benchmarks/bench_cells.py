@@ -105,7 +105,8 @@ def numpy_engine(cell_name: str, data: np.ndarray, V: int, dtype: str) -> Callab
             state = cell.initial_state(HIDDEN).astype(dtype)
         x, y = data[p : p + SEQ], data[p + 1 : p + SEQ + 1]
         cache = cell.forward(params, x, y, state)
-        grad = vector.gradient(cell.backward(params, cache))
+        cell.backward(params, cache, out=vector.grads)
+        grad = vector.grad
         # Adagrad as torch.optim.Adagrad: theta -= lr g / (sqrt(m) + eps), m += g^2
         np.clip(grad, -CLIP, CLIP, out=grad)
         np.multiply(grad, grad, out=scratch)

@@ -8,8 +8,8 @@ with timers while ``train`` runs (vanilla cell by default, H = 100, n = 25,
 ``corpora.c_code()``, a record on every chunk) and prints each part's mean wall time per
 chunk, and the page faults per chunk. The parts, in the order the trainer runs them:
 
-- ``forward``, ``backward``: the cell module's functions;
-- ``gradient vector``: ``ParameterVector.gradient`` (the gradients laid out as one vector);
+- ``forward``, ``backward``: the cell module's functions (``backward`` writes the gradients
+  into the trainer's flat gradient vector);
 - ``walk``, ``magnitudes``, ``units``: ``engine.walk``, ``engine.magnitudes``,
   ``engine.unit_contributions`` (the itemized gradients of the recorded chunk);
 - ``clip``: ``optim.clip_gradients`` as imported in the trainer;
@@ -105,7 +105,6 @@ def instrument(stack: ExitStack, totals: dict[str, float], cell: Any) -> None:
 
     wrap(cell, "forward", "forward")
     wrap(cell, "backward", "backward")
-    wrap(ParameterVector, "gradient", "gradient vector")
     wrap(engine, "walk", "walk")
     wrap(trainer_module, "clip_gradients", "clip")
     wrap(Optimizer, "propose", "propose")
@@ -133,7 +132,6 @@ def first_touch_ns_per_byte(mib: int = 64) -> tuple[float, float]:
 PARTS = (
     "forward",
     "backward",
-    "gradient vector",
     "walk",
     "clip",
     "propose",

@@ -1,4 +1,4 @@
-"""The two speed measures the code keeps, each timed against the plain way, interleaved.
+"""The speed measures the code keeps, each timed against the plain way, interleaved.
 
 1. ``parameters.ParameterVector``: the trainer keeps its parameters as views into one flat
    vector, so gradient clipping, the optimizer's step and the check that the update stays
@@ -8,6 +8,11 @@
 2. ``A.dot(v)`` instead of ``A @ v`` in the cells' recurrence loops: the same product with less
    call overhead for one vector. Timed: one matrix-vector product of each size the loops use,
    both ways, and the forward + backward of a chunk of the vanilla cell as written.
+3. A measure not taken: ``optim.sum_of_squares`` (the gradient's norm) is numpy's own
+   ``np.einsum``, because a BLAS dot of more than 10,000 entries wakes OpenBLAS's threads.
+   Timed: the trainer's CPU time per chunk over the lean loop of ``bench_floor.py`` with
+   ``np.einsum`` and with BLAS dots in blocks of 10,000 (one thread), taking turns in a shuffled
+   order.
 
 Each pair takes turns ``--rounds`` times; medians. The share of a chunk is against the median
 CPU time of ``CharRNNTrainer.train`` per chunk (no recording) measured in the same run.
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import sys
 import time
 from collections.abc import Callable
@@ -32,10 +38,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rnnbow_widget import corpora
+from rnnbow_widget import corpora, optim
 from rnnbow_widget.cells import get_cell
 from rnnbow_widget.optim import clip_gradients, make_optimizer
 from rnnbow_widget.trainer import CharRNNTrainer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_floor import lean_trainer
 
 H, N = 100, 25
 
@@ -103,6 +112,39 @@ def main() -> None:
         f"update, flat vector: {update['flat vector'] * 1e6:.1f} us; per array: "
         f"{update['per array'] * 1e6:.1f} us; the vector saves {gain * 1e6:.1f} us, "
         f"{100 * gain / chunk:.1f}% of a chunk"
+    )
+
+    text = corpora.c_code()
+    symbols = sorted(set(text))
+    lean = lean_trainer(np.array([symbols.index(c) for c in text]), len(symbols), "float64")
+    einsum = optim.sum_of_squares
+
+    def blocked(x: np.ndarray) -> float:
+        flat = np.ravel(x)
+        return sum(
+            float(np.dot(flat[i : i + 10_000], flat[i : i + 10_000]))
+            for i in range(0, flat.size, 10_000)
+        )
+
+    ways = {"np.einsum (the code)": einsum, "BLAS dots of 10,000": blocked}
+    ratios: dict[str, list[float]] = {name: [] for name in ways}
+    trainers = {name: CharRNNTrainer(text, record_every=10**9) for name in ways}
+    order = list(ways)
+    for _ in range(args.rounds // 2):
+        start = time.process_time()
+        for _ in range(25):
+            lean()
+        floor = time.process_time() - start
+        random.shuffle(order)
+        for name in order:
+            optim.sum_of_squares = ways[name]
+            start = time.process_time()
+            trainers[name].train(25, progress=False)
+            ratios[name].append((time.process_time() - start) / floor)
+    optim.sum_of_squares = einsum
+    print(
+        "gradient norm, trainer / lean loop (CPU time per chunk, medians): "
+        + ", ".join(f"{name} x{np.median(values):.3f}" for name, values in ratios.items())
     )
 
     rng = np.random.default_rng(0)
