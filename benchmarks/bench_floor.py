@@ -121,22 +121,32 @@ def lean_trainer(data: np.ndarray, V: int, dtype: str) -> Callable[[], float]:
 def interleaved_ratio(chunk: Callable[[], float], text: str, dtype: str, rounds: int) -> float:
     """Median over rounds of the trainer's CPU time per chunk over the lean loop's.
 
-    The two take turns (25 chunks each per round), so the machine's drift in speed, 20-40%
-    over minutes on this VM, cancels; separate runs minutes apart do not compare well.
+    The two take turns (25 chunks each per round, the one going first alternating), so the
+    machine's drift in speed, 20-40% over minutes on this VM, cancels, and neither always runs
+    on the caches the other left; separate runs minutes apart do not compare well.
     """
     from rnnbow_widget.trainer import CharRNNTrainer
 
     trainer = CharRNNTrainer(text, hidden_size=H, seq_length=N, record_every=10**9, dtype=dtype)
     trainer.train(50, progress=False)
-    ratios = []
-    for _ in range(rounds):
-        start = time.process_time()
+
+    def lean_block() -> None:
         for _ in range(25):
             chunk()
-        lean = time.process_time() - start
-        start = time.process_time()
+
+    def trainer_block() -> None:
         trainer.train(25, progress=False)
-        ratios.append((time.process_time() - start) / lean)
+
+    ratios = []
+    for round_number in range(rounds):
+        blocks = {"lean": lean_block, "trainer": trainer_block}
+        order = list(blocks) if round_number % 2 == 0 else list(reversed(blocks))
+        seconds = {}
+        for name in order:
+            start = time.process_time()
+            blocks[name]()
+            seconds[name] = time.process_time() - start
+        ratios.append(seconds["trainer"] / seconds["lean"])
     return float(np.median(ratios))
 
 

@@ -8,10 +8,12 @@
 2. ``A.dot(v)`` instead of ``A @ v`` in the cells' recurrence loops: the same product with less
    call overhead for one vector. Timed: one matrix-vector product of each size the loops use,
    both ways, and the forward + backward of a chunk of the vanilla cell as written.
-3. A measure not taken: ``optim.sum_of_squares`` (the gradient's norm) is numpy's own
-   ``np.einsum``, because a BLAS dot of more than 10,000 entries wakes OpenBLAS's threads.
-   Timed: the trainer's CPU time per chunk over the lean loop of ``bench_floor.py`` with
-   ``np.einsum`` and with BLAS dots in blocks of 10,000 (one thread), taking turns in a shuffled
+3. ``ParameterVector.apply``: the update in place when the optimizer bounds its step (Adagrad),
+   instead of building ``theta - delta`` aside and checking it. And a measure not taken:
+   ``optim.sum_of_squares`` (the gradient's norm) is numpy's own ``np.einsum``, because a BLAS
+   dot of more than 10,000 entries wakes OpenBLAS's threads; BLAS dots in blocks of 10,000 are
+   the alternative. Timed: the trainer's CPU time per chunk over the lean loop of
+   ``bench_floor.py``, as the code is and with each alternative, taking turns in a shuffled
    order.
 
 Each pair takes turns ``--rounds`` times; medians. The share of a chunk is against the median
@@ -120,16 +122,18 @@ def main() -> None:
     einsum = optim.sum_of_squares
 
     def blocked(x: np.ndarray) -> float:
-        flat = np.ravel(x)
-        return sum(
-            float(np.dot(flat[i : i + 10_000], flat[i : i + 10_000]))
-            for i in range(0, flat.size, 10_000)
-        )
+        blocks = [np.ravel(x)[i : i + 10_000] for i in range(0, np.size(x), 10_000)]
+        return sum(float(np.dot(block, block)) for block in blocks)
 
-    ways = {"np.einsum (the code)": einsum, "BLAS dots of 10,000": blocked}
-    ratios: dict[str, list[float]] = {name: [] for name in ways}
-    trainers = {name: CharRNNTrainer(text, record_every=10**9) for name in ways}
-    order = list(ways)
+    # Each variant: a trainer, and the sum of squares it runs with.
+    variants = {
+        "the code": (CharRNNTrainer(text, record_every=10**9), einsum),
+        "norm by BLAS dots of 10,000": (CharRNNTrainer(text, record_every=10**9), blocked),
+        "update always checked aside": (CharRNNTrainer(text, record_every=10**9), einsum),
+    }
+    variants["update always checked aside"][0].optimizer.step_bound = lambda grad_norm: None
+    ratios: dict[str, list[float]] = {name: [] for name in variants}
+    order = list(variants)
     for _ in range(args.rounds // 2):
         start = time.process_time()
         for _ in range(25):
@@ -137,15 +141,14 @@ def main() -> None:
         floor = time.process_time() - start
         random.shuffle(order)
         for name in order:
-            optim.sum_of_squares = ways[name]
+            variant, optim.sum_of_squares = variants[name]
             start = time.process_time()
-            trainers[name].train(25, progress=False)
+            variant.train(25, progress=False)
             ratios[name].append((time.process_time() - start) / floor)
     optim.sum_of_squares = einsum
-    print(
-        "gradient norm, trainer / lean loop (CPU time per chunk, medians): "
-        + ", ".join(f"{name} x{np.median(values):.3f}" for name, values in ratios.items())
-    )
+    print("trainer / lean loop, CPU time per chunk (medians, variants taking turns, shuffled):")
+    for name, values in ratios.items():
+        print(f"  {name:<30} x{np.median(values):.3f}")
 
     rng = np.random.default_rng(0)
     products = {}

@@ -34,6 +34,7 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import random  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -109,8 +110,8 @@ def timed_training(text: str, steps: int, record_every: int, with_widget: bool) 
 def every_chunk_with_widget(text: str, rounds: int) -> dict[str, float]:
     """CPU time per chunk, relative to a plain trainer's, of recording every chunk at horizon
     5 without and with a widget attached: the median over rounds of the per-round ratios. The
-    three trainers take turns (25 chunks each per round), so the machine's drift in speed
-    cancels."""
+    three trainers take turns (25 chunks each per round, in a shuffled order), so the
+    machine's drift in speed cancels."""
     options = {"hidden_size": HIDDEN_SIZE, "seq_length": SEQ_LENGTH, "seed": 0}
     trainers = {
         "plain": CharRNNTrainer(text, record_every=10**9, **options),
@@ -122,10 +123,12 @@ def every_chunk_with_widget(text: str, rounds: int) -> dict[str, float]:
     times: dict[str, list[float]] = {name: [] for name in trainers}
     for trainer in trainers.values():
         trainer.train(20, progress=False)
+    order = list(trainers)
     for _ in range(rounds):
-        for name, trainer in trainers.items():
+        random.shuffle(order)  # none always runs on the caches another left
+        for name in order:
             started = time.process_time()
-            trainer.train(25, progress=False)
+            trainers[name].train(25, progress=False)
             times[name].append(time.process_time() - started)
     widget.close()
     plain = times["plain"]
@@ -179,7 +182,8 @@ def main() -> None:
 
     print("\n3. record every chunk at horizon 5, CPU time per chunk over a plain trainer's")
     print(
-        "   (three trainers taking turns, 25 chunks each, 40 rounds, medians of per-round ratios)"
+        "   (three trainers taking turns in a shuffled order, 25 chunks each, 40 rounds, medians"
+        " of per-round ratios)"
     )
     for name, ratio in every_chunk_with_widget(text, 40).items():
         print(f"  {name:<28} x{ratio:.2f}")

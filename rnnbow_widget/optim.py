@@ -74,6 +74,21 @@ class Optimizer:
         """The arrays that ``update`` mutates (besides the parameters), in a fixed order."""
         return []
 
+    def step_bound(self, grad_norm: float) -> float | None:
+        """A bound on every ``|delta|`` entry of the next :meth:`propose`, or None.
+
+        Parameters
+        ----------
+        grad_norm : float
+            A bound on the global L2 norm of the gradients that will be proposed (finite).
+
+        Returns
+        -------
+        float or None
+            None when the optimizer cannot bound its step without looking at its state.
+        """
+        return None
+
     def propose(self, grads: Arrays) -> dict[str, np.ndarray]:
         """Compute one step without applying it.
 
@@ -143,6 +158,11 @@ class Adagrad(Optimizer):
     def state_arrays(self) -> list[np.ndarray]:
         return list(self.memory.values())
 
+    def step_bound(self, grad_norm: float) -> float | None:
+        # The new memory holds g * g, so |g| / sqrt(m + g * g + eps) <= 1, up to a few
+        # roundings (each a relative 1.1e-16, or 6e-8 in float32): the step is at most lr.
+        return 1.001 * self.learning_rate
+
     def _step(self, key: str, g: np.ndarray, out: np.ndarray) -> None:
         m_new = self._pending[key]
         np.multiply(g, g, out=m_new)
@@ -196,6 +216,10 @@ class SGD(Optimizer):
     @property
     def state_arrays(self) -> list[np.ndarray]:
         return list(self.velocity.values())
+
+    def step_bound(self, grad_norm: float) -> float | None:
+        # Plain SGD moves by lr * g and |g_i| <= ||g||; momentum remembers older gradients.
+        return None if self.momentum else 1.001 * self.learning_rate * grad_norm
 
     def _step(self, key: str, g: np.ndarray, out: np.ndarray) -> None:
         if self.momentum:

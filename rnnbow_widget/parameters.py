@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ParameterVector"]
+__all__ = ["SAFE_STEP", "ParameterVector"]
+
+SAFE_STEP = 1e30
+"""Steps below this cannot take a finite float32 or float64 number past the largest one: half a
+unit in the last place there is 1e31 (float32) or 1e292 (float64)."""
 
 Params = dict[str, np.ndarray]
 
@@ -19,11 +23,10 @@ class ParameterVector:
 
     A speed measure, kept out of the math. Gradient clipping, the optimizer and the check that
     an update stays finite each run one numpy call over every parameter instead of one per
-    array, and a cell's ``backward`` writes its gradients straight into :attr:`grads` (its
-    ``out`` argument), so no gradient array is allocated per chunk: arrays this large come
-    from fresh pages each time, the LSTM's and GRU's (over 128 KB each) at the cost of a page
-    fault per 4 KB. Measured gains are in ``docs/benchmarks.md``
-    (``benchmarks/bench_speed_measures.py``).
+    array (measured: about 11% of a chunk, ``benchmarks/bench_speed_measures.py``), and a
+    cell's ``backward`` writes its gradients straight into :attr:`grads` (its ``out``
+    argument), so no gradient array is allocated per chunk: arrays over 128 KB (the LSTM's and
+    the GRU's) come from fresh pages each time, at a page fault per 4 KB.
 
     Attributes
     ----------
@@ -52,9 +55,31 @@ class ParameterVector:
             offset += array.size
         return views
 
-    def candidate(self, delta: np.ndarray) -> np.ndarray:
-        """``theta - delta``, not applied (reused from call to call)."""
-        return np.subtract(self.theta, delta, out=self._scratch)
+    def apply(self, delta: np.ndarray, bound: float | None) -> bool:
+        """``theta -= delta``, unless an entry would become inf or NaN; True if applied.
+
+        A speed measure. ``theta`` is finite (no step that breaks that is applied). When every
+        ``|delta|`` is at most ``bound`` and ``bound`` is below :data:`SAFE_STEP`, no entry can
+        leave the float range, so the step is applied in place. Otherwise ``theta - delta`` is
+        built aside and checked first: a copy of every parameter per chunk, which also crowds
+        the CPU's caches (measured: the in-place path saves about 6% of a chunk,
+        ``benchmarks/bench_speed_measures.py``).
+
+        Parameters
+        ----------
+        delta : np.ndarray
+            The step, laid out like ``theta``.
+        bound : float or None
+            A bound on every ``|delta|`` entry (the optimizer's ``step_bound``), or None.
+        """
+        if bound is not None and bound < SAFE_STEP:
+            self.theta -= delta
+            return True
+        candidate = np.subtract(self.theta, delta, out=self._scratch)
+        if not np.isfinite(candidate).all():
+            return False
+        self.theta[...] = candidate
+        return True
 
 
 class ParameterViews(dict):

@@ -290,7 +290,7 @@ class CharRNNTrainer:
         targets = self._data[position + 1 : position + n + 1]
 
         cache = cell.forward(self.params, inputs, targets, state, self.activation)
-        loss = float(cache.losses.mean())
+        loss = float(cache.losses.sum()) / n
         if not math.isfinite(loss):
             raise diverged(self, step, "loss")
         cell.backward(self.params, cache, out=self._vector.grads)  # fills self._vector.grad
@@ -300,12 +300,11 @@ class CharRNNTrainer:
         report = clip_gradients(grads, self.clip, self.clip_norm)
         if not math.isfinite(report.grad_norm):
             raise diverged(self, step, "gradient")
-        updated = self._vector.candidate(self.optimizer.propose(grads)["theta"])
-        if not np.isfinite(updated).all():
+        delta = self.optimizer.propose(grads)["theta"]
+        if not self._vector.apply(delta, self.optimizer.step_bound(report.grad_norm)):
             raise diverged(self, step, "parameters")
 
-        self._vector.theta[...] = updated  # commit
-        self.optimizer.commit()
+        self.optimizer.commit()  # the step is applied: commit the rest
         self._state = cache.final_state
         self._next_y = cache.y[-1]
         self._position = position + n

@@ -229,7 +229,8 @@ def test_adagrad_steps_never_exceed_the_learning_rate(dtype, memory, grads, lear
     g = np.array(grads, dtype=dtype)
     delta = optimizer.propose({"w": g})["w"]
     assert np.all(np.isfinite(delta))
-    assert np.all(np.abs(delta) <= 1.001 * learning_rate)
+    assert np.all(np.abs(delta) <= optimizer.step_bound(float(np.linalg.norm(g))))
+    assert optimizer.step_bound(1.0) == 1.001 * learning_rate
 
 
 def test_plain_sgd_step_is_bounded_by_learning_rate_times_gradient_norm():
@@ -237,4 +238,10 @@ def test_plain_sgd_step_is_bounded_by_learning_rate_times_gradient_norm():
     optimizer = SGD({"w": np.zeros(2)}, learning_rate=0.5)
     delta = optimizer.propose({"w": g})["w"]
     np.testing.assert_array_equal(delta, 0.5 * g)
-    assert np.abs(delta).max() <= 0.5 * 5.0
+    assert np.abs(delta).max() <= optimizer.step_bound(5.0)
+
+
+def test_optimizers_that_remember_past_gradients_give_no_step_bound():
+    params = {"w": np.zeros(3)}
+    assert SGD(params, learning_rate=0.1, momentum=0.9).step_bound(1.0) is None
+    assert Adam(params, learning_rate=0.1).step_bound(1.0) is None

@@ -118,8 +118,8 @@ def forward(
     h = np.empty((n + 1, H), dtype=W_hh.dtype)
     h[0] = state0
     x_part = W_xh.T[inputs] + b_h  # (n, H): W_xh x_t + b_h, the part that does not need h_{t-1}
-    for t in range(n):
-        h[t + 1] = act(x_part[t] + W_hh.dot(h[t]))  # h_t = act(W_xh x_t + W_hh h_{t-1} + b_h)
+    for t, x_t in enumerate(x_part):
+        h[t + 1] = act(x_t + W_hh.dot(h[t]))  # h_t = act(W_xh x_t + W_hh h_{t-1} + b_h)
     # act'(z_t) from h_t: tanh' = 1 - tanh^2; relu' = 1 where relu(z) > 0.
     dact = 1.0 - h[1:] ** 2 if activation == "tanh" else (h[1:] > 0).astype(h.dtype)
     y, losses = base.softmax_output(h[1:], W_hy, b_y, targets)
@@ -143,11 +143,11 @@ def backward(params: Params, cache: Cache, out: Params | None = None) -> Params:
     >>> sorted(backward(params, cache))
     ['W_hh', 'W_hy', 'W_xh', 'b_h', 'b_y']
     """
-    W_hh, W_hy = params["W_hh"], params["W_hy"]
-    dy, d = base.output_errors(cache, W_hy)  # d: the local messages, then all of dL/dh_t
+    W_hh, dact = params["W_hh"], cache.dact
+    dy, d = base.output_errors(cache, params["W_hy"])  # d: the local messages, then dL/dh_t
     for t in range(len(d) - 1, 0, -1):
-        d[t - 1] += W_hh.T.dot(cache.dact[t] * d[t])  # d_{t-1} += W_hh^T g_t, g_t = act'(z_t) d_t
-    g = cache.dact * d  # g_t = act'(z_t) * d_t
+        d[t - 1] += W_hh.T.dot(dact[t] * d[t])  # d_{t-1} += W_hh^T g_t, g_t = act'(z_t) d_t
+    g = dact * d  # g_t = act'(z_t) * d_t
     V = params["W_xh"].shape[1]
     return base.parameter_gradients(cache, g, dy, recurrent_blocks(cache), V, out)
 
