@@ -13,9 +13,9 @@ chunk, and the page faults per chunk. The parts, in the order the trainer runs t
 - ``walk``, ``magnitudes``, ``units``: ``engine.walk``, ``engine.magnitudes``,
   ``engine.unit_contributions`` (the itemized gradients of the recorded chunk);
 - ``clip``: ``optim.clip_gradients`` as imported in the trainer;
-- ``propose``, ``theta - delta``, ``finite check``, ``commit``: the update, checked before it
-  is applied (``Optimizer.propose``, ``ParameterVector.candidate``, the trainer's
-  ``np.isfinite(...).all()``, ``Optimizer.commit``);
+- ``propose``, ``apply the step``, ``commit``: the update (``Optimizer.propose``,
+  ``ParameterVector.apply``: in place when the optimizer bounds its step, else checked aside
+  first; ``Optimizer.commit``);
 - ``Recording.append``: the checked write of one record;
 - ``UnitStore.put``: the per-unit store, which rounds the units to bfloat16 (that rounding,
   ``units.float32_to_bfloat16``, is also shown on its own, inside ``put``).
@@ -77,25 +77,6 @@ def timed(totals: dict[str, float], name: str, function: Callable[..., Any]) -> 
     return wrapper
 
 
-class TimedFiniteCheck:
-    """Stands in for ``numpy`` inside the trainer module: ``isfinite`` is timed together with
-    the ``.all()`` the trainer calls on its result (the one use of ``np.isfinite`` there, the
-    check of the candidate parameters); everything else is numpy's."""
-
-    def __init__(self, totals: dict[str, float]) -> None:
-        self._totals = totals
-
-    def isfinite(self, values: np.ndarray) -> np.bool_:
-        start = time.perf_counter()
-        result = np.isfinite(values).all()  # np.bool_: the trainer's .all() on it is free
-        elapsed = time.perf_counter() - start
-        self._totals["finite check"] = self._totals.get("finite check", 0.0) + elapsed
-        return result
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(np, name)
-
-
 def instrument(stack: ExitStack, totals: dict[str, float], cell: Any) -> None:
     """Wrap every function the trainer's ``_advance`` calls, until ``stack`` closes."""
 
@@ -108,8 +89,7 @@ def instrument(stack: ExitStack, totals: dict[str, float], cell: Any) -> None:
     wrap(engine, "walk", "walk")
     wrap(trainer_module, "clip_gradients", "clip")
     wrap(Optimizer, "propose", "propose")
-    wrap(ParameterVector, "candidate", "theta - delta")
-    stack.enter_context(mock.patch.object(trainer_module, "np", TimedFiniteCheck(totals)))
+    wrap(ParameterVector, "apply", "apply the step")
     wrap(Optimizer, "commit", "commit")
     wrap(engine, "magnitudes", "magnitudes")
     wrap(Recording, "append", "Recording.append")
@@ -135,8 +115,7 @@ PARTS = (
     "walk",
     "clip",
     "propose",
-    "theta - delta",
-    "finite check",
+    "apply the step",
     "commit",
     "magnitudes",
     "Recording.append",

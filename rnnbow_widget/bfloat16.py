@@ -30,12 +30,16 @@ def float32_to_bfloat16(values: np.ndarray) -> np.ndarray:
     """
     f32 = np.ascontiguousarray(values, dtype=np.float32)
     bits = f32.view(np.uint32)
-    lowest_kept_bit = (bits >> 16) & 1
-    rounded = ((bits + (0x7FFF + lowest_kept_bit)) >> 16).astype(np.uint16)  # half to even
+    rounded = bits >> 16  # then, in place: + 0x7FFF + the lowest kept bit (half to even)
+    rounded &= 1
+    rounded += 0x7FFF
+    rounded += bits
+    rounded >>= 16
+    halves = rounded.astype(np.uint16)
     nan = np.isnan(f32)
     if nan.any():  # rounding could carry a NaN's bits into infinity: keep it a (quiet) NaN
-        rounded[nan] = (bits[nan] >> 16) | 0x0040
-    return rounded
+        halves[nan] = (bits[nan] >> 16) | 0x0040
+    return halves
 
 
 def bfloat16_to_float32(bits: np.ndarray) -> np.ndarray:

@@ -52,6 +52,10 @@ as version 1, which older readers still open."""
 
 INT32_MAX = int(np.iinfo(np.int32).max)
 
+SUMMARY_BLOCK = 64
+"""Records summarized at once: a few dozen cost 4-9 us each, two thousand at once 16 us
+(their (k, n, n) arrays no longer fit the CPU's caches; ``benchmarks/bench_recording.py``)."""
+
 
 class Recording:
     """The recorded chunks of a run: append one at a time, read by index or by column.
@@ -205,21 +209,20 @@ class Recording:
         return lower
 
     def _summarize(self) -> None:
-        """Work out the derived columns of the records appended since the last call."""
-        start, stop = self._summarized, self._count
-        if start == stop:
-            return
-        n, data = self.seq_length, self._data
-        magnitudes = np.zeros((stop - start, n, n))
-        rows, cols = self._lower
-        magnitudes[:, rows, cols] = data["magnitudes"][start:stop]
-        numbers = metrics.summarize_many(magnitudes)
-        numbers["loss"] = data["losses"][start:stop].mean(axis=1, dtype=np.float64)
-        hits = data["targets"][start:stop] == data["predictions"][start:stop]
-        numbers["accuracy"] = hits.mean(axis=1)
-        for name in DERIVED_COLUMNS:
-            data[name][start:stop] = numbers[name]
-        self._summarized = stop
+        """Work out the derived columns of the records appended since the last call, in
+        blocks of :data:`SUMMARY_BLOCK` records."""
+        n, data, (rows, cols) = self.seq_length, self._data, self._lower
+        for start in range(self._summarized, self._count, SUMMARY_BLOCK):
+            stop = min(start + SUMMARY_BLOCK, self._count)
+            magnitudes = np.zeros((stop - start, n, n))
+            magnitudes[:, rows, cols] = data["magnitudes"][start:stop]
+            numbers = metrics.summarize_many(magnitudes)
+            numbers["loss"] = data["losses"][start:stop].mean(axis=1, dtype=np.float64)
+            hits = data["targets"][start:stop] == data["predictions"][start:stop]
+            numbers["accuracy"] = hits.mean(axis=1)
+            for name in DERIVED_COLUMNS:
+                data[name][start:stop] = numbers[name]
+            self._summarized = stop
 
     # ----------------------------------------------------------------- reading
     def __len__(self) -> int:
