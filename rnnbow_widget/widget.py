@@ -39,6 +39,8 @@ VIEW_TRAITS = (
     "log_scale",
     "global_scale",
     "show_help",
+    "show_others",
+    "height",
     "linked_scale",
     "_link_group",
     "_link_name",
@@ -66,6 +68,12 @@ class RNNbow(anywidget.AnyWidget):
         Scale the stacked bars across all chunks instead of per chunk.
     show_help : bool, optional
         Show the reading guidance.
+    show_others : bool, optional
+        Stack the sources beyond the k nearest as one grey "others" segment on top of each
+        bar, so that a bar's height is the whole gradient of its step (default True).
+    height : int, optional
+        Bound the widget to this many pixels (0, the default, lets it take the height its
+        views need); for output areas that cut tall outputs off, such as marimo's editor.
 
     Attributes
     ----------
@@ -92,6 +100,8 @@ class RNNbow(anywidget.AnyWidget):
     log_scale = traitlets.Bool(False).tag(sync=True)
     global_scale = traitlets.Bool(False).tag(sync=True)
     show_help = traitlets.Bool(False).tag(sync=True)
+    show_others = traitlets.Bool(True).tag(sync=True)
+    height = traitlets.Int(0).tag(sync=True)
     _meta = traitlets.Dict().tag(sync=True)
     _record_count = traitlets.Int(0).tag(sync=True)
     # Comparison (rnnbow_widget.compare): views with the same non-empty _link_group share
@@ -100,7 +110,15 @@ class RNNbow(anywidget.AnyWidget):
     _link_group = traitlets.Unicode("").tag(sync=True)
     _link_name = traitlets.Unicode("").tag(sync=True)
 
-    _OPTIONS = ("horizon", "metric", "log_scale", "global_scale", "show_help")
+    _OPTIONS = (
+        "horizon",
+        "metric",
+        "log_scale",
+        "global_scale",
+        "show_help",
+        "show_others",
+        "height",
+    )
 
     def __init__(
         self,
@@ -111,6 +129,8 @@ class RNNbow(anywidget.AnyWidget):
         log_scale: bool = False,
         global_scale: bool = False,
         show_help: bool = False,
+        show_others: bool = True,
+        height: int = 0,
         **unknown: Any,
     ) -> None:
         if unknown:
@@ -132,6 +152,8 @@ class RNNbow(anywidget.AnyWidget):
             log_scale=log_scale,
             global_scale=global_scale,
             show_help=show_help,
+            show_others=show_others,
+            height=height,
         )
         self.on_msg(_on_browser_message)
         if trainer is not None:
@@ -231,6 +253,15 @@ class RNNbow(anywidget.AnyWidget):
     def _clamp_horizon(self, proposal: dict[str, Any]) -> int:
         value = _integer(proposal["value"], "horizon")
         return max(1, min(value, self._recording.seq_length))
+
+    @traitlets.validate("height")
+    def _check_height(self, proposal: dict[str, Any]) -> int:
+        value = _integer(proposal["value"], "height")
+        if value < 0:
+            raise traitlets.TraitError(
+                f"height must be 0 (the views' natural height) or a number of pixels; got {value}"
+            )
+        return value
 
     @traitlets.validate("metric")
     def _check_metric(self, proposal: dict[str, Any]) -> str:

@@ -115,6 +115,16 @@ def test_unknown_metric_from_python_raises():
         RNNbow(make_recording(2), metric="median")
 
 
+def test_height_must_be_a_non_negative_number_of_pixels():
+    w = RNNbow(make_recording(2), height=480)
+    assert w.height == 480
+    with pytest.raises(traitlets.TraitError, match=r"height must be 0 .* got -5"):
+        w.height = -5
+    assert w.height == 480
+    with pytest.raises(traitlets.TraitError, match=r"height.*480px"):
+        RNNbow(make_recording(2), height="480px")
+
+
 def test_wrong_type_from_python_raises_trait_error():
     w = RNNbow(make_recording(2))
     with pytest.raises(traitlets.TraitError):

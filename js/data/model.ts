@@ -34,6 +34,10 @@ export interface Model {
   log_scale: boolean;
   global_scale: boolean;
   show_help: boolean;
+  /** Stack the sources beyond the k nearest as one grey "others" segment on each bar. */
+  show_others: boolean;
+  /** Bound the widget to this many pixels; 0 = the views' natural height. */
+  height: number;
   /** With compared runs: one magnitude scale over all of them. */
   linked_scale: boolean;
   /** Views with the same non-empty group link hover, selection and scale (RNNbow.compare). */
@@ -65,6 +69,8 @@ const SYNCED: Record<keyof Model, true> = {
   log_scale: true,
   global_scale: true,
   show_help: true,
+  show_others: true,
+  height: true,
   linked_scale: true,
   _link_group: true,
   _link_name: true,

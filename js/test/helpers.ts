@@ -47,6 +47,8 @@ export function testState(overrides: Partial<Model> = {}): Model {
     log_scale: false,
     global_scale: false,
     show_help: false,
+    show_others: true,
+    height: 0,
     linked_scale: true,
     _link_group: "",
     _link_name: "",
