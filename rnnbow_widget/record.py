@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -111,3 +112,55 @@ class Record:
             f"Record(index={self.index}, step={self.step}, loss={self.loss:.4f}, "
             f"accuracy={self.accuracy:.2f}, inputs={text!r}, magnitudes=({n}, {n}))"
         )
+
+    def _repr_html_(self) -> str:
+        """A notebook's rich view: the summary line, then one column per step with its total
+        gradient as a small bar over the input and the target (red where the prediction
+        missed it)."""
+        vocab = self._recording.vocab
+        totals = self.magnitudes.sum(axis=0, dtype=np.float64)
+        tallest = float(totals.max()) if totals.size and totals.max() > 0 else 1.0
+        heights = np.rint(totals / tallest * _BAR_PIXELS).astype(int)
+        columns = zip(
+            self._value("inputs"), self._value("targets"), self._value("predictions"), strict=True
+        )
+        bars, inputs, targets = [], [], []
+        for j, (x, y, guess) in enumerate(columns):
+            title = f"step {j}: total gradient {totals[j]:.4g}"
+            bars.append(
+                f'<td title="{title}" style="vertical-align:bottom;padding:0 1px">'
+                f'<div style="height:{heights[j]}px;background:#5b6bbf"></div></td>'
+            )
+            inputs.append(f"<td>{html.escape(_visible(vocab[x]))}</td>")
+            missed = "" if guess == y else ' style="color:#c62828"'
+            predicted = html.escape(_visible(vocab[guess]), quote=True)
+            targets.append(
+                f'<td title="predicted {predicted}"{missed}>{html.escape(_visible(vocab[y]))}</td>'
+            )
+        head = html.escape(repr(self).removeprefix("Record(").removesuffix(")"))
+        row = '<tr><th style="text-align:right;padding-right:6px;font-weight:normal">{}</th>{}</tr>'
+        return (
+            f'<div class="rnnbow-record"><div style="font-family:monospace">Record: {head}</div>'
+            '<table style="border-collapse:collapse;font-family:monospace;text-align:center">'
+            + row.format("gradient", "".join(bars))
+            + row.format("input", "".join(inputs))
+            + row.format("target", "".join(targets))
+            + "</table></div>"
+        )
+
+
+_BAR_PIXELS = 32
+"""Height of the tallest bar in a record's notebook view."""
+
+_STAND_INS = {" ": "\u2423", "\n": "\u21b5", "\t": "\u21e5"}
+
+
+def _visible(symbol: str) -> str:
+    """A printable form of a symbol: whitespace as a glyph (as the widget's label row shows it),
+    other control characters as ``\\xNN``, an empty symbol as the empty-set sign."""
+    if symbol in _STAND_INS:
+        return _STAND_INS[symbol]
+    out = "".join(
+        f"\\x{ord(ch):02x}" if ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 else ch for ch in symbol
+    )
+    return out or "\u2205"

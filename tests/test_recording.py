@@ -6,6 +6,7 @@ import copy
 import json
 import os
 import pickle
+import re
 import stat
 
 import numpy as np
@@ -737,6 +738,39 @@ def test_record_repr_is_one_short_line_with_step_and_loss():
     assert f"step={record.step}" in text and f"{record.loss:.4f}" in text
     assert len(text) < 200 and len(text) * 10 < len(repr(record.magnitudes))
     assert repr(rec) == "Recording(3 records, seq_length=25, vocab of 4)"
+
+
+def test_record_html_shows_the_labels_and_one_bar_per_step_scaled_to_its_total():
+    vocab = ("a", "<b>", " ", "\n")
+    n = 6
+    rec = Recording(seq_length=n, vocab=vocab)
+    m = np.tril(np.arange(1.0, n * n + 1).reshape(n, n))
+    inputs, targets = np.array([0, 1, 2, 3, 0, 1]), np.array([1, 2, 3, 0, 1, 1])
+    predictions = targets.copy()
+    predictions[2] = 0
+    rec.append(
+        step=7,
+        inputs=inputs,
+        targets=targets,
+        predictions=predictions,
+        losses=np.ones(n),
+        magnitudes=m,
+        offset=0,
+        grad_norm=1.0,
+        clipped=False,
+        smooth_loss=1.0,
+    )
+    page = rec[0]._repr_html_()
+    totals = m.sum(axis=0)
+    heights = [int(h) for h in re.findall(r"height:(\d+)px", page)]
+    assert heights == [round(t / totals.max() * 32) for t in totals]
+    assert max(heights) == heights[int(totals.argmax())] == 32 and heights[-1] < 32
+    # the labels, escaped, whitespace as visible glyphs; the missed target is marked
+    assert "<b>" not in page and "&lt;b&gt;" in page
+    assert "\u2423" in page and "\u21b5" in page
+    assert page.count('style="color:#c62828"') == 1
+    assert 'title="predicted a"' in page
+    assert "step=7" in page
 
 
 def test_record_exposes_every_attribute():
