@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import html.parser
 import json
+import os
 import re
+import stat
 
 import numpy as np
 import pytest
@@ -171,3 +173,14 @@ def test_save_html_rejects_a_missing_directory(tmp_path):
 def test_save_html_rejects_a_non_string_title(tmp_path):
     with pytest.raises(TypeError, match="title must be a str or None, got int"):
         save_html(Recording(3, "ab"), tmp_path / "x.html", title=3)
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600)])
+def test_exported_page_gets_the_mode_a_plain_open_would(tmp_path, umask, mode):
+    w = RNNbow(injection_trainer(3).recording)
+    previous = os.umask(umask)
+    try:
+        path = w.save_html(tmp_path / "page.html")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == mode
