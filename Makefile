@@ -13,8 +13,9 @@ INSTALLED := $(VENV)/.installed
 demo: $(INSTALLED)
 	$(VENV)/bin/rnnbow demo
 
+# JupyterLab refuses to start as root unless told to (containers, class servers).
 notebook: $(INSTALLED)
-	$(VENV)/bin/jupyter lab notebooks/01_quickstart.ipynb
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/01_quickstart.ipynb
 
 test: $(INSTALLED) chromium bundle
 	npm test
