@@ -57,6 +57,8 @@ export class ChunkDetail {
   private shownChunk: Chunk | null = null;
   /** The chunk whose default source the views last scrolled into view. */
   private scrolledFor = -1;
+  /** The views' visible width, px (0: not measured since the last forgetChunk). */
+  private viewWidth = 0;
 
   constructor(
     model: WidgetModel,
@@ -105,9 +107,10 @@ export class ChunkDetail {
     return this.unitsPanel.toggle;
   }
 
-  /** The records changed: read the chunk again at the next show(). */
+  /** The records or the layout changed: read the chunk and measure again at the next show(). */
   forgetChunk(): void {
     this.shownChunk = null;
+    this.viewWidth = 0;
   }
 
   destroy(): void {
@@ -184,7 +187,10 @@ export class ChunkDetail {
     settings: DetailSettings,
   ): void {
     const detail = this.element;
-    const view = detail.clientWidth;
+    // Reading clientWidth after the views changed forces a layout (most of a hover's time):
+    // measure once per forgetChunk (the app calls it on every resize).
+    if (this.viewWidth <= 0) this.viewWidth = detail.clientWidth;
+    const view = this.viewWidth;
     // The sections span the scrolled width; their sticky text blocks one view (style.css).
     if (view > 0) detail.style.setProperty("--rnnbow-view-width", `${view - 8}px`);
     detail.style.setProperty("--rnnbow-content-width", `${geometry.width}px`);
