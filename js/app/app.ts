@@ -270,8 +270,12 @@ export class RnnbowApp {
 
   // ----- drawing -----------------------------------------------------------------------------
 
+  /** The root's width inside its padding, px (the views drawn wider would scroll sideways). */
   private measureWidth(): number {
-    const width = this.root.clientWidth || this.root.getBoundingClientRect().width;
+    const style = getComputedStyle(this.root);
+    const padding = Number.parseFloat(style.paddingLeft) + Number.parseFloat(style.paddingRight);
+    const width =
+      (this.root.clientWidth || this.root.getBoundingClientRect().width) - (padding || 0);
     return width > 0 ? width : 860;
   }
 
