@@ -80,6 +80,8 @@ export class RnnbowApp {
     this.overview = new OverviewView(store, () => this.theme, {
       onHover: (index) => this.previewRecord(index),
       onSelect: (index) => this.select(index),
+      sharedScale: (column, lo, hi) =>
+        this.linked.scaleOn() ? this.linked.overviewScaleOverRuns(column, lo, hi) : null,
     });
     this.overviewSection = this.section("overview", "Overview: every recorded chunk", () => [
       this.overview.overlay,

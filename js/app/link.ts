@@ -37,6 +37,11 @@ export interface LinkMember {
   barMax(index: number | null, k: number): number;
   /** Largest |G[t, j]| over j for source t of record `index` (0 when not held). */
   sourceMax(index: number, t: number): number;
+  /**
+   * Largest finite value of per-record column `column` over the records [lo, hi) held (0 when
+   * none): the top of an overview's axis over the same chunks.
+   */
+  columnMax(column: string, lo: number, hi: number): number;
 }
 
 type Registry = Map<string, Set<LinkMember>>;

@@ -4,6 +4,7 @@
 import { magnitudeAt, StackMaxCache, seqLength, stackedTotals, triangleOf } from "../data/chunk";
 import type { WidgetModel } from "../data/model";
 import type { RecordStore } from "../data/store";
+import type { SharedScale } from "../views/overview";
 import { joinGroup, type LinkHandle, type LinkMember, type Position, positionNote } from "./link";
 
 /** What the other runs make this run's app do. */
@@ -76,6 +77,19 @@ export class LinkedRun implements LinkMember {
     return this.handle ? this.handle.maxOver((member) => member.barMax(index, k)) : 0;
   }
 
+  /**
+   * The tops of the overview's axes over the runs for records [lo, hi): the metric's
+   * per-record column `column`, and the smoothed training loss (see columnMax).
+   */
+  overviewScaleOverRuns(column: string, lo: number, hi: number): SharedScale {
+    const handle = this.handle;
+    if (!handle) return { value: 0, loss: 0 };
+    return {
+      value: handle.maxOver((member) => member.columnMax(column, lo, hi)),
+      loss: handle.maxOver((member) => member.columnMax("smooth_loss", lo, hi)),
+    };
+  }
+
   /** The largest |G[t, j]| over the runs (see sourceMax). */
   sourceMaxOverRuns(index: number, t: number): number {
     return this.handle ? this.handle.maxOver((member) => member.sourceMax(index, t)) : 0;
@@ -142,6 +156,16 @@ export class LinkedRun implements LinkMember {
     const triangle = triangleOf(store, index);
     let max = 0;
     for (let j = 0; j <= t; j++) max = Math.max(max, magnitudeAt(triangle, t, j));
+    return max;
+  }
+
+  columnMax(column: string, lo: number, hi: number): number {
+    const store = this.store;
+    const values = store.column(column);
+    const end = Math.min(hi, store.length);
+    let max = 0;
+    for (let i = Math.max(0, lo); i < end; i++)
+      if (store.present[i] && values[i] > max && Number.isFinite(values[i])) max = values[i];
     return max;
   }
 }

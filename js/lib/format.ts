@@ -23,8 +23,25 @@ export function formatInteger(value: number): string {
   return format(",")(value);
 }
 
-/** A tick format suited to an axis whose top value is `max`. */
+const plain = format(",.3~r");
+const shortExponent = format(".2~e");
+/** Large tick values are written in these units ("1.5M"), up to 1e15. */
+const UNITS: [number, string][] = [
+  [1e12, "T"],
+  [1e9, "B"],
+  [1e6, "M"],
+];
+
+/**
+ * Tick labels for an axis whose top value is `max`, alike for all its ticks: plain numbers
+ * ("0.001", "100", "20,000"), millions and up as "1.5M", "2B", "3T"; below 1e-4 and from 1e15
+ * on, a short exponent ("2e-6", "4e20"). Never "1e+2".
+ */
 export function axisGradientFormat(max: number): (value: number) => string {
-  if (max !== 0 && (Math.abs(max) < 1e-3 || Math.abs(max) >= 1e5)) return format(".1~e");
-  return format(".2~g");
+  const top = Math.abs(max);
+  if (top >= 1e15 || (top > 0 && top < 1e-4))
+    return (value) => (value === 0 ? "0" : shortExponent(value).replace("e+", "e"));
+  for (const [unit, suffix] of UNITS)
+    if (top >= unit) return (value) => (value === 0 ? "0" : `${plain(value / unit)}${suffix}`);
+  return (value) => plain(value);
 }

@@ -43,6 +43,25 @@ export function firstRecord(lo: number, hi: number, columns: number, c: number):
   return lo + Math.ceil((c * (hi - lo)) / columns);
 }
 
+/** The records of column c: [first, last], both inclusive. */
+export function columnRecords(bins: Bins, c: number): [number, number] {
+  const { lo, hi, columns } = bins;
+  return [firstRecord(lo, hi, columns, c), firstRecord(lo, hi, columns, c + 1) - 1];
+}
+
+/** The first and the last record held in [first, last] (inclusive), or null when none is. */
+export function heldSpan(
+  present: Uint8Array,
+  first: number,
+  last: number,
+): [number, number] | null {
+  let a = first;
+  while (a <= last && !present[a]) a++;
+  let b = last;
+  while (b >= a && !present[b]) b--;
+  return a <= b ? [a, b] : null;
+}
+
 export function binRecords(input: BinInput, lo: number, hi: number, columns: number): Bins {
   const max = new Float32Array(columns).fill(Number.NaN);
   const arg = new Int32Array(columns).fill(-1);

@@ -1,5 +1,6 @@
 // View 1: one bar per recorded chunk (canvas), aggregated per pixel column (tallest kept), with the
-// smoothed training loss as a thin line on its own right axis. Drag to zoom, double-click to
+// smoothed training loss as a thin line on its own right axis. The x axis is the chunks in
+// training order (overview-frame.ts says why not the steps). Drag to zoom, double-click to
 // reset, hover to preview, click to select.
 
 import { METRICS } from "../data/metrics";
@@ -16,12 +17,39 @@ import {
   columnOfRecord,
   finiteMax,
 } from "./overview-bins";
-import { drawAxes, LEFT, OVERVIEW_HEIGHT, OverviewFrame, PLOT, RIGHT, TOP } from "./overview-frame";
+import {
+  drawAxes,
+  hoverLabel,
+  LEFT,
+  OVERVIEW_HEIGHT,
+  OverviewFrame,
+  PLOT,
+  placeHoverLabel,
+  RIGHT,
+  TOP,
+} from "./overview-frame";
+import { paintOverview } from "./overview-paint";
+
+/** Tops of the two value axes when they are shared with other runs. */
+export interface SharedScale {
+  /** The metric's axis. */
+  value: number;
+  /** The training loss's axis. */
+  loss: number;
+}
 
 interface OverviewCallbacks {
   onHover: (index: number | null) => void;
   onSelect: (index: number) => void;
+  /**
+   * The shared tops of the axes for records [lo, hi) of per-record column `column` (the
+   * metric's), or null when this run keeps its own scale.
+   */
+  sharedScale?: (column: string, lo: number, hi: number) => SharedScale | null;
 }
+
+/** While zoomed, a click selects after this long unless a double-click (zoom out) follows. */
+export const DOUBLE_CLICK_MS = 300;
 
 interface OverviewState {
   metric: Metric;
@@ -35,14 +63,20 @@ export class OverviewView {
   readonly overlay: SVGSVGElement;
   private bins: Bins | null = null;
   /** The geometry of the last draw (before the first: no width, no columns). */
-  private frame = new OverviewFrame(0, 0, 1);
+  private frame = new OverviewFrame(0, 0, 1, 1);
   private zoom: [number, number] | null = null;
   private dragStart: number | null = null;
   private brush: SVGRectElement | null = null;
   private hoverBox: SVGRectElement | null = null;
   private selectedMark: SVGPathElement | null = null;
+  private ticks: SVGGElement | null = null;
+  private hoverText: SVGTextElement | null = null;
+  /** A click's selection waiting to know whether a double-click follows (while zoomed). */
+  private pendingSelect: ReturnType<typeof setTimeout> | null = null;
   private state: OverviewState = { metric: "max", selected: -1, hovered: null };
   private jumped: Uint8Array | null = null;
+  /** The axes were last drawn on the scale shared with other runs. */
+  private linked = false;
   private diverged: Diverged | null = null;
 
   constructor(
@@ -90,9 +124,10 @@ export class OverviewView {
     const [lo, hi] = this.domain();
     const columns = columnCount(lo, hi, frameWidth - LEFT - RIGHT);
     const store = this.store;
+    const column = METRICS[state.metric].column;
     this.bins = binRecords(
       {
-        values: store.column(METRICS[state.metric].column),
+        values: store.column(column),
         smoothLoss: store.column("smooth_loss"),
         clipped: store.column("clipped"),
         present: store.present,
@@ -102,7 +137,11 @@ export class OverviewView {
       hi,
       columns,
     );
-    this.frame = new OverviewFrame(frameWidth, columns, finiteMax(this.bins.max) || 1);
+    const shared = this.callbacks.sharedScale?.(column, lo, hi) ?? null;
+    const yMax = Math.max(shared?.value ?? 0, finiteMax(this.bins.max)) || 1;
+    const lossMax = Math.max(shared?.loss ?? 0, finiteMax(this.bins.loss)) || 1;
+    this.frame = new OverviewFrame(frameWidth, columns, yMax, lossMax);
+    this.linked = shared !== null;
     this.paint();
     this.drawOverlay();
     measureSince("rnnbow:overview-draw", started);
@@ -117,6 +156,7 @@ export class OverviewView {
   }
 
   destroy(): void {
+    this.cancelSelect();
     this.overlay.removeEventListener("mousedown", this.handleDown);
     this.overlay.removeEventListener("mousemove", this.handleMove);
     this.overlay.removeEventListener("mouseup", this.handleUp);
@@ -133,88 +173,13 @@ export class OverviewView {
   }
 
   private paint(): void {
-    const bins = this.bins;
-    const frame = this.frame;
-    const ratio =
-      typeof window !== "undefined" && window.devicePixelRatio ? window.devicePixelRatio : 1;
-    const canvas = this.canvas;
-    canvas.width = Math.round(frame.width * ratio);
-    canvas.height = Math.round(OVERVIEW_HEIGHT * ratio);
-    canvas.style.width = `${frame.width}px`;
-    canvas.style.height = `${OVERVIEW_HEIGHT}px`;
-    const context = canvas.getContext("2d");
-    if (!context || !bins) return;
-    const theme = this.theme();
-    context.setTransform(ratio, 0, 0, ratio, 0, 0);
-    context.fillStyle = theme.background;
-    context.fillRect(0, 0, frame.width, OVERVIEW_HEIGHT);
-
-    const step = frame.columnWidth();
-    const gap = step >= 4 ? Math.min(2, step * 0.2) : 0;
-    const base = TOP + PLOT;
-    context.fillStyle = theme.bar;
-    for (let c = 0; c < bins.columns; c++) {
-      if (bins.arg[c] < 0) continue;
-      const top = frame.y(bins.max[c]);
-      context.fillRect(
-        frame.columnLeft(c),
-        top,
-        Math.max(step - gap, 0.75),
-        Math.max(base - top, 0.5),
-      );
-    }
-    // The selected record, in its own value and colour (on top of its column's tallest bar).
-    const selected = this.state.selected;
-    const sc = columnOfRecord(bins.lo, bins.hi, bins.columns, selected);
-    if (sc >= 0 && this.store.has(selected)) {
-      const value = this.store.value(METRICS[this.state.metric].column, selected);
-      const top = frame.y(value);
-      context.fillStyle = theme.selected;
-      context.fillRect(
-        frame.columnLeft(sc) - (step < 2 ? 1 : 0),
-        top,
-        Math.max(step - gap, 2),
-        Math.max(base - top, 1),
-      );
-    }
-    // Clipped chunks: a small mark under the baseline.
-    context.fillStyle = theme.clipped;
-    for (let c = 0; c < bins.columns; c++) {
-      if (bins.clipped[c])
-        context.fillRect(frame.columnLeft(c), base + 2, Math.max(step - gap, 1.5), 5);
-    }
-    // Records whose gradient norm jumped: a small triangle above the column's bar.
-    context.fillStyle = theme.jump;
-    for (let c = 0; c < bins.columns; c++) {
-      if (!bins.jumped[c]) continue;
-      const cx = frame.columnLeft(c) + step / 2;
-      const top = Math.max(TOP, frame.y(bins.max[c])) - 3;
-      context.beginPath();
-      context.moveTo(cx - 4, top);
-      context.lineTo(cx + 4, top);
-      context.lineTo(cx, top - 7);
-      context.closePath();
-      context.fill();
-    }
-    // Smoothed training loss as a thin line on the right axis.
-    const lossMax = finiteMax(bins.loss) || 1;
-    context.strokeStyle = theme.lossLine;
-    context.lineWidth = 1.5;
-    context.beginPath();
-    let drawing = false;
-    for (let c = 0; c < bins.columns; c++) {
-      const value = bins.loss[c];
-      if (!Number.isFinite(value)) {
-        drawing = false;
-        continue;
-      }
-      const x = frame.columnLeft(c) + step / 2;
-      const y = TOP + PLOT - (value / lossMax) * PLOT;
-      if (drawing) context.lineTo(x, y);
-      else context.moveTo(x, y);
-      drawing = true;
-    }
-    context.stroke();
+    const { bins, state, store } = this;
+    const sc = bins ? columnOfRecord(bins.lo, bins.hi, bins.columns, state.selected) : -1;
+    const selected =
+      sc >= 0 && store.has(state.selected)
+        ? { column: sc, value: store.value(METRICS[state.metric].column, state.selected) }
+        : null;
+    paintOverview(this.canvas, this.frame, bins, this.theme(), selected);
   }
 
   private drawOverlay(): void {
@@ -223,13 +188,15 @@ export class OverviewView {
     resetSvg(root, this.frame.width, OVERVIEW_HEIGHT);
     if (!bins) return;
     const theme = this.theme();
-    drawAxes(root, this.frame, theme, {
+    this.ticks = drawAxes(root, this.frame, theme, {
       bins,
       metric: this.state.metric,
       zoomed: this.zoom !== null,
+      linked: this.linked,
       store: this.store,
       diverged: this.diverged,
     });
+    this.hoverText = hoverLabel(theme);
     this.hoverBox = svg("rect", {
       class: "rnnbow-overview-hover",
       fill: "none",
@@ -251,14 +218,17 @@ export class OverviewView {
       stroke: theme.highlight,
       visibility: "hidden",
     });
-    root.append(this.hoverBox, this.selectedMark, this.brush);
+    root.append(this.hoverBox, this.selectedMark, this.brush, this.hoverText);
     this.updateMarks();
   }
 
-  /** Outline the hovered column, and put a pink triangle above the selected one. */
+  /**
+   * Outline the hovered column and name its chunks and steps under it; put a pink triangle
+   * above the selected column.
+   */
   private updateMarks(): void {
     const bins = this.bins;
-    if (!bins || !this.hoverBox || !this.selectedMark) return;
+    if (!bins || !this.hoverBox || !this.selectedMark || !this.ticks || !this.hoverText) return;
     const step = this.frame.columnWidth();
     const hovered = this.state.hovered;
     const hc = hovered === null ? -1 : columnOfRecord(bins.lo, bins.hi, bins.columns, hovered);
@@ -273,6 +243,7 @@ export class OverviewView {
     } else {
       this.hoverBox.setAttribute("visibility", "hidden");
     }
+    placeHoverLabel(this.hoverText, this.ticks, this.frame, bins, this.store, hc);
     const sc = columnOfRecord(bins.lo, bins.hi, bins.columns, this.state.selected);
     if (sc >= 0) {
       const cx = this.frame.columnLeft(sc) + step / 2;
@@ -325,9 +296,23 @@ export class OverviewView {
       }
       return;
     }
+    // The second click of a double-click is no selection; while zoomed, neither is the first
+    // (the double-click zooms out): it waits to see whether a second click follows.
+    if (event.detail >= 2) return this.cancelSelect();
     const index = this.recordAt(x);
-    if (index !== null) this.callbacks.onSelect(index);
+    if (index === null) return;
+    if (!this.zoom) return this.callbacks.onSelect(index);
+    this.cancelSelect();
+    this.pendingSelect = setTimeout(() => {
+      this.pendingSelect = null;
+      this.callbacks.onSelect(index);
+    }, DOUBLE_CLICK_MS);
   };
+
+  private cancelSelect(): void {
+    if (this.pendingSelect !== null) clearTimeout(this.pendingSelect);
+    this.pendingSelect = null;
+  }
 
   private handleLeave = () => {
     this.dragStart = null;
@@ -336,6 +321,7 @@ export class OverviewView {
   };
 
   private handleDoubleClick = () => {
+    this.cancelSelect();
     if (!this.zoom) return;
     this.zoom = null;
     this.draw(this.frame.width, this.state);
