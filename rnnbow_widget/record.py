@@ -23,19 +23,26 @@ class Record:
         Position of the record in its :class:`Recording`.
     step : int
         Training chunk index (optimizer steps before this chunk).
-    offset : int
-        Position in the corpus of the chunk's first input.
     inputs, targets, predictions : str
-        The chunk's inputs, the true next symbols and the argmax predictions, decoded with the
-        vocabulary (``predictions[i]`` is the guess of ``targets[i]``).
+        The chunk's inputs, the true next tokens and the model's guesses of them, as text
+        (``predictions[i]`` is the guess of ``targets[i]`` for a character vocabulary; other
+        vocabularies join their tokens with spaces).
+    input_ids, target_ids, prediction_ids : numpy.ndarray
+        The same as ``(n,)`` token ids (read-only), for any vocabulary.
+    input_tokens, target_tokens, prediction_tokens : list of str
+        The same as one token per step.
     losses : numpy.ndarray
         ``(n,)`` float32 per-step losses ``L_t`` (read-only).
     magnitudes : numpy.ndarray
         ``(n, n)`` float32 ``[t, j]``, the itemized gradient size of loss t at step j; zero for
         ``j > t`` (read-only).
-    loss, smooth_loss, grad_norm : float
-        Mean of ``losses``; the trainer's smoothed loss; the gradient's global norm before
-        clipping.
+    loss, smooth_loss : float
+        Mean of ``losses``; the trainer's smoothed loss (the chunk's own loss when the
+        recording was not given one).
+    offset : int or None
+        Corpus position of the first input (None when not recorded).
+    grad_norm : float or None
+        The gradient's global norm before clipping (None when not recorded).
     clipped : bool
         Whether clipping changed the gradient.
     max_gradient, mean_gradient, effective_horizon, reach : float
@@ -52,15 +59,25 @@ class Record:
         return self._recording.column(name)[self.index]
 
     step = property(lambda self: int(self._value("step")), doc="Training chunk index.")
-    offset = property(lambda self: int(self._value("offset")), doc="Corpus position.")
+
+    @property
+    def offset(self) -> int | None:
+        """Corpus position of the first input, or None when the recording was not told."""
+        offset = int(self._value("offset"))
+        return None if offset < 0 else offset
+
     clipped = property(lambda self: bool(self._value("clipped")), doc="Clipping fired.")
     loss = property(lambda self: float(self._value("loss")), doc="Mean of ``losses``.")
     smooth_loss = property(
         lambda self: float(self._value("smooth_loss")), doc="The trainer's smoothed loss."
     )
-    grad_norm = property(
-        lambda self: float(self._value("grad_norm")), doc="Gradient norm before clipping."
-    )
+
+    @property
+    def grad_norm(self) -> float | None:
+        """Global gradient norm before clipping, or None when the recording was not told."""
+        norm = float(self._value("grad_norm"))
+        return None if np.isnan(norm) else norm
+
     max_gradient = property(
         lambda self: float(self._value("max_gradient")), doc="``metrics.max_gradient``."
     )
@@ -78,18 +95,53 @@ class Record:
 
     @cached_property
     def inputs(self) -> str:
-        """The input symbols."""
+        """The input tokens as text (:meth:`Recording.decode`)."""
         return self._recording.decode(self._value("inputs"))
 
     @cached_property
     def targets(self) -> str:
-        """The true next symbols."""
+        """The true next tokens as text."""
         return self._recording.decode(self._value("targets"))
 
     @cached_property
     def predictions(self) -> str:
-        """The argmax predictions."""
+        """The model's guesses of the targets as text."""
         return self._recording.decode(self._value("predictions"))
+
+    @property
+    def input_ids(self) -> np.ndarray:
+        """(n,) int token ids of the inputs (positions in ``recording.vocab``)."""
+        return self._ids("inputs")
+
+    @property
+    def target_ids(self) -> np.ndarray:
+        """(n,) int token ids of the targets."""
+        return self._ids("targets")
+
+    @property
+    def prediction_ids(self) -> np.ndarray:
+        """(n,) int token ids of the predictions."""
+        return self._ids("predictions")
+
+    @property
+    def input_tokens(self) -> list[str]:
+        """The input tokens, one string per step."""
+        return self._recording.tokens(self._value("inputs"))
+
+    @property
+    def target_tokens(self) -> list[str]:
+        """The target tokens, one string per step."""
+        return self._recording.tokens(self._value("targets"))
+
+    @property
+    def prediction_tokens(self) -> list[str]:
+        """The predicted tokens, one string per step."""
+        return self._recording.tokens(self._value("predictions"))
+
+    def _ids(self, name: str) -> np.ndarray:
+        ids = self._value(name).astype(np.int64)
+        ids.flags.writeable = False
+        return ids
 
     @cached_property
     def losses(self) -> np.ndarray:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,9 @@ FORMAT_VERSION = 2
 as version 1, which older readers still open."""
 
 INT32_MAX = int(np.iinfo(np.int32).max)
+
+NO_OFFSET = -1
+"""The stored ``offset`` of a record appended without one."""
 
 SUMMARY_BLOCK = 64
 """Records summarized at once: a few dozen cost 4-9 us each, two thousand at once 16 us
@@ -120,34 +124,43 @@ class Recording:
         self,
         *,
         step: int,
-        offset: int,
         inputs: Any,
         targets: Any,
         predictions: Any,
         losses: Any,
         magnitudes: Any,
-        grad_norm: float,
-        clipped: bool,
-        smooth_loss: float,
+        offset: int | None = None,
+        grad_norm: float | None = None,
+        clipped: bool = False,
+        smooth_loss: float | None = None,
     ) -> Record:
         """Store one chunk; nothing is stored if any field is invalid.
 
+        The first six fields are what every recording needs; the others are what only a
+        trainer knows, and the views show them where they are given.
+
         Parameters
         ----------
-        step, offset : int
-            Chunk index and corpus position of the first input, in ``[0, 2**31 - 1]``.
+        step : int
+            Training step of the chunk (e.g. optimizer steps before it), in
+            ``[0, 2**31 - 1]``; the overview orders and labels records by it.
         inputs, targets, predictions : array_like of int, shape (n,)
-            Vocabulary indices.
+            Token ids (positions in ``vocab``): the chunk's inputs, the true next tokens and
+            the model's guesses of them.
         losses : array_like of float, shape (n,)
             Per-step losses ``L_t``.
         magnitudes : array_like of float, shape (n, n)
-            ``m[t, j]``, non-negative; entries above the diagonal are not stored.
-        grad_norm : float
+            ``m[t, j]``, the size of the gradient loss ``t`` sends to step ``j``; non-negative;
+            entries above the diagonal are not stored.
+        offset : int, optional
+            Position of the first input in the corpus, in ``[0, 2**31 - 1]``.
+        grad_norm : float, optional
             Global gradient norm before clipping.
-        clipped : bool
-            Whether clipping changed the gradient.
-        smooth_loss : float
-            The trainer's running loss.
+        clipped : bool, optional
+            Whether clipping changed the gradient (default False: no clipping mark).
+        smooth_loss : float, optional
+            A running average of the loss (the overview's loss line; the chunk's own loss
+            when not given).
 
         Returns
         -------
@@ -162,16 +175,20 @@ class Recording:
         n = self.seq_length
         row = {
             "step": check_int("step", step, minimum=0, maximum=INT32_MAX),
-            "offset": check_int("offset", offset, minimum=0, maximum=INT32_MAX),
+            "offset": _optional(
+                "offset", offset, NO_OFFSET, check_int, minimum=0, maximum=INT32_MAX
+            ),
             "inputs": self._check_indices("inputs", inputs),
             "targets": self._check_indices("targets", targets),
             "predictions": self._check_indices("predictions", predictions),
             "losses": _check_reals("losses", losses, (n,)),
             "magnitudes": self._check_magnitudes(magnitudes),
-            "grad_norm": check_number("grad_norm", grad_norm),
+            "grad_norm": _optional("grad_norm", grad_norm, np.nan, check_number),
             "clipped": check_bool("clipped", clipped),
-            "smooth_loss": check_number("smooth_loss", smooth_loss),
+            "smooth_loss": _optional("smooth_loss", smooth_loss, np.nan, check_number),
         }
+        if smooth_loss is None:
+            row["smooth_loss"] = float(np.mean(row["losses"], dtype=np.float64))
         if self._count == len(self._data["step"]):
             bigger = self._allocate(max(2 * self._count, 64))  # a loaded file may hold none
             for name, column in self._data.items():
@@ -228,9 +245,19 @@ class Recording:
     def __len__(self) -> int:
         return self._count
 
-    def decode(self, indices: np.ndarray) -> str:
-        """The symbols of ``indices``, joined."""
-        return "".join([self.vocab[i] for i in indices.tolist()])
+    @cached_property
+    def is_character_vocab(self) -> bool:
+        """True when every token is one character (a character model's vocabulary)."""
+        return all(len(token) == 1 for token in self.vocab)
+
+    def tokens(self, ids: np.ndarray) -> list[str]:
+        """The tokens of ``ids``."""
+        return [self.vocab[i] for i in ids.tolist()]
+
+    def decode(self, ids: np.ndarray) -> str:
+        """The tokens of ``ids`` as one string: joined as they are for a character
+        vocabulary, separated by spaces otherwise."""
+        return ("" if self.is_character_vocab else " ").join(self.tokens(ids))
 
     def __getitem__(self, key: int | slice) -> Record | Recording:
         """``rec[i]`` (negative counts from the end) is a :class:`Record`; ``rec[a:b]`` a new
@@ -431,6 +458,11 @@ class Recording:
         return recording
 
 
+def _optional(name: str, value: Any, missing: Any, check: Any, **bounds: Any) -> Any:
+    """``missing`` for an optional field not given (None), else ``check(name, value)``."""
+    return missing if value is None else check(name, value, **bounds)
+
+
 def _check_vocab(vocab: Any) -> tuple[str, ...]:
     if isinstance(vocab, str):
         vocab = tuple(vocab)  # a string is the natural spelling of a character vocabulary
@@ -442,6 +474,10 @@ def _check_vocab(vocab: Any) -> tuple[str, ...]:
     for i, symbol in enumerate(vocab):
         if not isinstance(symbol, str):
             raise TypeError(f"vocab[{i}] must be a str, got {type(symbol).__name__} {symbol!r}")
+        if symbol == "":
+            raise ValueError(
+                f"vocab[{i}] is the empty string; every token needs a label (e.g. '<empty>')"
+            )
     if len(set(vocab)) != len(vocab):
         seen: set[str] = set()
         duplicate = next(s for s in vocab if s in seen or seen.add(s))

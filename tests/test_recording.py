@@ -8,6 +8,7 @@ import os
 import pickle
 import re
 import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -325,7 +326,7 @@ def test_append_rejects_bad_values_naming_the_field(field, value, message):
         ("clipped", 1, r"clipped must be True or False, got 1"),
         ("step", 1.0, r"step must be an int in \[0, 2147483647\], got 1\.0 \(float\)"),
         ("grad_norm", "big", r"grad_norm must be a number, got str 'big'"),
-        ("smooth_loss", None, r"smooth_loss must be a number, got NoneType None"),
+        ("smooth_loss", "low", r"smooth_loss must be a number, got str 'low'"),
     ],
 )
 def test_append_rejects_wrong_types_naming_the_field(field, value, message):
@@ -806,3 +807,99 @@ def test_save_gives_the_file_the_mode_a_plain_open_would(tmp_path, umask, mode, 
         os.umask(previous)
     assert stat.S_IMODE(path.stat().st_mode) == mode
     assert len(Recording.load(path)) == 2
+
+
+# ------------------------------------------------------------------ any vocabulary
+def test_append_needs_only_what_every_recording_has():
+    rec = Recording(seq_length=N, vocab=VOCAB)
+    record = rec.append(
+        step=3,
+        inputs=[0, 1, 2],
+        targets=[1, 2, 3],
+        predictions=[1, 1, 3],
+        losses=[0.5, 1.0, 3.0],
+        magnitudes=MAGNITUDES,
+    )
+    assert record.offset is None and record.grad_norm is None and record.clipped is False
+    assert record.smooth_loss == pytest.approx(1.5)  # the chunk's own loss stands in
+    assert record.step == 3 and record.accuracy == pytest.approx(2 / 3)
+    given = rec.append(**chunk())
+    assert (given.offset, given.grad_norm, given.smooth_loss) == (42, 2.5, 1.25)
+
+
+@pytest.mark.parametrize(
+    "vocab, message",
+    [
+        (["a", "", "b"], r"vocab\[1\] is the empty string; every token needs a label"),
+        (["walk", "run", "walk"], r"vocab must not repeat symbols, got 'walk' more than once"),
+    ],
+)
+def test_empty_or_repeated_tokens_are_refused(vocab, message):
+    with pytest.raises(ValueError, match=message):
+        Recording(seq_length=2, vocab=vocab)
+
+
+def test_word_tokens_come_back_as_ids_tokens_and_spaced_text():
+    vocab = ["<eos>", "the", "cat", " ", "sat", "\u732b"]
+    rec = Recording(seq_length=4, vocab=vocab)
+    record = rec.append(
+        step=0,
+        inputs=[1, 2, 3, 4],
+        targets=[2, 3, 4, 0],
+        predictions=[2, 5, 4, 0],
+        losses=np.ones(4),
+        magnitudes=np.tril(np.ones((4, 4))),
+    )
+    assert record.input_tokens == ["the", "cat", " ", "sat"]
+    assert record.prediction_tokens == ["cat", "\u732b", "sat", "<eos>"]
+    assert record.target_ids.tolist() == [2, 3, 4, 0]
+    assert record.inputs == "the cat   sat"
+    assert not rec.is_character_vocab
+    with pytest.raises(ValueError):
+        record.input_ids[0] = 3  # read-only
+
+
+def test_character_vocabularies_keep_plain_strings():
+    rec = filled(2)
+    assert rec.is_character_vocab
+    assert rec[0].inputs == "".join(rec[0].input_tokens)
+
+
+def test_a_50000_token_vocabulary_round_trips_exactly(tmp_path):
+    special = ["\u200b", " ", "\t", "\n", "\u00a0", "\U0001f600", "caf\u00e9", "e\u0301", "<unk>"]
+    vocab = special + [f"w{i}" for i in range(50_000 - len(special))]
+    rec = Recording(seq_length=3, vocab=vocab)
+    ids = np.array([49_999, 0, 5])
+    rec.append(
+        step=1,
+        inputs=ids,
+        targets=ids[::-1],
+        predictions=ids,
+        losses=np.ones(3),
+        magnitudes=np.tril(np.ones((3, 3))),
+    )
+    rec.save(tmp_path / "words.npz")
+    back = Recording.load(tmp_path / "words.npz")
+    assert back.vocab == tuple(vocab)
+    assert back[0].input_tokens == ["w49990", "\u200b", "\U0001f600"]
+    assert back[0].offset is None and back[0].grad_norm is None
+
+
+@pytest.mark.parametrize(
+    "name", ["recording_2026-11-22_v1.npz", "recording_2026-11-22_v2_units.npz"]
+)
+def test_files_written_by_the_2026_11_22_package_still_load(name):
+    """Written by commit 4a7ba61 (a trainer, H = 8, n = 6, seed 3, 4 chunks, every chunk
+    recorded); the same trainer today records the same first chunk."""
+    from rnnbow_widget import CharRNNTrainer
+
+    old = Recording.load(Path(__file__).parent / "fixtures" / name)
+    text = "int main(void) { return 0; }\n" * 40
+    trainer = CharRNNTrainer(text, hidden_size=8, seq_length=6, record_every=1, seed=3)
+    trainer.train(1)
+    now = trainer.recording[0]
+    assert len(old) == 4 and old.vocab == trainer.recording.vocab
+    assert (old[0].inputs, old[0].targets, old[0].offset) == (now.inputs, now.targets, 0)
+    np.testing.assert_allclose(old[0].magnitudes, now.magnitudes, rtol=1e-6)
+    assert [r.step for r in old] == [0, 1, 2, 3]
+    assert (old.units is not None) == name.endswith("units.npz")
