@@ -11,11 +11,17 @@ Measures, for ``--count`` records (default 100,000) at n = ``--seq-length`` (def
 Targets: overview draw <= 100 ms, hover <= 16 ms, heap <= 100 MB. Run::
 
     .venv/bin/python benchmarks/browser_bench.py
+
+``--bundle PATH`` measures another build of ``standalone.js`` (e.g. an older commit's, to
+compare in one session); ``--profile PATH`` saves a CPU profile of the overview hovers (open it
+in Chrome's DevTools, Performance panel) and prints the functions that took the most time.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import json
 import statistics
 import subprocess
 import sys
@@ -77,14 +83,37 @@ def heap_mb(cdp) -> tuple[float, float]:
     return usage["usedSize"] / 1e6, usage.get("backingStorageSize", 0) / 1e6
 
 
+def print_profile(profile: dict, top: int = 15) -> None:
+    """The functions with the most samples in a CDP CPU profile, self and inclusive time."""
+    nodes = {node["id"]: node for node in profile["nodes"]}
+    parent = {child: node["id"] for node in profile["nodes"] for child in node.get("children", [])}
+    own, total = collections.Counter(), collections.Counter()
+    for sample, delta in zip(profile["samples"], [*profile["timeDeltas"][1:], 0], strict=True):
+        frame = nodes[sample]["callFrame"]
+        own[frame["functionName"] or "(anonymous)"] += delta
+        seen, node = set(), sample
+        while node is not None:
+            name = nodes[node]["callFrame"]["functionName"] or "(anonymous)"
+            if name not in seen:
+                total[name] += delta
+                seen.add(name)
+            node = parent.get(node)
+    for title, counter in (("self", own), ("inclusive", total)):
+        print(f"  {title} time over the hovers:")
+        for name, micros in counter.most_common(top):
+            print(f"    {micros / 1000:8.1f} ms  {name}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--seq-length", type=int, default=25)
     parser.add_argument("--hovers", type=int, default=200)
+    parser.add_argument("--bundle", type=Path, default=BUNDLE, help="standalone.js to measure")
+    parser.add_argument("--profile", type=Path, help="save a .cpuprofile of the overview hovers")
     args = parser.parse_args(argv)
 
-    if not BUNDLE.exists():
+    if args.bundle == BUNDLE and not BUNDLE.exists():
         subprocess.run(["npm", "run", "build"], cwd=ROOT, check=True)
     from playwright.sync_api import sync_playwright
 
@@ -102,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
         page_path.write_text(
             "<!doctype html><html><head><meta charset='utf-8'></head>"
             "<body style='margin:16px'><div id='host' style='width:1100px'></div>"
-            f"<script>{BUNDLE.read_text(encoding='utf-8')}</script></body></html>",
+            f"<script>{args.bundle.read_text(encoding='utf-8')}</script></body></html>",
             encoding="utf-8",
         )
         with sync_playwright() as playwright:
@@ -138,8 +167,17 @@ def main(argv: list[str] | None = None) -> None:
             overlay = page.locator(".rnnbow-overview-overlay").bounding_box()
             left, width = overlay["x"] + 76, overlay["width"] - 76 - 64
             y = overlay["y"] + 100
+            if args.profile:
+                cdp.send("Profiler.enable")
+                cdp.send("Profiler.setSamplingInterval", {"interval": 100})
+                cdp.send("Profiler.start")
             for i in range(args.hovers):
                 page.mouse.move(left + (i * 7919 % 1000) / 1000 * width, y)
+            if args.profile:
+                profile = cdp.send("Profiler.stop")["profile"]
+                args.profile.write_text(json.dumps(profile), encoding="utf-8")
+                print(f"CPU profile of the overview hovers: {args.profile}")
+                print_profile(profile)
             records = page.evaluate(
                 "() => performance.getEntriesByName('rnnbow:hover-record').map(e => e.duration)"
             )

@@ -120,3 +120,47 @@ def test_click_in_run_1_selects_the_chunk_in_both(page, artifacts):
         ".every(info => info.textContent.startsWith('Selected chunk 40 '))"
     )
     page.screenshot(path=artifacts / "compare-select.png", full_page=True)
+
+
+def _axis_ticks(page, run: int) -> dict:
+    """The tick labels and titles of one run's overview axes (left: the metric, right: loss)."""
+    return page.evaluate(
+        """(run) => {
+            const root = document.querySelectorAll('.rnnbow-root')[run];
+            const axes = root.querySelectorAll('svg.rnnbow-overview-overlay .rnnbow-axis');
+            const texts = (axis) => [...axis.querySelectorAll('text')].map((t) => t.textContent);
+            const [left, right] = [texts(axes[0]), texts(axes[1])];
+            return { left: left.slice(0, -1), leftTitle: left.at(-1),
+                     right: right.slice(0, -1), rightTitle: right.at(-1) };
+        }""",
+        run,
+    )
+
+
+def test_overviews_share_one_scale_while_linked(page, artifacts):
+    page.mouse.move(0, 0)
+    first, second = _axis_ticks(page, 0), _axis_ticks(page, 1)
+    assert first == second
+    assert first["leftTitle"] == "max gradient (all runs)"
+    assert first["rightTitle"] == "training loss (all runs)"
+    ticks = page.locator(".rnnbow-root svg .rnnbow-axis text").all_text_contents()
+    assert not [t for t in ticks if "e+" in t], ticks  # plain numbers, never "1e+2"
+    page.screenshot(path=artifacts / "compare-linked-scale.png", full_page=True)
+
+    checkbox = _run(page, 0).locator("input.rnnbow-linked-scale")
+    checkbox.uncheck()
+    try:
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.rnnbow-linked-scale')].every(c => !c.checked)"
+        )
+        page.wait_for_function(
+            "() => !document.querySelector('.rnnbow-overview-overlay').textContent"
+            ".includes('(all runs)')"
+        )
+        own = [_axis_ticks(page, 0), _axis_ticks(page, 1)]
+        assert own[0]["leftTitle"] == "max gradient"
+        assert own[0]["left"] != own[1]["left"], own
+        assert first["left"] in ([o["left"] for o in own]), (first, own)
+        page.screenshot(path=artifacts / "compare-own-scale.png", full_page=True)
+    finally:
+        checkbox.check()
