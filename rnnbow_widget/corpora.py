@@ -1,4 +1,4 @@
-"""Offline text corpora for training the character model.
+"""Offline text corpora for training the character and word models.
 
 Nothing is downloaded: the real corpora are read from files the running Python ships
 (its C headers, its standard library), and :func:`long_range` generates a synthetic task
@@ -31,6 +31,7 @@ __all__ = [
     "long_range",
     "long_range_dependents",
     "python_code",
+    "python_docs",
 ]
 
 #: Symbols a long-range episode starts with; the model has to remember which one it saw.
@@ -169,6 +170,31 @@ def python_code(max_chars: int | None = 500_000) -> str:
         max_chars,
         "use corpora.c_code() or corpora.from_file(path)",
     )
+
+
+def python_docs(max_chars: int | None = 500_000) -> str:
+    """English prose: the help topics of the running Python (``help("FOR")`` and the
+    like), a word corpus of about 460,000 characters.
+
+    They are the text of ``pydoc_data.topics``, a module of the standard library, joined in
+    sorted topic order. ``max_chars`` is as for :func:`c_code`. Train a word model on it with
+    ``CharRNNTrainer(corpora.python_docs(), tokens="word")``.
+
+    Examples
+    --------
+    >>> len(python_docs(max_chars=2000))
+    2000
+    """
+    max_chars = _check_max_chars(max_chars)
+    try:
+        from pydoc_data.topics import topics
+    except ImportError:
+        raise FileNotFoundError(
+            "this Python ships no pydoc_data.topics (its help topics); use "
+            "corpora.from_file(path) with any English text instead"
+        ) from None
+    text = "\n\n".join(topics[key] for key in sorted(topics))
+    return text if max_chars is None else text[:max_chars]
 
 
 def from_file(

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["TrainingDivergedError", "diverged"]
+import numpy as np
+
+__all__ = ["TrainingDivergedError", "diverged", "quiet_numerics"]
 
 
 class TrainingDivergedError(RuntimeError):
@@ -57,3 +59,9 @@ def diverged(trainer: Any, step: int, quantity: str) -> TrainingDivergedError:
     )
     trainer.recording.meta["diverged"] = {"step": step, "quantity": quantity, "message": str(error)}
     return error
+
+
+def quiet_numerics() -> Any:
+    """A context without numpy's overflow and invalid-value warnings: a trainer reports them
+    as :class:`TrainingDivergedError` instead."""
+    return np.errstate(over="ignore", divide="ignore", invalid="ignore")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -34,6 +33,7 @@ from rnnbow_widget.columns import (
 from rnnbow_widget.record import Record
 from rnnbow_widget.units import ARRAY_KEYS as UNIT_KEYS
 from rnnbow_widget.units import UnitStore
+from rnnbow_widget.vocabulary import Vocabulary, check_vocab
 
 __all__ = [
     "COLUMNS",
@@ -98,7 +98,8 @@ class Recording:
 
     def __init__(self, seq_length: int, vocab: Sequence[str], meta: dict | None = None) -> None:
         self.seq_length = check_int("seq_length", seq_length, minimum=1, maximum=65535)
-        self.vocab: tuple[str, ...] = _check_vocab(vocab)
+        self.vocab: tuple[str, ...] = check_vocab(vocab)
+        self._vocabulary = Vocabulary(self.vocab)
         self.meta: dict = check_json_dict("meta", meta)
         self.units: UnitStore | None = None
         self._count = 0
@@ -245,19 +246,19 @@ class Recording:
     def __len__(self) -> int:
         return self._count
 
-    @cached_property
+    @property
     def is_character_vocab(self) -> bool:
         """True when every token is one character (a character model's vocabulary)."""
-        return all(len(token) == 1 for token in self.vocab)
+        return self._vocabulary.is_characters
 
     def tokens(self, ids: np.ndarray) -> list[str]:
         """The tokens of ``ids``."""
         return [self.vocab[i] for i in ids.tolist()]
 
     def decode(self, ids: np.ndarray) -> str:
-        """The tokens of ``ids`` as one string: joined as they are for a character
-        vocabulary, separated by spaces otherwise."""
-        return ("" if self.is_character_vocab else " ").join(self.tokens(ids))
+        """The tokens of ``ids`` as text: joined as they are for a character vocabulary,
+        with spaces between longer tokens."""
+        return self._vocabulary.decode(ids.tolist())
 
     def __getitem__(self, key: int | slice) -> Record | Recording:
         """``rec[i]`` (negative counts from the end) is a :class:`Record`; ``rec[a:b]`` a new
@@ -461,28 +462,6 @@ class Recording:
 def _optional(name: str, value: Any, missing: Any, check: Any, **bounds: Any) -> Any:
     """``missing`` for an optional field not given (None), else ``check(name, value)``."""
     return missing if value is None else check(name, value, **bounds)
-
-
-def _check_vocab(vocab: Any) -> tuple[str, ...]:
-    if isinstance(vocab, str):
-        vocab = tuple(vocab)  # a string is the natural spelling of a character vocabulary
-    if not isinstance(vocab, Sequence):
-        raise TypeError(f"vocab must be a sequence of str, got {type(vocab).__name__}")
-    vocab = tuple(vocab)
-    if not vocab:
-        raise ValueError("vocab must hold at least one symbol, got an empty sequence")
-    for i, symbol in enumerate(vocab):
-        if not isinstance(symbol, str):
-            raise TypeError(f"vocab[{i}] must be a str, got {type(symbol).__name__} {symbol!r}")
-        if symbol == "":
-            raise ValueError(
-                f"vocab[{i}] is the empty string; every token needs a label (e.g. '<empty>')"
-            )
-    if len(set(vocab)) != len(vocab):
-        seen: set[str] = set()
-        duplicate = next(s for s in vocab if s in seen or seen.add(s))
-        raise ValueError(f"vocab must not repeat symbols, got {duplicate!r} more than once")
-    return vocab
 
 
 def _check_reals(name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,14 +32,14 @@ from rnnbow_widget.checks import (
     check_int,
     check_positive,
 )
-from rnnbow_widget.divergence import TrainingDivergedError, diverged
+from rnnbow_widget.divergence import TrainingDivergedError, diverged, quiet_numerics
 from rnnbow_widget.events import Listeners
 from rnnbow_widget.interrupt import DeferredInterrupt
 from rnnbow_widget.optim import Optimizer, check_optimizer_name, clip_gradients, make_optimizer
 from rnnbow_widget.parameters import ParameterVector
 from rnnbow_widget.recording import Record, Recording
 from rnnbow_widget.units import DEFAULT_BUDGET_MB, UnitStore, check_budget
-from rnnbow_widget.vocabulary import Vocabulary
+from rnnbow_widget.vocabulary import prepare
 
 __all__ = ["CELLS", "CharRNNTrainer", "TrainingDivergedError"]
 
@@ -52,8 +52,11 @@ class CharRNNTrainer:
 
     Parameters
     ----------
-    text : str
-        Training corpus; needs at least ``seq_length + 1`` characters.
+    text : str, sequence of str, or array_like of int
+        Training corpus, with at least ``seq_length + 1`` tokens: a string (split into
+        characters, or into words with ``tokens="word"``), a sequence of tokens you split
+        yourself (words, subword pieces, any labels), or an int array of token ids with
+        ``vocab``.
     hidden_size : int, default 100
         ``H``, the number of hidden units.
     seq_length : int, default 25
@@ -96,14 +99,21 @@ class CharRNNTrainer:
         Precision of the parameters, the optimizer state and the forward and backward passes:
         ``"float64"`` (the paper's) or ``"float32"`` (PyTorch's default, faster). Recorded
         magnitudes are always computed in float64.
+    tokens : {"char", "word"}, default "char"
+        How a string ``text`` is split: one token per character, or one per word and
+        punctuation mark (:func:`rnnbow_widget.vocabulary.split`).
+    vocab : sequence of str, optional
+        A fixed vocabulary (token ``i`` is ``vocab[i]``); required for a corpus of ids.
+        Without it the vocabulary is the corpus's distinct tokens, sorted.
 
     Attributes
     ----------
     params : dict of numpy.ndarray
         The live parameters (``W_xh, W_hh, W_hy, b_h, b_y``), updated in place (views into one
         vector: change them in place, ``params["W_hh"][...] = ...``, rather than replace them).
-    vocab : str
-        The sorted distinct symbols of ``text``.
+    vocab : str or tuple of str
+        The vocabulary: for characters a string of the sorted distinct characters, otherwise
+        a tuple of tokens.
     recording : Recording
         Every recorded chunk so far.
     optimizer : Optimizer
@@ -140,16 +150,16 @@ class CharRNNTrainer:
         name: str | None = None,
         units_budget_mb: float = DEFAULT_BUDGET_MB,
         dtype: str = "float64",
+        tokens: str = "char",
+        vocab: Sequence[str] | None = None,
     ) -> None:
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a str, got {type(text).__name__}")
-        if not text:
-            raise ValueError("text must not be empty: give the trainer a corpus to read")
+        self._vocabulary, self._data = prepare(text, tokens, vocab)
         self.seq_length = check_int("seq_length", seq_length, minimum=2)
-        if len(text) < self.seq_length + 1:
+        if len(self._data) < self.seq_length + 1:
+            unit = "characters" if self._vocabulary.is_characters else "tokens"
             raise ValueError(
-                f"text must have at least seq_length + 1 = {self.seq_length + 1} characters "
-                f"(one chunk of inputs plus its next-character target), got {len(text)}"
+                f"text must have at least seq_length + 1 = {self.seq_length + 1} {unit} "
+                f"(one chunk of inputs plus its next-token target), got {len(self._data)}"
             )
         self.hidden_size = H = check_int("hidden_size", hidden_size, minimum=1)
         learning_rate = check_positive("learning_rate", learning_rate)
@@ -173,8 +183,10 @@ class CharRNNTrainer:
         self._dtype = check_float_dtype(dtype)
         self.dtype = self._dtype.name
 
-        self._vocabulary, self._data = Vocabulary.of_text(text)
-        self.vocab = "".join(self._vocabulary.symbols)
+        symbols = self._vocabulary.symbols
+        self.vocab: str | tuple[str, ...] = (
+            "".join(symbols) if self._vocabulary.is_characters else symbols
+        )
         V = len(self.vocab)
         init_seq, sample_seq = np.random.SeedSequence(seed).spawn(2)
         initial = self._cell.init_params(V, H, np.random.default_rng(init_seq), self.init_scale)
@@ -206,7 +218,7 @@ class CharRNNTrainer:
                 "cell": self.cell,
                 "activation": self.activation,
                 "record_every": self.record_every,
-                "corpus_length": len(text),
+                "corpus_length": len(self._data),
                 "learning_rate": self.learning_rate,
                 "seq_length": self.seq_length,
                 "init_scale": self.init_scale,
@@ -345,7 +357,7 @@ class CharRNNTrainer:
         """
         stop = DeferredInterrupt()
         try:
-            with stop, _quiet_numerics():
+            with stop, quiet_numerics():
                 record = self._advance(record=True)
         finally:
             self._end_listeners.call()
@@ -387,7 +399,7 @@ class CharRNNTrainer:
         began = shown_at = time.perf_counter()
         stop = DeferredInterrupt()
         try:
-            with stop, _quiet_numerics():
+            with stop, quiet_numerics():
                 for i in range(steps):
                     if stop.requested:
                         break
@@ -412,22 +424,26 @@ class CharRNNTrainer:
         done = self._steps_done - start
         bar.update(done - bar.n)
         speed = done * self.seq_length / elapsed if elapsed > 0 else 0.0
-        bar.set_postfix_str(f"loss={self.smooth_loss:.3f}, {speed:,.0f} chars/s", refresh=False)
+        unit = "chars" if self._vocabulary.is_characters else "tokens"
+        bar.set_postfix_str(f"loss={self.smooth_loss:.3f}, {speed:,.0f} {unit}/s", refresh=False)
 
     # ------------------------------------------------------------------ using the model
-    def predict(self, text: str) -> str:
-        """The model's next-character guesses along ``text``, starting from a zero state.
+    def predict(self, text: str | Sequence[str]) -> str:
+        """The model's next-token guesses along ``text``, starting from a zero state.
 
         Parameters
         ----------
-        text : str
-            At least 2 characters, all in ``vocab``. The network reads ``text[:-1]``.
+        text : str or sequence of str
+            At least 2 tokens, all in ``vocab``: a string (split as the corpus was) or a
+            sequence of tokens. The network reads all but the last.
 
         Returns
         -------
         str
-            ``len(text) - 1`` characters: position ``i`` is the argmax prediction of
-            ``text[i + 1]`` after reading ``text[: i + 1]``. Training state is unchanged.
+            One guess per token after the first, as text: for a character model,
+            ``len(text) - 1`` characters, position ``i`` the argmax prediction of
+            ``text[i + 1]`` after reading ``text[: i + 1]``; for other vocabularies the
+            guessed tokens separated by spaces. Training state is unchanged.
 
         Examples
         --------
@@ -435,53 +451,45 @@ class CharRNNTrainer:
         >>> len(trainer.predict("abca"))
         3
         """
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a str, got {type(text).__name__}")
-        if len(text) < 2:
+        ids = self._vocabulary.encode_text(text, "text")
+        if len(ids) < 2:
             raise ValueError(
-                f"text must hold at least 2 characters (one to read, one to predict), "
-                f"got {len(text)}"
+                f"text must hold at least 2 tokens (one to read, one to predict), got {len(ids)}"
             )
-        ids = self._vocabulary.encode(text, "text")
         state = self._cell.initial_state(self.hidden_size, self._dtype)
-        with _quiet_numerics():
+        with quiet_numerics():
             cache = self._cell.forward(self.params, ids[:-1], ids[1:], state, self.activation)
         return self._vocabulary.decode(cache.predictions)
 
-    def sample(self, n: int = 200, temperature: float = 1.0, prime: str = "") -> str:
+    def sample(
+        self, n: int = 200, temperature: float = 1.0, prime: str | Sequence[str] = ""
+    ) -> str:
         """Generate text from the current model, continuing from the carried hidden state.
 
         Parameters
         ----------
         n : int, default 200
-            Number of characters to generate.
+            Number of tokens (characters, for a character model) to generate.
         temperature : float, default 1.0
             > 0; below 1 sharpens the distribution, above 1 flattens it.
-        prime : str, default ""
-            Text fed through the network first (every symbol must be in ``vocab``).
+        prime : str or sequence of str, default ""
+            Text fed through the network first (every token must be in ``vocab``).
 
         Returns
         -------
         str
-            The ``n`` generated characters (without ``prime``). Sampling uses its own random
+            The ``n`` generated tokens as text (without ``prime``). Sampling uses its own random
             generator, so it does not change training.
         """
         n = check_int("n", n, minimum=0)
         temperature = check_positive("temperature", temperature)
-        if not isinstance(prime, str):
-            raise TypeError(f"prime must be a str, got {type(prime).__name__}")
+        primer = self._vocabulary.encode_text(prime, "prime")
         cell, params, activation = self._cell, self.params, self.activation
         state, y = self._state, self._next_y
-        if prime:
-            ids = self._vocabulary.encode(prime, "prime")
-            state, y = sampling.feed(cell, params, ids, state, activation)
+        if len(primer):
+            state, y = sampling.feed(cell, params, primer, state, activation)
         ids = sampling.draw(cell, params, state, y, n, temperature, self._sample_rng, activation)
         return self._vocabulary.decode(ids)
-
-
-def _quiet_numerics() -> Any:
-    # Overflow and NaN are reported as TrainingDivergedError, not as numpy warnings.
-    return np.errstate(over="ignore", divide="ignore", invalid="ignore")
 
 
 def _progress_bar(total: int) -> Any:

@@ -449,7 +449,7 @@ def test_keyboard_interrupt_during_step_completes_the_step_first():
     ("kwargs", "error", "message"),
     [
         ({"text": ""}, ValueError, "text must not be empty"),
-        ({"text": b"abc" * 20}, TypeError, "text must be a str, got bytes"),
+        ({"text": b"abc" * 20}, TypeError, "text must be a str, a sequence of str tokens, or an int array of token ids with vocab=; got bytes"),
         (
             {"text": "abcdef", "seq_length": 6},
             ValueError,
@@ -552,7 +552,8 @@ def test_predict_rejects_unknown_symbols_and_too_short_text() -> None:
     trainer = CharRNNTrainer("abcabcabc" * 10, hidden_size=4, seq_length=4)
     with pytest.raises(ValueError, match=r"text holds symbols outside the vocabulary: 'xz'"):
         trainer.predict("abxz")
-    with pytest.raises(ValueError, match="at least 2 characters"):
+    with pytest.raises(ValueError, match="at least 2 tokens"):
         trainer.predict("a")
-    with pytest.raises(TypeError, match="text must be a str"):
-        trainer.predict(["a", "b"])
+    with pytest.raises(TypeError, match="text must be a str or a sequence of str, got int"):
+        trainer.predict(42)
+    assert trainer.predict(["a", "b", "c"]) == trainer.predict("abc")
