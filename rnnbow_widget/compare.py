@@ -3,10 +3,10 @@
 ``Comparison`` lays out one ``RNNbow`` per run in a grid. The views share a link group (the
 ``_link_group`` trait): in the browser, hovering or selecting a chunk in one run shows the
 same chunk index in the others, without a round trip through the kernel (a busy kernel
-cannot relay), and with ``linked_scale`` on the stacked bars and the horizon panel of every
-run use the largest value over all runs. Each browser selection is still written to every
-widget's ``selected_batch``, so Python sees it; from Python, ``Comparison.selected_batch``
-sets all runs.
+cannot relay), and with ``linked_scale`` on the overview, the stacked bars and the horizon
+panel of every run use the largest value over all runs. Each browser selection is still
+written to every widget's ``selected_batch``, so Python sees it; from Python,
+``Comparison.selected_batch`` sets all runs.
 
 Intended uses: vanilla RNN vs LSTM, tanh vs relu, small vs large ``init_scale``, trained
 on the same text with the same seed, so that the same chunk index covers the same text.
@@ -43,8 +43,9 @@ class Comparison(ipywidgets.GridBox):
         One heading per run, all different. Default: each recording's ``meta["title"]``,
         else "run 1", "run 2", ... (made unique by appending "(run i)" when titles repeat).
     linked_scale : bool, default True
-        One magnitude scale across the runs: the stacked bars and the horizon panel use the
-        largest value over all runs (per chunk, or over all chunks with ``global_scale``).
+        One magnitude scale across the runs: the overviews (over the chunks shown), the
+        stacked bars and the horizon panel use the largest value over all runs (per chunk, or
+        over all chunks with ``global_scale``).
     columns : int or None, optional
         Runs per row; default ``min(len(widgets), 2)``.
 
@@ -148,7 +149,7 @@ class Comparison(ipywidgets.GridBox):
 
     @property
     def linked_scale(self) -> bool:
-        """One magnitude scale across the runs (stacked bars, horizon panel)."""
+        """One magnitude scale across the runs (overview, stacked bars, horizon panel)."""
         return self.widgets[0].linked_scale
 
     @linked_scale.setter

@@ -348,7 +348,7 @@ class RNNbow(anywidget.AnyWidget):
             One heading per run, all different. Default: each recording's ``meta["title"]``,
             else "run 1", "run 2", ... (made unique when titles repeat).
         linked_scale : bool, default True
-            One magnitude scale across the runs (stacked bars, horizon panel).
+            One magnitude scale across the runs (overview, stacked bars, horizon panel).
         columns : int or None, optional
             Runs per row; default ``min(runs, 2)``.
         **options
