@@ -137,3 +137,32 @@ def test_double_click_zooms_out_and_keeps_the_selection(run, artifacts):
         "() => document.querySelector('.rnnbow-info').textContent.startsWith('Selected chunk 3 ')"
     )
     page.screenshot(path=artifacts / "overview-zoomed-out.png", full_page=True)
+
+
+def test_hovering_the_overview_forces_no_layout(run, browser):
+    """Hovering a bar redraws views 2-4 without reading layout back (a forced synchronous
+    layout, twice per hover before): Chromium counts one layout per hover, the frame's own."""
+    page, count = run["page"], len(run["steps"])
+    cdp = browser.new_cdp_session(page)
+    cdp.send("Performance.enable")
+    box = _overlay(page).bounding_box()
+
+    def layouts() -> int:
+        metrics = cdp.send("Performance.getMetrics")["metrics"]
+        return next(int(m["value"]) for m in metrics if m["name"] == "LayoutCount")
+
+    settle = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
+    hover = """([x, y]) => {
+        const overlay = document.querySelector('svg.rnnbow-overview-overlay');
+        const init = { bubbles: true, clientX: x, clientY: y };
+        overlay.dispatchEvent(new MouseEvent('mousemove', init));
+        return new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+    }"""
+    counts = []
+    for record in range(1, count, 3):
+        page.evaluate(settle)
+        before = layouts()
+        page.evaluate(hover, [box["x"] + _column_x(page, record, count), box["y"] + 100])
+        counts.append(layouts() - before)
+    cdp.detach()
+    assert max(counts) <= 1, counts
