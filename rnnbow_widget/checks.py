@@ -31,6 +31,7 @@ __all__ = [
     "check_json_dict",
     "check_number",
     "check_positive",
+    "check_real_array",
 ]
 
 
@@ -108,6 +109,16 @@ def check_positive(name: str, value: object, allow_none: bool = False) -> float 
     if not (math.isfinite(number) and number > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {number!r}")
     return number
+
+
+def check_real_array(name: str, value: object, shape: tuple[int, ...]) -> np.ndarray:
+    """``value`` as an array of real numbers with exactly ``shape``."""
+    array = np.asarray(value)
+    if array.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {array.shape}")
+    if array.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    return array
 
 
 def check_bool(name: str, value: object) -> bool:

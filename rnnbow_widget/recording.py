@@ -20,7 +20,14 @@ from typing import Any
 import numpy as np
 
 from rnnbow_widget import metrics, npzfile
-from rnnbow_widget.checks import check_bool, check_int, check_json_dict, check_number
+from rnnbow_widget.checks import (
+    check_bool,
+    check_indices,
+    check_int,
+    check_json_dict,
+    check_number,
+    check_real_array,
+)
 from rnnbow_widget.columns import (
     COLUMN_NAMES,
     COLUMNS,
@@ -176,17 +183,19 @@ class Recording:
         n = self.seq_length
         row = {
             "step": check_int("step", step, minimum=0, maximum=INT32_MAX),
-            "offset": _optional(
-                "offset", offset, NO_OFFSET, check_int, minimum=0, maximum=INT32_MAX
-            ),
-            "inputs": self._check_indices("inputs", inputs),
-            "targets": self._check_indices("targets", targets),
-            "predictions": self._check_indices("predictions", predictions),
-            "losses": _check_reals("losses", losses, (n,)),
+            "offset": NO_OFFSET
+            if offset is None
+            else check_int("offset", offset, minimum=0, maximum=INT32_MAX),
+            "inputs": check_indices("inputs", inputs, len(self.vocab), n),
+            "targets": check_indices("targets", targets, len(self.vocab), n),
+            "predictions": check_indices("predictions", predictions, len(self.vocab), n),
+            "losses": check_real_array("losses", losses, (n,)),
             "magnitudes": self._check_magnitudes(magnitudes),
-            "grad_norm": _optional("grad_norm", grad_norm, np.nan, check_number),
+            "grad_norm": np.nan if grad_norm is None else check_number("grad_norm", grad_norm),
             "clipped": check_bool("clipped", clipped),
-            "smooth_loss": _optional("smooth_loss", smooth_loss, np.nan, check_number),
+            "smooth_loss": np.nan
+            if smooth_loss is None
+            else check_number("smooth_loss", smooth_loss),
         }
         if smooth_loss is None:
             row["smooth_loss"] = float(np.mean(row["losses"], dtype=np.float64))
@@ -200,26 +209,10 @@ class Recording:
         self._count += 1
         return Record(self, self._count - 1)
 
-    def _check_indices(self, name: str, value: Any) -> np.ndarray:
-        array = np.asarray(value)
-        if array.shape != (self.seq_length,):
-            raise ValueError(
-                f"{name} must have shape ({self.seq_length},) (seq_length), got {array.shape}"
-            )
-        if array.dtype.kind not in "iu":
-            raise TypeError(f"{name} must hold integer vocab indices, got dtype {array.dtype}")
-        low, high = array.min(), array.max()
-        if low < 0 or high >= len(self.vocab):
-            bad = low if low < 0 else high
-            raise ValueError(
-                f"{name} holds index {bad}, outside the vocabulary [0, {len(self.vocab) - 1}]"
-            )
-        return array
-
     def _check_magnitudes(self, value: Any) -> np.ndarray:
         """The packed lower triangle of ``value``, after checking it is (n, n), real, >= 0."""
         n = self.seq_length
-        lower = _check_reals("magnitudes", value, (n, n))[self._lower]
+        lower = check_real_array("magnitudes", value, (n, n))[self._lower]
         if lower.min() < 0:
             raise ValueError(
                 f"magnitudes must be >= 0 (they are norms), got a minimum of {lower.min():g}"
@@ -335,6 +328,54 @@ class Recording:
         ``stop``, as read-only views keyed by name (losses and magnitudes still float32)."""
         return {name: self.column(name, start, stop) for name in WIRE_COLUMNS}
 
+    def extend(self, columns: dict[str, np.ndarray]) -> int:
+        """Append many records at once, given as columns in the form :meth:`save` writes
+        (every name of :data:`COLUMN_NAMES`, one row per record); returns the new length.
+
+        Everything is checked first (names, dtypes, shapes, vocabulary ids); on an error
+        nothing is appended.
+
+        Raises
+        ------
+        ValueError
+            Naming the first column that does not fit.
+        """
+        count = len(columns.get("step", ()))
+        self._check_columns(columns, count)
+        if not count:
+            return self._count
+        self._summarize()
+        self._data = {
+            name: np.concatenate([self._data[name][: self._count], columns[name]])
+            for name in COLUMN_NAMES
+        }
+        self._count += count
+        self._summarized = self._count
+        return self._count
+
+    def _check_columns(self, columns: dict[str, np.ndarray], count: int) -> None:
+        """Raise ValueError unless ``columns`` are ``count`` records of this recording."""
+        if set(columns) != set(COLUMN_NAMES):
+            missing = sorted(set(COLUMN_NAMES) - set(columns))
+            extra = sorted(set(columns) - set(COLUMN_NAMES))
+            raise ValueError(f"columns do not match: missing {missing}, unexpected {extra}")
+        for column in COLUMNS:
+            array = columns[column.name]
+            shape, dtype = (count, *self._shape(column)), self._dtype(column)
+            if array.dtype != dtype or array.shape != shape:
+                raise ValueError(
+                    f"column {column.name!r} is {array.dtype} {array.shape}, "
+                    f"expected {dtype} {shape}"
+                )
+        for name in INDEX_COLUMNS:
+            if count and columns[name].max() >= len(self.vocab):
+                raise ValueError(
+                    f"column {name!r} holds indices outside the vocabulary "
+                    f"[0, {len(self.vocab) - 1}]"
+                )
+        if count and columns["clipped"].max() > 1:
+            raise ValueError("column 'clipped' holds values other than 0 and 1")
+
     # ------------------------------------------------------------- save / load
     def save(self, path: str | os.PathLike[str], *, compress: bool = False) -> None:
         """Write the recording to ``path`` as an ``.npz`` file, atomically.
@@ -428,22 +469,11 @@ class Recording:
             raise npzfile.FileProblem(
                 f"columns do not match: missing {missing}, unexpected {extra}"
             )
-        for column in COLUMNS:
-            array = arrays[column.name]
-            shape, dtype = (count, *recording._shape(column)), recording._dtype(column)
-            if array.dtype != dtype or array.shape != shape:
-                raise npzfile.FileProblem(
-                    f"column {column.name!r} is {array.dtype} {array.shape}, "
-                    f"expected {dtype} {shape}"
-                )
-        for name in INDEX_COLUMNS:
-            if count and arrays[name].max() >= len(recording.vocab):
-                raise npzfile.FileProblem(
-                    f"column {name!r} holds indices outside the vocabulary "
-                    f"[0, {len(recording.vocab) - 1}]"
-                )
-        if count and arrays["clipped"].max() > 1:
-            raise npzfile.FileProblem("column 'clipped' holds values other than 0 and 1")
+        columns = {name: arrays[name] for name in COLUMN_NAMES}
+        try:
+            recording._check_columns(columns, count)
+        except ValueError as error:
+            raise npzfile.FileProblem(str(error)) from None
         recording._data = {name: arrays[name] for name in COLUMN_NAMES}
         recording._count = recording._summarized = count
         if has_units:
@@ -457,20 +487,6 @@ class Recording:
             except ValueError as error:
                 raise npzfile.FileProblem(f"per-unit data is inconsistent: {error}") from None
         return recording
-
-
-def _optional(name: str, value: Any, missing: Any, check: Any, **bounds: Any) -> Any:
-    """``missing`` for an optional field not given (None), else ``check(name, value)``."""
-    return missing if value is None else check(name, value, **bounds)
-
-
-def _check_reals(name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
-    array = np.asarray(value)
-    if array.shape != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {array.shape}")
-    if array.dtype.kind not in "fiu":
-        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
-    return array
 
 
 def _meta_horizon(meta: dict) -> int | None:

@@ -296,12 +296,16 @@ def test_a_vocabulary_above_65535_symbols_uses_int32_indices():
 @pytest.mark.parametrize(
     "field, value, message",
     [
-        ("inputs", np.zeros(4, int), r"inputs must have shape \(3,\) \(seq_length\), got \(4,\)"),
-        ("targets", np.zeros((3, 1), int), r"targets must have shape \(3,\).*got \(3, 1\)"),
+        ("inputs", np.zeros(4, int), r"inputs must have length 3, got 4"),
+        ("targets", np.zeros((3, 1), int), r"targets must be a non-empty 1-D.*got shape \(3, 1\)"),
         ("losses", np.zeros(2), r"losses must have shape \(3,\), got \(2,\)"),
         ("magnitudes", np.zeros((3, 2)), r"magnitudes must have shape \(3, 3\), got \(3, 2\)"),
-        ("predictions", [0, 1, 4], r"predictions holds index 4, outside the vocabulary \[0, 3\]"),
-        ("inputs", [0, -1, 2], r"inputs holds index -1, outside the vocabulary \[0, 3\]"),
+        (
+            "predictions",
+            [0, 1, 4],
+            r"predictions must hold indices in \[0, 4\) \(the vocab.*0 to 4",
+        ),
+        ("inputs", [0, -1, 2], r"inputs must hold indices in \[0, 4\).*from -1 to 2"),
         ("step", -1, r"step must be an int in \[0, 2147483647\], got -1"),
         ("offset", 2**31, r"offset must be an int in \[0, 2147483647\], got 2147483648"),
         (
@@ -321,7 +325,11 @@ def test_append_rejects_bad_values_naming_the_field(field, value, message):
 @pytest.mark.parametrize(
     "field, value, message",
     [
-        ("inputs", [0.0, 1.0, 2.0], r"inputs must hold integer vocab indices, got dtype float64"),
+        (
+            "inputs",
+            [0.0, 1.0, 2.0],
+            r"inputs must hold integer vocabulary indices, got dtype float64",
+        ),
         ("losses", ["x", "y", "z"], r"losses must hold real numbers, got dtype <U1"),
         ("clipped", 1, r"clipped must be True or False, got 1"),
         ("step", 1.0, r"step must be an int in \[0, 2147483647\], got 1\.0 \(float\)"),
@@ -903,3 +911,19 @@ def test_files_written_by_the_2026_11_22_package_still_load(name):
     np.testing.assert_allclose(old[0].magnitudes, now.magnitudes, rtol=1e-6)
     assert [r.step for r in old] == [0, 1, 2, 3]
     assert (old.units is not None) == name.endswith("units.npz")
+
+
+def test_extend_appends_columns_as_saved_and_checks_them_first():
+    source = filled(5)
+    rec = filled(2)
+    columns = {name: source.column(name, 1, 4) for name in COLUMN_NAMES}
+    assert rec.extend(columns) == 5
+    assert [r.step for r in rec] == [0, 10, 10, 20, 30]
+    np.testing.assert_array_equal(rec[4].magnitudes, source[3].magnitudes)
+    assert rec[3].reach == source[2].reach
+    bad = {**columns, "targets": columns["targets"].astype(np.int64)}
+    with pytest.raises(ValueError, match=r"column 'targets' is int64 \(3, 3\), expected uint16"):
+        rec.extend(bad)
+    with pytest.raises(ValueError, match=r"missing \['reach'\]"):
+        rec.extend({k: v for k, v in columns.items() if k != "reach"})
+    assert len(rec) == 5  # nothing half-applied
