@@ -1,5 +1,5 @@
 // The widget's layout and wiring: toolbar, info line, the four views, keyboard, live updates.
-import { StackMaxCache, seqLength } from "../data/chunk";
+import { StackMaxCache, seqLength, stackDepth, stackedMax } from "../data/chunk";
 import { divergedOf, divergedText, JUMP_FACTOR, JumpCache } from "../data/explode";
 import { type Meta, type Model, previousValue, type WidgetModel } from "../data/model";
 import { type ModelRecords, requestMissing } from "../data/sync";
@@ -24,6 +24,7 @@ const REDRAW_ON = [
   "metric",
   "log_scale",
   "global_scale",
+  "show_others",
   "show_help",
   "_meta",
   "linked_scale",
@@ -65,6 +66,7 @@ export class RnnbowApp {
       setHorizon: (k) => this.save("horizon", k),
       setLogScale: (on) => this.save("log_scale", on),
       setGlobalScale: (on) => this.save("global_scale", on),
+      setShowOthers: (on) => this.save("show_others", on),
       setShowHelp: (on) => this.save("show_help", on),
       setLinkedScale: (on) => {
         this.save("linked_scale", on);
@@ -128,7 +130,7 @@ export class RnnbowApp {
         this.hoverSource(t !== null && chunk && t >= chunk.n ? null : t, true);
       },
       redraw: () => this.redraw.request(),
-      horizonK: () => this.horizonK(),
+      horizonK: () => stackDepth(this.horizonK(), this.seqLength(), this.model.get("show_others")),
     });
     this.linked.join();
     const onGroup = () => this.linked.join();
@@ -304,6 +306,7 @@ export class RnnbowApp {
       n: this.seqLength(),
       logScale: this.model.get("log_scale"),
       globalScale: this.model.get("global_scale"),
+      showOthers: this.model.get("show_others"),
       showHelp,
       title: meta.title ? `RNNbow · ${meta.title}` : "RNNbow",
       linkedScale: this.linked.hasOthers() ? this.model.get("linked_scale") : null,
@@ -346,6 +349,7 @@ export class RnnbowApp {
       jumpFactor: JUMP_FACTOR,
       linkNote: this.linked.textNote(index),
       diverged: diverged ? divergedText(diverged) : "",
+      stacked: this.model.get("show_others") ? null : stackedMax(store, index, this.horizonK()),
     };
     this.info.textContent =
       index >= 0
@@ -361,6 +365,7 @@ export class RnnbowApp {
       k: this.horizonK(),
       logScale: this.model.get("log_scale"),
       globalScale: this.model.get("global_scale"),
+      showOthers: this.model.get("show_others"),
       linked: this.linked.scaleOn(),
       hoveredSource: this.hoveredSource,
     };
@@ -368,7 +373,7 @@ export class RnnbowApp {
 
   /** Top of the bars' scale: the largest over all chunks and/or all linked runs, or 0. */
   private barScale(index: number): number {
-    const k = this.horizonK();
+    const k = stackDepth(this.horizonK(), this.seqLength(), this.model.get("show_others"));
     const globalScale = this.model.get("global_scale");
     if (this.linked.scaleOn()) return this.linked.barMaxOverRuns(globalScale ? null : index, k);
     return globalScale ? this.stackMax.get(this.store, k) : 0;

@@ -1,7 +1,7 @@
 // The detail of the shown chunk: views 2-4 (labels, stacked bars, gradient horizon) and the
 // per-unit drilldown, on one column layout, all inspecting one source loss: the hovered one,
-// else the chunk's largest loss.
-import { type Chunk, largestLossSource, readChunk } from "../data/chunk";
+// else the largest loss with at least min(k, n/2) steps behind it (data/chunk.ts, defaultSource).
+import { type Chunk, defaultSource, minStepsBehind, readChunk } from "../data/chunk";
 import type { WidgetModel } from "../data/model";
 import type { RecordStore } from "../data/store";
 import { html } from "../lib/dom";
@@ -21,9 +21,11 @@ export interface DetailSettings {
   k: number;
   logScale: boolean;
   globalScale: boolean;
+  /** The bars stack the sources beyond k as one grey segment. */
+  showOthers: boolean;
   /** The scales are the largest over the linked runs. */
   linked: boolean;
-  /** The source loss the reader points at (null: none, the largest loss is inspected). */
+  /** The source loss the reader points at (null: none, the default source is inspected). */
   hoveredSource: number | null;
 }
 
@@ -136,11 +138,12 @@ export class ChunkDetail {
     const chunk = this.shownChunk;
     const settings = this.host.settings();
     const geometry = columnGeometry(settings.width, chunk.n);
-    const { k, globalScale, linked } = settings;
+    const { k, globalScale, showOthers, linked } = settings;
     this.labels.render(chunk, geometry, this.host.theme(), this.sourceShown(chunk, settings));
     this.bars.render(chunk, geometry, {
       k,
       globalScale,
+      showOthers,
       scaleMax: this.host.barScale(index),
       linked,
     });
@@ -154,7 +157,7 @@ export class ChunkDetail {
   }
 
   private sourceShown(chunk: Chunk, settings: DetailSettings): number {
-    return settings.hoveredSource ?? largestLossSource(chunk.losses);
+    return settings.hoveredSource ?? defaultSource(chunk.losses, settings.k);
   }
 
   /** The source-dependent parts: highlighted segments, shaded labels, the horizon panel. */
@@ -167,6 +170,7 @@ export class ChunkDetail {
       k: settings.k,
       logScale: settings.logScale,
       isDefault,
+      minSteps: minStepsBehind(settings.k, chunk.n),
       scaleMax: this.host.sourceScale(chunk.index, t),
       linked: settings.linked,
     });
@@ -178,7 +182,7 @@ export class ChunkDetail {
 
   /**
    * When a new chunk is shown in views wider than the output (long chunks scroll sideways),
-   * scroll so that its default source, the largest loss, is in view: otherwise the horizon
+   * scroll so that its default source is in view: otherwise the horizon
    * panel could describe a loss the reader cannot see.
    */
   private revealDefaultSource(
@@ -199,7 +203,7 @@ export class ChunkDetail {
     if (view <= 0 || geometry.width <= view) return;
     detail.scrollLeft = scrollToColumn(
       geometry,
-      largestLossSource(chunk.losses),
+      defaultSource(chunk.losses, settings.k),
       detail.scrollLeft,
       view,
     );

@@ -9,7 +9,14 @@ export const HELP = {
     JUMP_RULE +
     " A red vertical line marks where training diverged (the gradient or the weights became inf " +
     "or NaN). Hover a bar to preview it below, click to select it, drag to zoom in, double-click " +
-    "to zoom out.",
+    "to zoom out. With 'max gradient', a bar's height is the chunk's largest gradient at one " +
+    "step, summed over every loss that reaches that step: the tallest of the stacked bars below " +
+    "with the grey 'others' on ('mean gradient': the average of those bars). The info line " +
+    "gives, for the chunk shown: that max gradient; its loss (the mean of its per-character " +
+    "losses); the effective horizon (how many steps back the gradient travels on average, " +
+    "weighted by size); the reach (the mean over its losses of how many steps back each stays " +
+    "above 1% of its local gradient); and the gradient norm (the size of the whole update of all " +
+    "the weights, before clipping).",
   labels:
     "Top row: the character that really came next. Bottom row: the network's best guess, green " +
     "and plain when right, red, bold and underlined when wrong. ␣ is a space, ↵ a newline, ⇥ a " +
@@ -17,13 +24,18 @@ export const HELP = {
   bars:
     "One bar per character position: how much the weights are pushed at that step. The dark " +
     "bottom segment comes from the character's own prediction error; lighter segments above come " +
-    "from mistakes made 1, 2, … characters later that still reach back to this step. Mostly dark " +
+    "from mistakes made 1, 2, … characters later that still reach back to this step, up to k " +
+    "(losses per bar). The grey segment on top ('+ others') sums every loss further away, so a " +
+    "bar is all the gradient its step receives and the tallest bar is the overview's max " +
+    "gradient; without it, the bars hold only the k nearest losses and are shorter. Mostly dark " +
     "bars mean the network learns only from what is right in front of it.",
   horizon:
     "How the gradient of one loss travels back in time. Each blue bar is the push it gives at an " +
     "earlier step. If the bars shrink quickly to nothing, the network cannot learn dependencies " +
     "longer than a few characters (vanishing gradient); bars that stay tall mean long-range " +
-    "learning is possible. Turn on the log scale to see the tail.",
+    "learning is possible. Turn on the log scale to see the tail. It opens on the largest loss " +
+    "among the steps with at least min(k, n/2) steps before them in the chunk (a loss at step 0 " +
+    "or 1 has almost no past to show); hover a segment above to see another loss.",
   units:
     "One row per hidden unit, sorted by how much of this loss's gradient it carries (largest on " +
     "top); one column per step, under the columns above. A cell is the size of that unit's row " +

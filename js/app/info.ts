@@ -16,6 +16,21 @@ interface InfoExtras {
   linkNote?: string;
   /** What to change after a divergence (data/explode.ts, divergedText). */
   diverged?: string;
+  /**
+   * The stacked bars below when they leave out the sources beyond k (show_others off): k and
+   * their tallest bar, so that the line tells the two numbers apart.
+   */
+  stacked?: { k: number; max: number } | null;
+}
+
+/**
+ * The overview's "max": the tallest bar of the chunk with every source loss stacked (the grey
+ * "others" included); with the grey segment off, also the tallest of the k stacked.
+ */
+function maxGradientText(max: number, stacked: InfoExtras["stacked"]): string {
+  const all = `max gradient ${formatGradient(max)} (tallest bar, all losses`;
+  if (!stacked) return `${all})`;
+  return `${all}; with the ${stacked.k} nearest only: ${formatGradient(stacked.max)})`;
 }
 
 export function infoText(
@@ -35,8 +50,8 @@ export function infoText(
     `${lead} chunk ${formatInteger(index)} of ${formatInteger(total)}`,
     `step ${formatInteger(value("step"))}`,
     `characters ${formatInteger(start)}..${formatInteger(start + n)}`,
-    `max gradient ${formatGradient(value("max_gradient"))}`,
-    `loss ${formatLoss(value("loss"))}`,
+    maxGradientText(value("max_gradient"), extras.stacked),
+    `loss ${formatLoss(value("loss"))} (mean over the chunk)`,
     `effective horizon ${formatSteps(value("effective_horizon"))} steps`,
     `reach ${formatSteps(value("reach"))} steps`,
   ];

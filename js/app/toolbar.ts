@@ -1,4 +1,5 @@
-// The control bar: overview metric, horizon k, log scale, global scale, reading guidance.
+// The control bar: overview metric, horizon k, the bars' grey "others", log scale, global
+// scale, reading guidance.
 
 import { METRICS } from "../data/metrics";
 import type { Metric } from "../data/model";
@@ -10,6 +11,7 @@ interface ToolbarValues {
   n: number;
   logScale: boolean;
   globalScale: boolean;
+  showOthers: boolean;
   showHelp: boolean;
   title: string;
   /** null when the view is not linked to other runs (the checkbox is hidden). */
@@ -21,6 +23,7 @@ interface ToolbarActions {
   setHorizon: (k: number) => void;
   setLogScale: (on: boolean) => void;
   setGlobalScale: (on: boolean) => void;
+  setShowOthers: (on: boolean) => void;
   setShowHelp: (on: boolean) => void;
   setLinkedScale?: (on: boolean) => void;
 }
@@ -33,6 +36,7 @@ export class Toolbar {
   private readonly horizonNumber: HTMLInputElement;
   private readonly log: HTMLInputElement;
   private readonly global: HTMLInputElement;
+  private readonly others: HTMLInputElement;
   private readonly help: HTMLButtonElement;
   private readonly linked: HTMLInputElement;
   private readonly linkedLabel: HTMLElement;
@@ -73,6 +77,15 @@ export class Toolbar {
     );
     horizonLabel.append(this.horizonRange, this.horizonNumber);
 
+    this.others = html("input", { type: "checkbox", class: "rnnbow-others-toggle" });
+    const othersLabel = html("label", {
+      class: "rnnbow-control",
+      title:
+        "stack the losses beyond k as one grey segment on each bar: a bar is then the step's " +
+        "whole gradient, and the tallest one the overview's max gradient",
+    });
+    othersLabel.append(this.others, document.createTextNode(" + others (grey)"));
+
     this.log = html("input", { type: "checkbox", class: "rnnbow-log" });
     const logLabel = html("label", {
       class: "rnnbow-control",
@@ -110,6 +123,7 @@ export class Toolbar {
       this.title,
       metricLabel,
       horizonLabel,
+      othersLabel,
       logLabel,
       globalLabel,
       this.linkedLabel,
@@ -126,6 +140,7 @@ export class Toolbar {
       listen(this.horizonNumber, "change", horizonFrom(this.horizonNumber)),
       listen(this.log, "change", () => actions.setLogScale(this.log.checked)),
       listen(this.global, "change", () => actions.setGlobalScale(this.global.checked)),
+      listen(this.others, "change", () => actions.setShowOthers(this.others.checked)),
       listen(this.linked, "change", () => actions.setLinkedScale?.(this.linked.checked)),
       listen(this.help, "click", () =>
         actions.setShowHelp(this.help.getAttribute("aria-pressed") !== "true"),
@@ -143,6 +158,7 @@ export class Toolbar {
     this.horizonNumber.value = String(values.horizon);
     this.log.checked = values.logScale;
     this.global.checked = values.globalScale;
+    this.others.checked = values.showOthers;
     this.help.setAttribute("aria-pressed", values.showHelp ? "true" : "false");
     this.linkedLabel.hidden = values.linkedScale === null || values.linkedScale === undefined;
     this.linked.checked = Boolean(values.linkedScale);

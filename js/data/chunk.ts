@@ -67,11 +67,53 @@ export function stackedTotals(triangle: Float32Array, n: number, k: number): Flo
   return totals;
 }
 
-/** The source shown when nothing is hovered: the step with the largest loss. */
+/**
+ * How many sources a bar stacks: the k nearest, or with the grey "others" segment on, every
+ * source (j .. n-1), so that the tallest bar is the overview's "max gradient" of the chunk.
+ */
+export function stackDepth(k: number, n: number, showOthers: boolean): number {
+  return showOthers ? Math.max(k, n) : k;
+}
+
+/** The "others" segment of the bar at step j: |G[t, j]| summed over t = j+k .. n-1. */
+export function othersAt(triangle: Float32Array, n: number, k: number, j: number): number {
+  let sum = 0;
+  for (let t = j + k; t < n; t++) sum += triangle[triangleIndex(t, j)];
+  return sum;
+}
+
+/** The tallest bar of record `index` stacking k sources, with k (null: the record is missing). */
+export function stackedMax(
+  store: RecordStore,
+  index: number,
+  k: number,
+): { k: number; max: number } | null {
+  if (!store.has(index)) return null;
+  return { k, max: Math.max(0, ...stackedTotals(triangleOf(store, index), seqLength(store), k)) };
+}
+
+/** The source with the largest loss (the first such step on ties). */
 export function largestLossSource(losses: Float32Array): number {
   let best = 0;
   for (let t = 1; t < losses.length; t++) if (losses[t] > losses[best]) best = t;
   return best;
+}
+
+/**
+ * Steps a loss needs behind it to be the horizon panel's default source: min(k, floor(n / 2)),
+ * so that the panel opens on a decay of several steps, not on a loss at step 0 or 1.
+ */
+export function minStepsBehind(k: number, n: number): number {
+  return Math.max(0, Math.min(k, Math.floor(n / 2)));
+}
+
+/**
+ * The source shown when nothing is hovered: the largest loss among the steps t with at least
+ * minStepsBehind(k, n) steps before it (t >= that many).
+ */
+export function defaultSource(losses: Float32Array, k: number): number {
+  const first = Math.min(minStepsBehind(k, losses.length), Math.max(0, losses.length - 1));
+  return first + largestLossSource(losses.subarray(first));
 }
 
 /**

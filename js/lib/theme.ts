@@ -20,6 +20,8 @@ export interface Theme {
   labelShade: string;
   rampDark: string;
   rampLight: string;
+  /** The stacked bars' "others" segment (the sources beyond k): a neutral grey. */
+  others: string;
   fontFamily: string;
   monoFamily: string;
 }
@@ -41,6 +43,7 @@ const DEFAULT_THEME: Theme = {
   labelShade: "rgba(120, 120, 120, 0.28)",
   rampDark: "#7f2704",
   rampLight: "#fdd8b0",
+  others: "#a3a3a3",
   fontFamily: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
   monoFamily: "'DejaVu Sans Mono', Menlo, Consolas, monospace",
 };
@@ -62,6 +65,7 @@ const PROPERTIES: Record<keyof Theme, string> = {
   labelShade: "--rnnbow-label-shade",
   rampDark: "--rnnbow-ramp-dark",
   rampLight: "--rnnbow-ramp-light",
+  others: "--rnnbow-others",
   fontFamily: "--rnnbow-font",
   monoFamily: "--rnnbow-mono",
 };

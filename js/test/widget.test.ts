@@ -78,7 +78,7 @@ describe("rendering from records", () => {
 
   it("stacks the step's own loss at the bottom in the darkest colour", () => {
     const { el } = setup(3, { horizon: 3 });
-    const bar = [...view(el, "bars").querySelectorAll("rect[data-step='0']")];
+    const bar = [...view(el, "bars").querySelectorAll("rect[data-source][data-step='0']")];
     expect(bar.map((r) => r.getAttribute("data-source"))).toEqual(["0", "1", "2"]);
     const ys = bar.map((r) => Number(r.getAttribute("y")));
     expect(ys[0]).toBeGreaterThan(ys[1]);

@@ -1,7 +1,9 @@
 // View 3: one stacked bar per time step j. Segments are the contributions of the source losses
-// t = j .. j+k-1; the step's own loss (t = j) sits at the bottom in the darkest colour.
+// t = j .. j+k-1; the step's own loss (t = j) sits at the bottom in the darkest colour. With
+// `showOthers`, one grey segment on top sums the sources beyond k (t = j+k .. n-1), so that a
+// bar's height is the step's whole gradient and the tallest bar the overview's "max gradient".
 import { scaleLinear } from "d3-scale";
-import { type Chunk, magnitudeAt, stackedTotals } from "../data/chunk";
+import { type Chunk, magnitudeAt, othersAt, stackDepth, stackedTotals } from "../data/chunk";
 import { drawAxis } from "../lib/axis";
 import { clear, html, resetSvg, svg } from "../lib/dom";
 import { axisGradientFormat } from "../lib/format";
@@ -17,14 +19,20 @@ interface BarsOptions {
   /** Top of the y scale: the chunk's tallest bar, or the tallest over all chunks. */
   scaleMax: number;
   globalScale: boolean;
+  /** Stack the sources beyond k as one grey segment on top. */
+  showOthers: boolean;
   /** The scale is shared with linked runs (the largest over them). */
   linked?: boolean;
 }
 
 /** Rectangles of the stacked bars, in SVG coordinates (pure; used by the view and tests). */
 interface Segment {
+  /** The source loss; for the "others" segment, the first of the sources it sums. */
   t: number;
   j: number;
+  /** True for the grey segment summing the sources t .. n-1. */
+  others: boolean;
+  value: number;
   x: number;
   y: number;
   width: number;
@@ -35,6 +43,7 @@ function stackSegments(
   chunk: Chunk,
   geometry: ColumnGeometry,
   k: number,
+  showOthers: boolean,
   scaleMax: number,
 ): Segment[] {
   const y = scaleLinear()
@@ -45,14 +54,26 @@ function stackSegments(
   for (let j = 0; j < chunk.n; j++) {
     let base = 0;
     const x = columnX(geometry, j) + (geometry.colWidth - width) / 2;
-    for (let t = j; t < Math.min(chunk.n, j + k); t++) {
-      const value = magnitudeAt(chunk.triangle, t, j);
+    const push = (t: number, others: boolean, value: number) => {
       const top = base + value;
-      segments.push({ t, j, x, y: y(top), width, height: Math.max(0, y(base) - y(top)) });
+      const height = Math.max(0, y(base) - y(top));
+      segments.push({ t, j, others, value, x, y: y(top), width, height });
       base = top;
-    }
+    };
+    for (let t = j; t < Math.min(chunk.n, j + k); t++)
+      push(t, false, magnitudeAt(chunk.triangle, t, j));
+    if (showOthers && j + k < chunk.n) push(j + k, true, othersAt(chunk.triangle, chunk.n, k, j));
   }
   return segments;
+}
+
+/** Hover text of the grey segment of step j, summing the losses at first .. last. */
+function othersTitle(j: number, first: number, last: number, value: number): string {
+  const sources =
+    first === last
+      ? `the loss at ${first} (${first - j} later)`
+      : `the ${last - first + 1} losses at ${first}..${last} (${first - j} to ${last - j} later)`;
+  return `step ${j}: others, the sum from ${sources}, |G| = ${value.toPrecision(3)}`;
 }
 
 export class BarsView {
@@ -81,10 +102,12 @@ export class BarsView {
     resetSvg(root, geometry.width, BARS_HEIGHT, theme.background);
     this.bySource.clear();
 
+    const { k, showOthers } = options;
+    const depth = stackDepth(k, chunk.n, showOthers);
     const scaleMax =
       options.scaleMax > 0
         ? options.scaleMax
-        : Math.max(1e-30, ...stackedTotals(chunk.triangle, chunk.n, options.k));
+        : Math.max(1e-30, ...stackedTotals(chunk.triangle, chunk.n, depth));
     const y = scaleLinear()
       .domain([0, scaleMax])
       .range([TOP + PLOT, TOP]);
@@ -101,31 +124,36 @@ export class BarsView {
     });
 
     const bars = svg("g", { class: "rnnbow-bars" });
-    for (const segment of stackSegments(chunk, geometry, options.k, scaleMax)) {
-      const fill = sourceColour(theme, segment.t - segment.j, options.k);
+    for (const segment of stackSegments(chunk, geometry, k, showOthers, scaleMax)) {
+      const { t, j, others, value } = segment;
+      const fill = others ? theme.others : sourceColour(theme, t - j, k);
       const rect = svg("rect", {
-        class: "rnnbow-segment",
+        class: others ? "rnnbow-segment rnnbow-others" : "rnnbow-segment",
         x: segment.x,
         y: segment.y,
         width: segment.width,
         height: segment.height,
         fill,
         "data-fill": fill,
-        "data-source": segment.t,
-        "data-step": segment.j,
+        // The grey segment has no one source: hovering it leaves the inspected loss as it is.
+        "data-source": others ? undefined : t,
+        "data-others": others ? `${t}-${chunk.n - 1}` : undefined,
+        "data-step": j,
+        "data-value": value,
       });
       const title = svg("title");
-      const { t, j } = segment;
-      const value = magnitudeAt(chunk.triangle, t, j).toPrecision(3);
-      title.textContent = `step ${j}: from the loss at ${t} (${t - j} later), |G| = ${value}`;
+      title.textContent = others
+        ? othersTitle(j, t, chunk.n - 1, value)
+        : `step ${j}: from the loss at ${t} (${t - j} later), |G| = ${value.toPrecision(3)}`;
       rect.appendChild(title);
       bars.appendChild(rect);
-      const list = this.bySource.get(segment.t);
+      if (others) continue;
+      const list = this.bySource.get(t);
       if (list) list.push(rect);
-      else this.bySource.set(segment.t, [rect]);
+      else this.bySource.set(t, [rect]);
     }
     root.appendChild(bars);
-    this.renderLegend(theme, options.k);
+    this.renderLegend(theme, k, showOthers);
     const previous = this.highlighted;
     this.highlighted = null;
     this.highlight(previous);
@@ -154,7 +182,7 @@ export class BarsView {
     this.svg.removeEventListener("mouseleave", this.handleLeave);
   }
 
-  private renderLegend(theme: Theme, k: number): void {
+  private renderLegend(theme: Theme, k: number, showOthers: boolean): void {
     clear(this.legend);
     this.legend.appendChild(
       html("span", { class: "rnnbow-legend-title" }, "Segment = whose loss it comes from:"),
@@ -175,6 +203,14 @@ export class BarsView {
       item.append(swatch, html("span", {}, describe(d)));
       this.legend.appendChild(item);
     });
+    if (showOthers) {
+      const item = html("span", { class: "rnnbow-legend-item rnnbow-legend-others" });
+      const swatch = html("span", { class: "rnnbow-swatch" });
+      swatch.style.background = theme.others;
+      const text = `grey = all the losses ${k} or more characters later, summed`;
+      item.append(swatch, html("span", {}, text));
+      this.legend.appendChild(item);
+    }
     const item = html("span", { class: "rnnbow-legend-item" });
     const swatch = html("span", { class: "rnnbow-swatch" });
     swatch.style.background = theme.highlight;

@@ -14,11 +14,27 @@ const PLOT = 120;
 const AXIS = 30;
 const HORIZON_HEIGHT = TOP + PLOT + AXIS;
 
+/** "1 step", "3 steps". */
+export function steps(count: number): string {
+  return `${count} step${count === 1 ? "" : "s"}`;
+}
+
+/** What the panel's title calls its source. */
+function sourceName(t: number, options: HorizonOptions): string {
+  if (!options.isDefault) return `Loss at step ${t}`;
+  const behind = options.minSteps ?? 0;
+  return behind > 0
+    ? `Largest loss with ≥ ${steps(behind)} behind it, at step ${t}`
+    : `Largest loss, at step ${t}`;
+}
+
 interface HorizonOptions {
   k: number;
   logScale: boolean;
-  /** True when t is the default (largest loss) rather than a hovered source. */
+  /** True when t is the default source (chunk.ts, defaultSource) rather than a hovered one. */
   isDefault: boolean;
+  /** Steps the default source needs behind it (chunk.ts, minStepsBehind). */
+  minSteps?: number;
   /** Top of the y scale when it is shared with linked runs (0: this source's own largest value). */
   scaleMax?: number;
   linked?: boolean;
@@ -69,7 +85,7 @@ export class HorizonView {
           fill: theme.foreground,
           class: "rnnbow-horizon-title",
         },
-        `${options.isDefault ? "Largest loss" : "Loss"} at step ${t} (true "${glyph}"): ` +
+        `${sourceName(t, options)} (true "${glyph}"): ` +
           "how its gradient flows back" +
           (options.logScale ? " (log scale)" : "") +
           (options.linked ? " · shared scale" : ""),
@@ -102,7 +118,7 @@ export class HorizonView {
         "data-source": t,
       });
       const title = svg("title");
-      title.textContent = `${t - j} steps back (step ${j}): |G| = ${formatGradient(value)}`;
+      title.textContent = `${steps(t - j)} back (step ${j}): |G| = ${formatGradient(value)}`;
       rect.appendChild(title);
       bars.appendChild(rect);
     }
@@ -167,19 +183,27 @@ export class HorizonView {
     if (decay.ratioPerStep === null) {
       parts.push("It is the first step of the chunk, so there is no earlier step for it to reach.");
     } else {
-      const { ratioPerStep, available, stepsAbove1Percent: steps } = decay;
+      const { ratioPerStep, available, stepsAbove1Percent: above } = decay;
       parts.push(
         `Each step back keeps ×${ratioPerStep.toPrecision(2)} of the gradient ` +
-          `(geometric mean over ${available} steps).`,
+          `(geometric mean over ${steps(available)}).`,
       );
       parts.push(
-        steps >= available
+        above >= available
           ? "It stays above 1% of its local value all the way to the start of the chunk " +
-              `(${available} steps).`
-          : `It stays above 1% of its local value for ${steps} step${steps === 1 ? "" : "s"} back.`,
+              `(${steps(available)}).`
+          : `It stays above 1% of its local value for ${steps(above)} back.`,
       );
     }
-    if (options.isDefault) parts.push("Hover a segment above to inspect another loss.");
+    if (options.isDefault) {
+      const behind = options.minSteps ?? 0;
+      if (behind > 0)
+        parts.push(
+          `Shown first: the largest loss among the steps with at least ${steps(behind)} ` +
+            "before them, so that its decay can be seen.",
+        );
+      parts.push("Hover a segment above to inspect another loss.");
+    }
     this.stats.textContent = parts.join(" ");
   }
 }
