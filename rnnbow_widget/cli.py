@@ -5,6 +5,7 @@
     rnnbow demo                       # H=100, n=25, a record every 100 chunks, on C code
     rnnbow demo --steps 5000 --out quick.html
     rnnbow export run.npz run.html    # a recording saved with Recording.save
+    rnnbow export runs/exp1 run.html  # a run directory (RunWriter, trainer run_dir=)
 
 Errors about files (missing, unreadable, not a recording) print one line and exit with
 status 2, like a usage error.
@@ -118,10 +119,13 @@ def _parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser(
         "export",
-        help="write a saved recording (.npz) as a self-contained HTML page",
-        description="Write a recording saved with Recording.save as an offline HTML page.",
+        help="write a saved recording (.npz) or a run directory as a self-contained HTML page",
+        description="Write a recording saved with Recording.save, or a run directory (RunWriter, "
+        "CharRNNTrainer(run_dir=...)), as an offline HTML page.",
     )
-    export.add_argument("recording", metavar="RECORDING", help="a .npz saved by Recording.save")
+    export.add_argument(
+        "recording", metavar="RECORDING", help="a .npz saved by Recording.save, or a run directory"
+    )
     export.add_argument("out", metavar="OUT", help="the HTML file to write")
     export.add_argument("--title", default=None, help="page title (default: the run's title)")
     export.set_defaults(run=_run_export)
@@ -172,15 +176,23 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _run_export(args: argparse.Namespace) -> int:
     from rnnbow_widget.recording import Recording
+    from rnnbow_widget.rundir import RunReader, is_run_dir
 
     source = Path(args.recording)
     if not source.exists():
         raise CommandError(f"recording {str(source)!r} does not exist")
-    if not source.is_file():
-        raise CommandError(f"recording {str(source)!r} is not a file")
+    if not source.is_file() and not is_run_dir(source):
+        raise CommandError(f"recording {str(source)!r} is neither a file nor a run directory")
     out = _output_path(args.out)
     try:
-        recording = Recording.load(source)
+        if source.is_file():
+            recording = Recording.load(source)
+        else:
+            reader = RunReader(source)
+            reader.poll()
+            recording = reader.recording
+            for problem in reader.problems:
+                print(f"rnnbow export: {problem}", file=sys.stderr)
     except (ValueError, OSError) as error:
         raise CommandError(str(error).splitlines()[0]) from None
     _write_html(recording, out, args.title)

@@ -17,7 +17,7 @@ interrupt) or a diverging step never leaves the trainer half-updated.
 from __future__ import annotations
 
 import math
-import time
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -37,7 +37,9 @@ from rnnbow_widget.events import Listeners
 from rnnbow_widget.interrupt import DeferredInterrupt
 from rnnbow_widget.optim import Optimizer, check_optimizer_name, clip_gradients, make_optimizer
 from rnnbow_widget.parameters import ParameterVector
+from rnnbow_widget.progress import TrainingProgress
 from rnnbow_widget.recording import Record, Recording
+from rnnbow_widget.rundir import RunWriter
 from rnnbow_widget.units import DEFAULT_BUDGET_MB, UnitStore, check_budget
 from rnnbow_widget.vocabulary import prepare
 
@@ -105,6 +107,11 @@ class CharRNNTrainer:
     vocab : sequence of str, optional
         A fixed vocabulary (token ``i`` is ``vocab[i]``); required for a corpus of ids.
         Without it the vocabulary is the corpus's distinct tokens, sorted.
+    run_dir : str or os.PathLike, optional
+        Also write the records to this run directory as training goes (about once a second,
+        and when ``train``/``step`` returns), for a notebook to follow with
+        ``RNNbow(run_dir)`` (:class:`~rnnbow_widget.rundir.RunWriter`; the per-unit data
+        stays in this process). ``trainer.run.close()`` marks the run finished.
 
     Attributes
     ----------
@@ -116,6 +123,8 @@ class CharRNNTrainer:
         a tuple of tokens.
     recording : Recording
         Every recorded chunk so far.
+    run : RunWriter or None
+        The writer of ``run_dir``, when given.
     optimizer : Optimizer
         The optimizer.
 
@@ -152,6 +161,7 @@ class CharRNNTrainer:
         dtype: str = "float64",
         tokens: str = "char",
         vocab: Sequence[str] | None = None,
+        run_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self._vocabulary, self._data = prepare(text, tokens, vocab)
         self.seq_length = check_int("seq_length", seq_length, minimum=2)
@@ -229,6 +239,10 @@ class CharRNNTrainer:
         )
         if units_budget > 0:
             self.recording.units = UnitStore(self.seq_length, H, units_budget, self.horizon)
+        self.run = None if run_dir is None else RunWriter(run_dir, source=self.recording)
+        if self.run is not None:
+            self.on_record(lambda _: self.run.flush_if_due(), decoded=False)
+            self.on_train_end(self.run.flush)
 
     # ------------------------------------------------------------------ state
     @property
@@ -395,8 +409,8 @@ class CharRNNTrainer:
         """
         steps = check_int("steps", steps, minimum=0)
         start = self._steps_done
-        bar = _progress_bar(steps) if progress else None
-        began = shown_at = time.perf_counter()
+        unit = "chars" if self._vocabulary.is_characters else "tokens"
+        bar = TrainingProgress(steps, self.seq_length, unit) if progress else None
         stop = DeferredInterrupt()
         try:
             with stop, quiet_numerics():
@@ -404,13 +418,11 @@ class CharRNNTrainer:
                     if stop.requested:
                         break
                     self._advance((start + i) % self.record_every == 0)
-                    if bar is not None and time.perf_counter() - shown_at >= 0.2:
-                        shown_at = time.perf_counter()
-                        self._show_progress(bar, start, shown_at - began)
+                    if bar is not None:
+                        bar.update(self._steps_done - start, self.smooth_loss)
         finally:
             if bar is not None:
-                self._show_progress(bar, start, time.perf_counter() - began)
-                bar.close()
+                bar.close(self._steps_done - start, self.smooth_loss)
             self._end_listeners.call()
         if stop.requested:
             raise KeyboardInterrupt(
@@ -419,13 +431,6 @@ class CharRNNTrainer:
             )
         done = self._losses[start:]
         return float(np.mean(done)) if done else math.nan
-
-    def _show_progress(self, bar: Any, start: int, elapsed: float) -> None:
-        done = self._steps_done - start
-        bar.update(done - bar.n)
-        speed = done * self.seq_length / elapsed if elapsed > 0 else 0.0
-        unit = "chars" if self._vocabulary.is_characters else "tokens"
-        bar.set_postfix_str(f"loss={self.smooth_loss:.3f}, {speed:,.0f} {unit}/s", refresh=False)
 
     # ------------------------------------------------------------------ using the model
     def predict(self, text: str | Sequence[str]) -> str:
@@ -490,9 +495,3 @@ class CharRNNTrainer:
             state, y = sampling.feed(cell, params, primer, state, activation)
         ids = sampling.draw(cell, params, state, y, n, temperature, self._sample_rng, activation)
         return self._vocabulary.decode(ids)
-
-
-def _progress_bar(total: int) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="chunk", desc="training", mininterval=0.2)

@@ -19,12 +19,11 @@ from typing import Any
 import anywidget
 import traitlets
 
-from rnnbow_widget import export, payload
+from rnnbow_widget import export, payload, sources
 from rnnbow_widget.compare import Comparison
+from rnnbow_widget.follow import RunFollower
 from rnnbow_widget.recording import Record, Recording
 from rnnbow_widget.trainer import CharRNNTrainer
-
-Source = CharRNNTrainer | Recording | str | os.PathLike[str]
 
 METRICS = ("max", "mean", "horizon", "reach")
 """Overview bar heights: max / mean per-step gradient, effective horizon, reach."""
@@ -110,6 +109,8 @@ class RNNbow(anywidget.AnyWidget):
     _link_group = traitlets.Unicode("").tag(sync=True)
     _link_name = traitlets.Unicode("").tag(sync=True)
 
+    _follower: RunFollower | None = None  # set when following a run directory
+
     _OPTIONS = (
         "horizon",
         "metric",
@@ -122,7 +123,7 @@ class RNNbow(anywidget.AnyWidget):
 
     def __init__(
         self,
-        source: Source,
+        source: sources.Source,
         *,
         horizon: int = 5,
         metric: str = "max",
@@ -138,7 +139,7 @@ class RNNbow(anywidget.AnyWidget):
                 f"RNNbow() got unexpected keyword argument(s) {', '.join(sorted(unknown))}; "
                 f"accepted: {', '.join(self._OPTIONS)}"
             )
-        recording, trainer = _resolve_source(source)
+        recording, trainer, reader = sources.resolve(source)
         self._recording = recording
         self._trainer = trainer
         self._pushed = len(recording)
@@ -158,6 +159,10 @@ class RNNbow(anywidget.AnyWidget):
         self.on_msg(_on_browser_message)
         if trainer is not None:
             self._subscribe(trainer)
+        if reader is not None:
+            self._refresh_meta()
+            if not reader.finished:
+                self._follower = RunFollower(reader, self._on_run_change)
 
     # ----------------------------------------------------------------- public API
 
@@ -237,9 +242,25 @@ class RNNbow(anywidget.AnyWidget):
             state["_meta"] = {**state["_meta"], "title": title}
         return export.write_page(path, [(state, self._recording)], title)
 
+    @property
+    def following(self) -> bool:
+        """True while the views follow a run directory that another process writes."""
+        return self._follower is not None and self._follower.running
+
+    def stop_following(self) -> None:
+        """Stop following the run directory (what arrived stays); it also stops by itself
+        once the writer marks the run finished."""
+        if self._follower is not None:
+            self._follower.stop()
+
+    def _on_run_change(self) -> None:
+        self._refresh_meta()
+        self._push_new_records(force=True)
+
     def close(self) -> None:
-        """Stop following the trainer and close the widget."""
+        """Stop following the trainer or run directory and close the widget."""
         self._unsubscribe()
+        self.stop_following()
         super().close()
 
     # ------------------------------------------------------------ trait checks
@@ -322,17 +343,20 @@ class RNNbow(anywidget.AnyWidget):
         self._record_count = count
 
     def _refresh_meta(self) -> None:
-        """Send ``_meta`` again when the recording's meta changed (e.g. ``"diverged"``)."""
+        """Send ``_meta`` again when the recording's meta changed (e.g. ``"diverged"``), or
+        the run directory followed reported a problem."""
         meta = payload.meta_of(self._recording)
+        if self._follower is not None and self._follower.reader.problems:
+            meta["problems"] = list(self._follower.reader.problems)
         if meta != self._meta:
             self._meta = meta
 
     @classmethod
     def compare(
         cls,
-        source_a: Source,
-        source_b: Source,
-        *more: Source,
+        source_a: sources.Source,
+        source_b: sources.Source,
+        *more: sources.Source,
         names: list[str] | tuple[str, ...] | None = None,
         linked_scale: bool = True,
         columns: int | None = None,
@@ -453,19 +477,3 @@ _BROWSER_CHECKS: dict[str, Callable[[object], object]] = {
     "show_help": _browser_bool,
     "linked_scale": _browser_bool,
 }
-
-
-def _resolve_source(source: object) -> tuple[Recording, CharRNNTrainer | None]:
-    if isinstance(source, CharRNNTrainer):
-        return source.recording, source
-    if isinstance(source, Recording):
-        return source, None
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.is_file():
-            raise FileNotFoundError(f"source: no saved recording at {str(path)!r}")
-        return Recording.load(path), None
-    raise TypeError(
-        "source must be a CharRNNTrainer, a Recording, or the path (str or Path) of a "
-        f"recording saved as .npz; got {type(source).__name__}"
-    )

@@ -67,9 +67,9 @@ def test_export_of_a_file_that_is_not_a_recording_is_one_line(tmp_path, capsys):
     assert "cannot load recording" in error and "not an .npz archive" in error
 
 
-def test_export_of_a_directory_is_refused(tmp_path, capsys):
+def test_export_of_a_directory_that_is_no_run_is_refused(tmp_path, capsys):
     assert cli.main(["export", str(tmp_path), str(tmp_path / "o.html")]) == 2
-    assert "is not a file" in capsys.readouterr().err
+    assert "is neither a file nor a run directory" in capsys.readouterr().err
 
 
 def test_export_into_a_missing_directory_is_refused(tmp_path, capsys):

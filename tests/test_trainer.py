@@ -449,7 +449,12 @@ def test_keyboard_interrupt_during_step_completes_the_step_first():
     ("kwargs", "error", "message"),
     [
         ({"text": ""}, ValueError, "text must not be empty"),
-        ({"text": b"abc" * 20}, TypeError, "text must be a str, a sequence of str tokens, or an int array of token ids with vocab=; got bytes"),
+        (
+            {"text": b"abc" * 20},
+            TypeError,
+            "text must be a str, a sequence of str tokens, or an int array of token ids "
+            "with vocab=; got bytes",
+        ),
         (
             {"text": "abcdef", "seq_length": 6},
             ValueError,

@@ -92,7 +92,9 @@ def test_widget_from_saved_file(tmp_path):
 
 
 def test_missing_file_names_the_path(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"no saved recording at .*nope\.npz"):
+    with pytest.raises(
+        FileNotFoundError, match=r"no saved recording \(\.npz\) or run directory at .*nope\.npz"
+    ):
         RNNbow(tmp_path / "nope.npz")
 
 
