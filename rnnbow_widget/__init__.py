@@ -17,11 +17,12 @@ _LAZY = {
     "Recording": ("rnnbow_widget.recording", "Recording"),
     "Record": ("rnnbow_widget.recording", "Record"),
     "RNNbow": ("rnnbow_widget.widget", "RNNbow"),
+    "RunWriter": ("rnnbow_widget.rundir", "RunWriter"),
     "corpora": ("rnnbow_widget.corpora", None),
     "itemize": ("rnnbow_widget.itemize", None),
 }
 
-__all__ = ["CharRNNTrainer", "RNNbow", "Record", "Recording", "corpora", "itemize"]
+__all__ = ["CharRNNTrainer", "RNNbow", "Record", "Recording", "RunWriter", "corpora", "itemize"]
 
 
 def __getattr__(name: str) -> Any:

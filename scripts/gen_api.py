@@ -21,6 +21,8 @@ SECTIONS: list[tuple[str, str, list[str] | None]] = [
     ("The widget", "rnnbow_widget.widget", ["RNNbow"]),
     ("Comparing runs", "rnnbow_widget.compare", None),
     ("Recordings", "rnnbow_widget.recording", ["Recording", "Record"]),
+    ("Run directories", "rnnbow_widget.rundir", ["RunWriter", "RunReader", "RunInUseError"]),
+    ("Vocabularies", "rnnbow_widget.vocabulary", ["Vocabulary", "split", "prepare"]),
     ("Corpora", "rnnbow_widget.corpora", None),
     (
         "Itemized gradients",
