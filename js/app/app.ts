@@ -350,6 +350,7 @@ export class RnnbowApp {
       linkNote: this.linked.textNote(index),
       diverged: diverged ? divergedText(diverged) : "",
       stacked: this.model.get("show_others") ? null : stackedMax(store, index, this.horizonK()),
+      meta: this.meta(),
     };
     this.info.textContent =
       index >= 0

@@ -3,13 +3,16 @@ import { JUMP_RULE } from "../data/explode";
 
 export const HELP = {
   overview:
-    "Each bar is one recorded chunk of text, in training order. A tall bar means the network " +
+    "Each bar is one recorded chunk of text, in training order. The x axis counts recorded " +
+    "chunks, not training steps (chunks recorded with trainer.step() sit right after the others); " +
+    "hover a bar to see its training step under the axis. When there are more chunks than " +
+    "pixels, a bar stands for several chunks and shows the tallest. A tall bar means the network " +
     "changed its recurrent weights a lot on that chunk: it was surprised there. The orange line " +
     "is the training loss; orange marks under the axis are chunks whose gradient was clipped. " +
     JUMP_RULE +
     " A red vertical line marks where training diverged (the gradient or the weights became inf " +
     "or NaN). Hover a bar to preview it below, click to select it, drag to zoom in, double-click " +
-    "to zoom out. With 'max gradient', a bar's height is the chunk's largest gradient at one " +
+    "to zoom out (while zoomed in, a click selects after a short pause). With 'max gradient', a bar's height is the chunk's largest gradient at one " +
     "step, summed over every loss that reaches that step: the tallest of the stacked bars below " +
     "with the grey 'others' on ('mean gradient': the average of those bars). The info line " +
     "gives, for the chunk shown: that max gradient; its loss (the mean of its per-character " +
@@ -18,9 +21,9 @@ export const HELP = {
     "above 1% of its local gradient); and the gradient norm (the size of the whole update of all " +
     "the weights, before clipping).",
   labels:
-    "Top row: the character that really came next. Bottom row: the network's best guess, green " +
-    "and plain when right, red, bold and underlined when wrong. ␣ is a space, ↵ a newline, ⇥ a " +
-    "tab.",
+    "Top row: the token (character or word) that really came next. Bottom row: the network's " +
+    "best guess, green and plain when right, red, bold and underlined when wrong. ␣ is a space, " +
+    "↵ a newline, ⇥ a tab; a token too long for its column ends in … (hover it for all of it).",
   bars:
     "One bar per character position: how much the weights are pushed at that step. The dark " +
     "bottom segment comes from the character's own prediction error; lighter segments above come " +

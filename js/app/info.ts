@@ -1,6 +1,7 @@
 // The one-line summary of the chunk being shown, above the overview.
 
 import { seqLength } from "../data/chunk";
+import type { Meta } from "../data/model";
 import type { RecordStore } from "../data/store";
 import { formatGradient, formatInteger, formatLoss, formatSteps } from "../lib/format";
 
@@ -21,6 +22,14 @@ interface InfoExtras {
    * their tallest bar, so that the line tells the two numbers apart.
    */
   stacked?: { k: number; max: number } | null;
+  /** The run's meta: its vocabulary names the unit (characters or tokens), and the shards a
+   * followed run directory skipped are reported. */
+  meta?: Meta;
+}
+
+/** "characters" for a character vocabulary, else "tokens". */
+export function tokenUnit(vocab: readonly string[] | undefined): string {
+  return !vocab || vocab.every((token) => [...token].length === 1) ? "characters" : "tokens";
 }
 
 /**
@@ -43,23 +52,32 @@ export function infoText(
   if (!store.has(index)) return `Chunk ${index} is not loaded yet.`;
   const n = seqLength(store);
   const value = (name: string) => store.value(name, index);
-  const start = value("offset");
+  const start = value("offset"); // -1: the recording was not told where the chunk starts
   const lead =
     because === "selected" ? "Selected" : because === "hovered" ? "Previewing" : "Latest";
   const parts = [
     `${lead} chunk ${formatInteger(index)} of ${formatInteger(total)}`,
     `step ${formatInteger(value("step"))}`,
-    `characters ${formatInteger(start)}..${formatInteger(start + n)}`,
+  ];
+  const unit = tokenUnit(extras.meta?.vocab);
+  if (start >= 0) parts.push(`${unit} ${formatInteger(start)}..${formatInteger(start + n)}`);
+  parts.push(
     maxGradientText(value("max_gradient"), extras.stacked),
     `loss ${formatLoss(value("loss"))} (mean over the chunk)`,
     `effective horizon ${formatSteps(value("effective_horizon"))} steps`,
     `reach ${formatSteps(value("reach"))} steps`,
-  ];
-  // The norm before clipping, always: an exploding gradient shows here first.
-  parts.push(
-    `gradient norm ${formatGradient(value("grad_norm"))} before clipping` +
-      (value("clipped") ? " (clipped)" : ""),
   );
+  // The norm before clipping, whenever the recording has it: an exploding gradient shows
+  // here first.
+  const norm = value("grad_norm");
+  if (Number.isFinite(norm))
+    parts.push(
+      `gradient norm ${formatGradient(norm)} before clipping` +
+        (value("clipped") ? " (clipped)" : ""),
+    );
+  const problems = extras.meta?.problems ?? [];
+  if (problems.length > 0)
+    parts.push(`${problems.length} shard(s) of the run skipped: ${problems.join("; ")}`);
   const ratio = extras.jumpRatio ?? Number.NaN;
   if (ratio > (extras.jumpFactor ?? 3)) parts.push(`norm jumped ${ratio.toFixed(1)}-fold`);
   if (extras.linkNote) parts.push(extras.linkNote);

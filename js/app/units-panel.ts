@@ -39,8 +39,8 @@ function statusText(
   if (entry.reason === "bad_request")
     return `Per-unit data of chunk ${index} could not be read: ${entry.error ?? "bad request"}.`;
   return (
-    "This recording holds no per-unit data (trained with units_budget_mb=0, " +
-    "or saved without it)."
+    "This recording holds no per-unit data (trained with units_budget_mb=0, saved without " +
+    "it, read from a run directory, or recorded by other code)."
   );
 }
 

@@ -23,6 +23,8 @@ export interface Meta {
   record_every: number;
   corpus_length: number;
   diverged?: Diverged;
+  /** Shards of a followed run directory that could not be read (rundir.RunReader.problems). */
+  problems?: string[];
 }
 
 export interface Model {

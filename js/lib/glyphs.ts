@@ -2,14 +2,17 @@
 
 const NAMED: Record<string, string> = { " ": "␣", "\n": "↵", "\t": "⇥" };
 
-/** A printable form of one vocabulary symbol: whitespace as a glyph, control characters as \xNN. */
+/**
+ * A printable form of one vocabulary token: whitespace as glyphs, control characters as \xNN,
+ * the empty token as ∅.
+ */
 export function visibleGlyph(symbol: string | undefined): string {
   if (symbol === undefined) return "?";
-  if (symbol in NAMED) return NAMED[symbol];
   let out = "";
   for (const ch of symbol) {
     const code = ch.codePointAt(0) ?? 0;
-    if (code < 0x20 || (code >= 0x7f && code < 0xa0))
+    if (ch in NAMED) out += NAMED[ch];
+    else if (code < 0x20 || (code >= 0x7f && code < 0xa0))
       out += `\\x${code.toString(16).padStart(2, "0")}`;
     else out += ch;
   }

@@ -168,7 +168,7 @@ export function makeBlock(
   count: number,
   n = 6,
   text?: string,
-  options: { clipped?: boolean } = {},
+  options: { clipped?: boolean; trainerFieldsMissing?: boolean } = {},
 ): WireBlock {
   const tri = triangleSize(n);
   const f32 = (length: number) => new Float32Array(length);
@@ -189,12 +189,12 @@ export function makeBlock(
   for (let r = 0; r < count; r++) {
     const record = start + r;
     step[r] = record * 10;
-    offset[r] = record * n;
+    offset[r] = options.trainerFieldsMissing ? -1 : record * n;
     loss[r] = 3 - record * 0.001;
     smooth[r] = 3 - record * 0.0005;
     maxGradient[r] = 1 + (record % 7);
     meanGradient[r] = 0.5 + (record % 3);
-    gradNorm[r] = 5 + record;
+    gradNorm[r] = options.trainerFieldsMissing ? Number.NaN : 5 + record;
     horizon[r] = 1.5;
     reach[r] = 3;
     clipped[r] = options.clipped && record % 2 === 0 ? 1 : 0;

@@ -1,4 +1,4 @@
-// View 2: true next characters above, the network's predictions below, one column per step.
+// View 2: true next tokens above, the network's predictions below, one column per step.
 // Correct predictions green, wrong ones red and underlined (a cue that does not rely on colour).
 import type { Chunk } from "../data/chunk";
 import { resetSvg, svg } from "../lib/dom";
@@ -10,6 +10,8 @@ const ROW_TRUE = 22;
 const ROW_PREDICTED = 50;
 const LABELS_HEIGHT = 62;
 const FONT_SIZE = 16;
+/** Advance of one monospace glyph, in ems. */
+const CHAR_WIDTH = 0.6;
 
 export class LabelsView {
   readonly svg: SVGSVGElement;
@@ -20,7 +22,7 @@ export class LabelsView {
     this.svg = svg("svg", {
       class: "rnnbow-labels-svg",
       role: "img",
-      "aria-label": "true and predicted characters",
+      "aria-label": "true and predicted tokens",
     });
     this.svg.addEventListener("mousemove", this.handleMove);
     this.svg.addEventListener("mouseleave", this.handleLeave);
@@ -139,11 +141,19 @@ export class LabelsView {
       fill: colour,
       opacity: isStandIn(symbol) ? 0.8 : undefined,
     });
-    text.textContent = shown;
-    // Escapes like \x0d are wider than a column: squeeze them into it.
-    if ([...shown].length > 1) {
+    const glyphs = [...shown];
+    const fits = Math.max(1, Math.floor((geometry.colWidth - 2) / (FONT_SIZE * CHAR_WIDTH)));
+    if (glyphs.length <= fits) {
+      text.textContent = shown;
+    } else if ([...symbol].length === 1) {
+      // The escape of one character (\x0d) is a little wider than a column: squeeze it in.
+      text.textContent = shown;
       text.setAttribute("textLength", String(geometry.colWidth - 2));
       text.setAttribute("lengthAdjust", "spacingAndGlyphs");
+    } else {
+      // A token longer than its column: its start and an ellipsis; the whole token on hover.
+      text.textContent = `${glyphs.slice(0, Math.max(fits - 1, 0)).join("")}…`;
+      text.appendChild(svg("title", {}, shown));
     }
     return text;
   }
