@@ -1,4 +1,5 @@
-"""A run directory written by a separate Python process, followed live by a notebook's widget."""
+"""A run directory written by a separate Python process, followed live by a notebook's widget
+(in Notebook 7)."""
 
 from __future__ import annotations
 
@@ -36,8 +37,10 @@ def test_the_overview_grows_while_another_process_writes_the_run(open_notebook, 
         deadline = time.monotonic() + 30
         while not (run / "run.json").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
+        # Notebook 7: a page of its own (a second notebook in JupyterLab's restored workspace
+        # would disturb the JupyterLab tests that follow)
         lab = open_notebook(
-            "lab",
+            "notebook",
             "follow.ipynb",
             "from rnnbow_widget import RNNbow\nw = RNNbow('runs/live')\nw",
         )
@@ -49,7 +52,7 @@ def test_the_overview_grows_while_another_process_writes_the_run(open_notebook, 
             page.wait_for_timeout(250)
             seen.append(int(overview.get_attribute("data-records") or 0))
             if len(seen) == 12:
-                page.locator(".rnnbow-root").screenshot(path=artifacts / "lab-follow-run.png")
+                page.locator(".rnnbow-root").screenshot(path=artifacts / "nb7-follow-run.png")
         growing = sorted(set(seen))
         assert len(growing) >= 4, f"record counts seen while the other process wrote: {seen}"
         assert seen == sorted(seen)
@@ -58,7 +61,7 @@ def test_the_overview_grows_while_another_process_writes_the_run(open_notebook, 
             f"[data-rnnbow-view=overview][data-records='{records}']", timeout=15_000
         )
         assert lab.run("print('FOLLOWING', w.following)", r"FOLLOWING \w+") == "FOLLOWING False"
-        page.locator(".rnnbow-root").screenshot(path=artifacts / "lab-follow-run-finished.png")
+        page.locator(".rnnbow-root").screenshot(path=artifacts / "nb7-follow-run-finished.png")
     finally:
         if writer.poll() is None:
             writer.kill()
