@@ -81,7 +81,7 @@ class RunWriter:
         The tokens; required for a new run.
     meta : dict, optional
         JSON facts about the run (title, hidden size, ...), for a new run.
-    flush_seconds : float, default 1.0
+    flush_seconds : float, default 0.5
         Write a shard at the first ``append`` at least this long after the last one (readers
         see records within about this delay). :meth:`flush` writes one now.
     source : Recording, optional
@@ -109,7 +109,7 @@ class RunWriter:
         seq_length: int | None = None,
         vocab: Any = None,
         meta: dict | None = None,
-        flush_seconds: float = 1.0,
+        flush_seconds: float = 0.5,
         source: Recording | None = None,
     ) -> None:
         if source is not None:

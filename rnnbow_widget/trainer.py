@@ -108,7 +108,7 @@ class CharRNNTrainer:
         A fixed vocabulary (token ``i`` is ``vocab[i]``); required for a corpus of ids.
         Without it the vocabulary is the corpus's distinct tokens, sorted.
     run_dir : str or os.PathLike, optional
-        Also write the records to this run directory as training goes (about once a second,
+        Also write the records to this run directory as training goes (at most every 0.5 s,
         and when ``train``/``step`` returns), for a notebook to follow with
         ``RNNbow(run_dir)`` (:class:`~rnnbow_widget.rundir.RunWriter`; the per-unit data
         stays in this process). ``trainer.run.close()`` marks the run finished.
