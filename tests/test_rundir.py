@@ -234,3 +234,14 @@ def test_nothing_is_written_for_an_empty_flush(tmp_path):
     with RunWriter(tmp_path / "run", seq_length=N, vocab=VOCAB) as writer:
         writer.flush()
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["finished", "run.json"]
+
+
+def test_run_files_get_the_mode_a_plain_open_would(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        with RunWriter(tmp_path / "run", seq_length=N, vocab=VOCAB) as writer:
+            writer.append(**fields(0))
+    finally:
+        os.umask(previous)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "run").iterdir()}
+    assert modes == {"run.json": 0o644, "shard-00000000.npz": 0o644, "finished": 0o644}
