@@ -76,7 +76,7 @@ class Recording:
     seq_length : int
         ``n``, the number of steps per chunk (every record has this length).
     vocab : Sequence[str]
-        Symbols of the vocabulary; index ``i`` in the stored arrays means ``vocab[i]``.
+        The tokens (characters, words, any labels); id ``i`` means ``vocab[i]``.
     meta : dict or None
         JSON-serializable facts about the run (hidden size, cell, title, ...). Saved with the
         recording and sent to the widget.
@@ -93,10 +93,8 @@ class Recording:
     --------
     >>> import numpy as np
     >>> rec = Recording(seq_length=3, vocab="abc", meta={"title": "demo"})
-    >>> r = rec.append(step=0, offset=0, inputs=[0, 1, 2], targets=[1, 2, 0],
-    ...                predictions=[1, 1, 0], losses=[1.0, 2.0, 0.5],
-    ...                magnitudes=np.tril(np.ones((3, 3))), grad_norm=0.7,
-    ...                clipped=False, smooth_loss=1.1)
+    >>> r = rec.append(step=0, inputs=[0, 1, 2], targets=[1, 2, 0], predictions=[1, 1, 0],
+    ...                losses=[1.0, 2.0, 0.5], magnitudes=np.tril(np.ones((3, 3))))
     >>> len(rec), r.inputs, r.targets, r.predictions, round(r.accuracy, 3)
     (1, 'abc', 'bca', 'bba', 0.667)
     >>> rec[-1].magnitudes.shape, rec.column("magnitudes").shape  # packed: 3 * 4 / 2
@@ -199,11 +197,7 @@ class Recording:
         }
         if smooth_loss is None:
             row["smooth_loss"] = float(np.mean(row["losses"], dtype=np.float64))
-        if self._count == len(self._data["step"]):
-            bigger = self._allocate(max(2 * self._count, 64))  # a loaded file may hold none
-            for name, column in self._data.items():
-                bigger[name][: self._count] = column
-            self._data = bigger
+        self._reserve(self._count + 1)
         for name, value in row.items():
             self._data[name][self._count] = value
         self._count += 1
@@ -345,13 +339,22 @@ class Recording:
         if not count:
             return self._count
         self._summarize()
-        self._data = {
-            name: np.concatenate([self._data[name][: self._count], columns[name]])
-            for name in COLUMN_NAMES
-        }
+        self._reserve(self._count + count)
+        for name in COLUMN_NAMES:
+            self._data[name][self._count : self._count + count] = columns[name]
         self._count += count
         self._summarized = self._count
         return self._count
+
+    def _reserve(self, records: int) -> None:
+        """Room for ``records`` records; columns grow by doubling (amortized O(1) a record)."""
+        capacity = len(self._data["step"])
+        if records <= capacity:
+            return
+        bigger = self._allocate(max(2 * capacity, records, 64))  # a loaded file may hold none
+        for name, column in self._data.items():
+            bigger[name][: self._count] = column[: self._count]
+        self._data = bigger
 
     def _check_columns(self, columns: dict[str, np.ndarray], count: int) -> None:
         """Raise ValueError unless ``columns`` are ``count`` records of this recording."""
