@@ -11,7 +11,7 @@ import { OverviewView } from "../views/overview";
 import { ChunkDetail, type DetailSettings } from "./chunk-detail";
 import type { HelpTopic } from "./help";
 import { infoText, type ShownBecause } from "./info";
-import { viewFrame } from "./layout";
+import { applyLayout, viewFrame, viewLayout } from "./layout";
 import { LinkedRun } from "./linked-run";
 import { Toolbar } from "./toolbar";
 
@@ -29,6 +29,7 @@ const REDRAW_ON = [
   "_meta",
   "linked_scale",
   "_link_name",
+  "height",
 ] as const satisfies readonly (keyof Model)[];
 
 export class RnnbowApp {
@@ -52,6 +53,8 @@ export class RnnbowApp {
   private hoveredRecord: number | null = null;
   private hoveredSource: number | null = null;
   private width = 0;
+  /** Each view's width, px: the root's, or half of it in two columns (layout.ts). */
+  private viewWidth = 0;
 
   constructor(
     private readonly model: WidgetModel,
@@ -297,6 +300,10 @@ export class RnnbowApp {
     this.redraw.cancel();
     this.theme = readTheme(this.root);
     this.width = this.measureWidth();
+    const height = this.model.get("height");
+    const layout = viewLayout(this.width, height, this.seqLength());
+    applyLayout(this.root, height, layout);
+    this.viewWidth = layout.viewWidth;
     const store = this.store;
     const meta = this.meta();
     const showHelp = this.model.get("show_help");
@@ -324,7 +331,7 @@ export class RnnbowApp {
       return;
     }
     this.overview.setMarkers(this.jumps.flags(store), divergedOf(meta));
-    this.overview.draw(this.width - 2, this.overviewState());
+    this.overview.draw(this.viewWidth - 2, this.overviewState());
     this.detail.forgetChunk();
     this.renderDetail();
     measureSince("rnnbow:render-all", started);
@@ -362,7 +369,7 @@ export class RnnbowApp {
 
   private detailSettings(): DetailSettings {
     return {
-      width: this.width - 2,
+      width: this.viewWidth - 2,
       k: this.horizonK(),
       logScale: this.model.get("log_scale"),
       globalScale: this.model.get("global_scale"),

@@ -1,8 +1,43 @@
-// The frame around each view: a heading, SVG and PNG download buttons, and the reading guidance
-// shown when "?" is on.
+// The frame around each view (a heading, SVG and PNG download buttons, and the reading guidance
+// shown when "?" is on), and how the views are laid out in a bounded height (the `height` trait).
 import { html, listen } from "../lib/dom";
 import { downloadPng, downloadSvg } from "../lib/export-image";
+import { columnGeometry } from "../views/columns";
 import { HELP, type HelpTopic } from "./help";
+
+/** Space between the two columns of the compact layout, px (style.css, .rnnbow-two-columns). */
+export const COLUMN_GAP = 12;
+
+export interface ViewLayout {
+  /**
+   * Two columns: the overview above the gradient horizon on the left, the labels above the
+   * stacked bars on the right.
+   */
+  twoColumns: boolean;
+  /** The width each view has, px. */
+  viewWidth: number;
+}
+
+/**
+ * The views' layout in a root `width` px wide (inside its padding) for chunks of `n` steps.
+ * Unbounded (`height` 0) the views are stacked, each as wide as the root. Bounded, they go
+ * in two columns when a chunk's columns fit in half the width (so no view scrolls sideways);
+ * otherwise they stay stacked and the root scrolls.
+ */
+export function viewLayout(width: number, height: number, n: number): ViewLayout {
+  const half = Math.floor((width - COLUMN_GAP) / 2);
+  // The app draws each view 2 px narrower than its room.
+  const twoColumns = height > 0 && columnGeometry(half - 2, n).width <= half - 2;
+  return { twoColumns, viewWidth: twoColumns ? half : width };
+}
+
+/** Bound `root` to `height` px (0: the views' natural height) and lay its views out. */
+export function applyLayout(root: HTMLElement, height: number, layout: ViewLayout): void {
+  const bounded = height > 0;
+  root.style.maxHeight = bounded ? `${height}px` : "";
+  root.classList.toggle("rnnbow-bounded", bounded);
+  root.classList.toggle("rnnbow-two-columns", layout.twoColumns);
+}
 
 export interface ViewFrame {
   /** `section.rnnbow-view[data-rnnbow-view=<view>]`, the view's content goes after the help. */
