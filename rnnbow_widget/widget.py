@@ -31,15 +31,12 @@ METRICS = ("max", "mean", "horizon", "reach")
 PUSH_INTERVAL = 0.4
 """Seconds between two live pushes while a trainer runs."""
 
+OPTIONS = ("horizon", "metric", "log_scale", "global_scale", "show_help", "show_others", "height")
+"""The view options ``RNNbow(...)`` takes as keyword arguments."""
+
 VIEW_TRAITS = (
     "selected_batch",
-    "horizon",
-    "metric",
-    "log_scale",
-    "global_scale",
-    "show_help",
-    "show_others",
-    "height",
+    *OPTIONS,
     "linked_scale",
     "_link_group",
     "_link_name",
@@ -111,16 +108,6 @@ class RNNbow(anywidget.AnyWidget):
 
     _follower: RunFollower | None = None  # set when following a run directory
 
-    _OPTIONS = (
-        "horizon",
-        "metric",
-        "log_scale",
-        "global_scale",
-        "show_help",
-        "show_others",
-        "height",
-    )
-
     def __init__(
         self,
         source: sources.Source,
@@ -137,7 +124,7 @@ class RNNbow(anywidget.AnyWidget):
         if unknown:
             raise TypeError(
                 f"RNNbow() got unexpected keyword argument(s) {', '.join(sorted(unknown))}; "
-                f"accepted: {', '.join(self._OPTIONS)}"
+                f"accepted: {', '.join(OPTIONS)}"
             )
         recording, trainer, reader = sources.resolve(source)
         self._recording = recording
@@ -376,7 +363,7 @@ class RNNbow(anywidget.AnyWidget):
         columns : int or None, optional
             Runs per row; default ``min(runs, 2)``.
         **options
-            ``horizon``, ``metric``, ``log_scale``, ``global_scale``, ``show_help``: passed to
+            The view options of ``RNNbow`` (:data:`OPTIONS`): passed to
             every run's ``RNNbow``.
 
         Examples
@@ -384,9 +371,9 @@ class RNNbow(anywidget.AnyWidget):
         >>> cmp = RNNbow.compare(rnn_trainer, lstm_trainer, names=["RNN", "LSTM"])  # doctest: +SKIP
         >>> cmp.selected_batch = 10  # both runs select chunk 10  # doctest: +SKIP
         """
-        unknown = sorted(set(options) - set(cls._OPTIONS))
+        unknown = sorted(set(options) - set(OPTIONS))
         if unknown:
-            accepted = ", ".join(("names", "linked_scale", "columns", *cls._OPTIONS))
+            accepted = ", ".join(("names", "linked_scale", "columns", *OPTIONS))
             raise TypeError(
                 f"compare() got unexpected keyword argument(s) {', '.join(unknown)}; "
                 f"accepted: {accepted}"
