@@ -200,7 +200,7 @@ def python_docs(max_chars: int | None = 500_000) -> str:
 def from_file(
     path: str | os.PathLike, encoding: str = "utf-8", max_chars: int | None = None
 ) -> str:
-    """Text of one file.
+    """The text of one file, as one ``str``.
 
     Parameters
     ----------
@@ -210,10 +210,6 @@ def from_file(
         Its text encoding.
     max_chars : int or None, default None
         Keep at most this many characters; None keeps everything.
-
-    Returns
-    -------
-    str
 
     Raises
     ------
