@@ -451,6 +451,11 @@ def _browser_metric(value: object) -> str | None:
     return value if value in METRICS else None
 
 
+def _browser_height(value: object) -> int | None:
+    height = _browser_int(value)
+    return height if height is not None and height >= 0 else None
+
+
 def _browser_bool(value: object) -> bool | None:
     return value if isinstance(value, bool) else None
 
@@ -462,5 +467,7 @@ _BROWSER_CHECKS: dict[str, Callable[[object], object]] = {
     "log_scale": _browser_bool,
     "global_scale": _browser_bool,
     "show_help": _browser_bool,
+    "show_others": _browser_bool,
+    "height": _browser_height,
     "linked_scale": _browser_bool,
 }

@@ -182,6 +182,18 @@ def test_clamped_and_reverted_browser_writes_are_sent_back_to_the_browser():
     assert sent == [{"selected_batch": 4}, {"metric": "max"}]
 
 
+def test_bad_browser_writes_of_the_layout_options_are_reverted(monkeypatch):
+    w = RNNbow(make_recording(5), height=400)
+    resent = []
+    monkeypatch.setattr(w, "send_state", lambda key=None: resent.append(key))
+    w.set_state({"height": -20})
+    w.set_state({"show_others": "yes"})
+    assert (w.height, w.show_others) == (400, True)
+    assert resent == [["height"], ["show_others"]]
+    w.set_state({"show_others": False, "height": 0})
+    assert (w.height, w.show_others) == (0, False)
+
+
 def test_browser_selection_of_wrong_type_is_ignored(monkeypatch):
     w = RNNbow(make_recording(5))
     w.selected_batch = 1
