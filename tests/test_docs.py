@@ -30,3 +30,18 @@ def test_readme_gives_the_two_setup_commands_and_links_the_docs() -> None:
         assert needle in readme, f"README.md does not mention {needle}"
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "make test" in ci
+
+
+def test_make_notebook_passes_allow_root_only_as_root() -> None:
+    import os
+    import subprocess
+
+    dry_run = subprocess.run(
+        ["make", "-n", "-o", ".venv/.installed", "notebook"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "jupyter lab" in dry_run
+    assert ("--allow-root" in dry_run) == (os.getuid() == 0)
