@@ -51,7 +51,7 @@ class RunFollower:
             done = threading.Event()
             self._hand_over(functools.partial(self._poll, done))
             done.wait()
-            if finished:
+            if finished or not self.reader.path.is_dir():
                 self._stop.set()
 
     def _hand_over(self, call: Callable[[], None]) -> None:

@@ -289,7 +289,14 @@ class RunReader:
     def poll(self) -> int:
         """Read the shards written since the last call; returns how many records arrived."""
         before = len(self.recording)
-        for index, shard in _shards(self.path):
+        try:
+            shards = _shards(self.path)
+        except OSError as problem:  # the directory was removed or cannot be listed
+            message = f"the run directory cannot be read: {problem}"
+            if message not in self.problems:
+                self.problems.append(message)
+            return 0
+        for index, shard in shards:
             if index < self._next_shard:
                 continue
             try:

@@ -245,3 +245,18 @@ def test_run_files_get_the_mode_a_plain_open_would(tmp_path):
         os.umask(previous)
     modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "run").iterdir()}
     assert modes == {"run.json": 0o644, "shard-00000000.npz": 0o644, "finished": 0o644}
+
+
+def test_a_followed_directory_that_disappears_is_reported_and_no_longer_followed(tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    writer = RunWriter(run, seq_length=N, vocab=VOCAB, flush_seconds=0)
+    writer.append(**fields(0))
+    w = RNNbow(run)
+    assert w.following
+    writer.close(finished=False)
+    shutil.rmtree(run)
+    assert wait_for(lambda: not w.following)
+    assert "the run directory cannot be read" in w.view_state()["_meta"]["problems"][0]
+    assert len(w.recording) == 1  # what arrived stays
