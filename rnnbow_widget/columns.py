@@ -13,13 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "BAND_COLUMNS",
     "COLUMNS",
     "COLUMN_NAMES",
     "DERIVED_COLUMNS",
     "INDEX_COLUMNS",
+    "K_BAND",
     "WIRE_COLUMNS",
     "Column",
     "index_dtype",
+    "max_horizon",
+    "sends_band",
 ]
 
 
@@ -34,7 +38,8 @@ class Column:
         Storage dtype (in memory and in saved files); ``"index"`` is uint16, or int32 for
         vocabularies beyond 65,535 symbols.
     width : str
-        Values per record: ``""`` one, ``"n"`` one per step, ``"triangle"`` n(n+1)/2.
+        Values per record: ``""`` one, ``"n"`` one per step, ``"triangle"`` n(n+1)/2,
+        ``"band"`` n x :data:`K_BAND`.
     wire : str or None
         The dtype the browser receives (``"bfloat16"``: the upper half of float32), or None
         for a column that is not sent.
@@ -76,7 +81,47 @@ DERIVED_COLUMNS = tuple(column.name for column in COLUMNS if column.derived)
 """The columns worked out from the others (the summary numbers)."""
 INDEX_COLUMNS = ("inputs", "targets", "predictions")
 
+K_BAND = 32
+"""Sources per step the browser receives of a long chunk's magnitudes (:data:`BAND_COLUMNS`).
+
+The browser learns it from the ``band`` column's shape ``(count, n, K_BAND)``."""
+
+BAND_COLUMNS: tuple[Column, ...] = (
+    Column("band", "float32", "band", wire="bfloat16"),
+    Column("beyond", "float32", "n", wire="float32"),
+)
+"""What a ``records`` message carries instead of ``magnitudes`` for chunks whose packed
+triangle is larger than n x :data:`K_BAND` values (:func:`sends_band`). Worked out from the
+``magnitudes`` column when a message is encoded, never stored: ``band[j, d]`` is m[j + d, j]
+(source t = j + d, step j; zero where j + d >= n), ``beyond[j]`` the sum of m[t, j] over
+t >= j + K_BAND, so that every bar total stays exact. The whole triangle of one record is
+sent on request (``request_magnitudes``, ``docs/data-contract.md``)."""
+
+
+def sends_band(seq_length: int) -> bool:
+    """True when chunks of ``seq_length`` steps go to the browser as a band: their packed
+    triangle, n(n+1)/2 values, is larger than n x :data:`K_BAND` (n >= 64 at K_BAND = 32).
+
+    Examples
+    --------
+    >>> sends_band(25), sends_band(63), sends_band(64), sends_band(512)
+    (False, False, True, True)
+    """
+    return seq_length * (seq_length + 1) // 2 > seq_length * K_BAND
+
 
 def index_dtype(vocab_size: int) -> np.dtype:
     """uint16 while every vocabulary index fits, int32 beyond 65,535 symbols."""
     return np.dtype(np.uint16) if vocab_size <= 65535 else np.dtype(np.int32)
+
+
+def max_horizon(seq_length: int) -> int:
+    """The largest k (sources per stacked bar) the views can draw for chunks of ``seq_length``
+    steps: n, or :data:`K_BAND` when the browser holds only the band.
+
+    Examples
+    --------
+    >>> max_horizon(25), max_horizon(512)
+    (25, 32)
+    """
+    return K_BAND if sends_band(seq_length) else seq_length

@@ -5,9 +5,10 @@ comparison (laid out in a grid, linked as in the notebook when their states shar
 group). It inlines the front end's standalone bundle (``static/standalone.js``: the widget's
 own ``render`` behind an in-page model), the states, and every record as JSON (columns as
 base64, the same bytes the widget sends), plus the per-unit data of each run's selected
-record. Nothing is fetched: a Content-Security-Policy forbids any network access. Text from
-the corpus reaches the page only inside that JSON, escaped so that it cannot close the script
-element, and the views set it with ``textContent``.
+record and, for long chunks whose records carry only the band of nearest sources, that
+record's whole magnitude triangle. Nothing is fetched: a Content-Security-Policy forbids any
+network access. Text from the corpus reaches the page only inside that JSON, escaped so that it
+cannot close the script element, and the views set it with ``textContent``.
 """
 
 from __future__ import annotations
@@ -21,10 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from rnnbow_widget import payload
+from rnnbow_widget.columns import sends_band
 from rnnbow_widget.npzfile import write_atomically
 from rnnbow_widget.recording import Recording
 
-__all__ = ["escape_for_script", "json_for_script", "render_page", "write_page"]
+__all__ = [
+    "escape_for_script",
+    "exported_magnitudes",
+    "json_for_script",
+    "render_page",
+    "write_page",
+]
 
 STATIC = Path(__file__).parent / "static"
 
@@ -64,7 +72,7 @@ body {{ margin: 16px; font-family: system-ui, sans-serif; }}
       host.className = "rnnbow-compare-run";
       root.appendChild(host);
     }}
-    window.RNNbowStandalone.mount(host, run.state, run.blocks, run.units);
+    window.RNNbowStandalone.mount(host, run.state, run.blocks, run.units, run.magnitudes);
   }});
 }})();
 </script>
@@ -128,7 +136,19 @@ def render_page(runs: Sequence[tuple[dict[str, Any], Recording]], title: str) ->
 
 def _run_data(state: dict[str, Any], recording: Recording) -> dict[str, Any]:
     blocks = [payload.block_to_json(*block) for block in payload.iter_blocks(recording)]
-    return {"state": state, "blocks": blocks, "units": exported_units(state, recording)}
+    return {
+        "state": state,
+        "blocks": blocks,
+        "units": exported_units(state, recording),
+        "magnitudes": exported_magnitudes(state, recording),
+    }
+
+
+def _exported_index(state: dict[str, Any], recording: Recording) -> int:
+    """The record whose on-demand data a page carries: the selected one, else the latest."""
+    selected = state.get("selected_batch", -1)
+    index = selected if isinstance(selected, int) and 0 <= selected < len(recording) else -1
+    return index % len(recording)
 
 
 def exported_units(state: dict[str, Any], recording: Recording) -> list[dict[str, Any]]:
@@ -140,9 +160,19 @@ def exported_units(state: dict[str, Any], recording: Recording) -> list[dict[str
     """
     if len(recording) == 0:
         return []
-    selected = state.get("selected_batch", -1)
-    index = selected if isinstance(selected, int) and 0 <= selected < len(recording) else -1
-    return [payload.units_to_json(*payload.units_message(recording, index % len(recording)))]
+    index = _exported_index(state, recording)
+    return [payload.answer_to_json(*payload.units_message(recording, index))]
+
+
+def exported_magnitudes(state: dict[str, Any], recording: Recording) -> list[dict[str, Any]]:
+    """The whole magnitude triangles a page carries: none for short chunks (their records hold
+    them), the selected record's only (the latest if none) for long chunks, whose records carry
+    the band of the nearest sources (256 KB of bfloat16 at n = 512, as base64); for the other
+    chunks the page shows the band and says so."""
+    if len(recording) == 0 or not sends_band(recording.seq_length):
+        return []
+    index = _exported_index(state, recording)
+    return [payload.answer_to_json(*payload.magnitudes_message(recording, index))]
 
 
 def json_for_script(value: Any) -> str:

@@ -1,11 +1,16 @@
-"""Messages to the browser: blocks of records, one record's per-unit data, and the meta trait.
+"""Messages to the browser: blocks of records, one record's whole magnitudes or per-unit
+data, and the meta trait.
 
 A block of consecutive records travels as one custom message: a small JSON header naming each
 column with its dtype and shape, and one little-endian buffer per column
 (``docs/data-contract.md``). The columns and their wire dtypes come from
 :data:`rnnbow_widget.columns.COLUMNS`; the browser learns them from the header. Losses and
 magnitudes go as bfloat16 (:mod:`rnnbow_widget.bfloat16`), half the bytes of float32 with the
-same range. The standalone HTML export carries the same messages with the bytes in base64.
+same range. Long chunks (:func:`~rnnbow_widget.columns.sends_band`) send the band of the
+:data:`~rnnbow_widget.columns.K_BAND` nearest sources of each step instead of the whole
+triangle (:data:`~rnnbow_widget.columns.BAND_COLUMNS`); the browser asks for one record's whole
+triangle when it needs it (:func:`magnitudes_message`). The standalone HTML export carries the
+same messages with the bytes in base64.
 """
 
 from __future__ import annotations
@@ -19,16 +24,20 @@ import numpy as np
 
 from rnnbow_widget.bfloat16 import BFLOAT16, bfloat16_to_float32, float32_to_bfloat16
 from rnnbow_widget.checks import check_int
-from rnnbow_widget.columns import COLUMNS
+from rnnbow_widget.columns import BAND_COLUMNS, COLUMNS, K_BAND, Column, sends_band
 from rnnbow_widget.recording import Recording
 
 __all__ = [
+    "MAX_BLOCK_BYTES",
     "MAX_BLOCK_RECORDS",
+    "answer_to_json",
+    "band_of",
     "block_to_json",
     "bytes_per_record",
     "decode_block",
     "encode_block",
     "iter_blocks",
+    "magnitudes_message",
     "message_size",
     "meta_of",
     "units_message",
@@ -38,6 +47,13 @@ __all__ = [
 MAX_BLOCK_RECORDS = 4096
 """Largest number of records in one ``records`` message."""
 
+MAX_BLOCK_BYTES = 8 << 20
+"""Largest ``records`` message, in bytes of column data (long chunks: fewer records per
+message); a single record larger than this still goes, alone."""
+
+_BAND_BATCH = 64
+"""Records unpacked at a time when the band is worked out (64 x 512 x 512 float32: 64 MB)."""
+
 _WIRE_DTYPES = ("int32", "float32", "uint8", "uint16", BFLOAT16)
 
 
@@ -46,33 +62,94 @@ def _wire_dtype(column_wire: str, stored: np.dtype) -> str:
     return stored.name if column_wire == "index" else column_wire
 
 
+def _wire_columns(seq_length: int) -> tuple[Column, ...]:
+    """The columns a ``records`` message carries for chunks of ``seq_length`` steps: the band
+    columns instead of ``magnitudes`` for long chunks."""
+    if not sends_band(seq_length):
+        return tuple(column for column in COLUMNS if column.wire)
+    wire = tuple(column for column in COLUMNS if column.wire and column.name != "magnitudes")
+    return wire + BAND_COLUMNS
+
+
 def bytes_per_record(seq_length: int, vocab_size: int = 256) -> int:
     """Bytes of column data one record adds to a ``records`` message (headers not counted).
 
     Examples
     --------
-    >>> bytes_per_record(25)
-    837
+    >>> bytes_per_record(25), bytes_per_record(512)
+    (837, 37925)
     """
     n = check_int("seq_length", seq_length, minimum=1)
     vocab_size = check_int("vocab_size", vocab_size, minimum=1)
     sizes = {"int32": 4, "float32": 4, "uint8": 1, BFLOAT16: 2}
+    widths = {"": 1, "n": n, "triangle": n * (n + 1) // 2, "band": n * K_BAND}
     total = 0
-    for column in COLUMNS:
-        if column.wire is None:
-            continue
-        per_record = {"": 1, "n": n, "triangle": n * (n + 1) // 2}[column.width]
+    for column in _wire_columns(n):
         itemsize = (
             (2 if vocab_size <= 65535 else 4) if column.wire == "index" else sizes[column.wire]
         )
-        total += per_record * itemsize
+        total += widths[column.width] * itemsize
     return total
+
+
+def band_of(magnitudes: np.ndarray, seq_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """The band and the sums beyond it (:data:`~rnnbow_widget.columns.BAND_COLUMNS`) of packed
+    magnitudes.
+
+    Parameters
+    ----------
+    magnitudes : numpy.ndarray
+        ``(count, n(n+1)/2)`` packed lower triangles (source t, step j at ``t(t+1)/2 + j``).
+    seq_length : int
+        n.
+
+    Returns
+    -------
+    band : numpy.ndarray
+        ``(count, n, K_BAND)`` float32: ``band[r, j, d] = m[j + d, j]``, zero where
+        ``j + d >= n``.
+    beyond : numpy.ndarray
+        ``(count, n)`` float32: the sum of ``m[t, j]`` over ``t >= j + K_BAND`` (in float64).
+
+    Examples
+    --------
+    >>> packed = np.arange(1, 2081, dtype=np.float32)[None, :]  # n = 64
+    >>> band, beyond = band_of(packed, 64)
+    >>> band.shape, float(band[0, 0, 1]), float(band[0, 63, 1])  # m[1, 0] is entry 1
+    ((1, 64, 32), 2.0, 0.0)
+    """
+    n = seq_length
+    count = magnitudes.shape[0]
+    j = np.arange(n)[:, None]
+    t = j + np.arange(K_BAND)[None, :]
+    inside = t < n
+    index = np.where(inside, t * (t + 1) // 2 + j, 0)
+    band = np.where(inside, magnitudes[:, index], np.float32(0)).astype(np.float32, copy=False)
+    beyond = np.zeros((count, n), dtype=np.float32)
+    t_index, j_index = np.tril_indices(n, -K_BAND)  # t - j >= K_BAND
+    flat = t_index * (t_index + 1) // 2 + j_index
+    for first in range(0, count, _BAND_BATCH):
+        part = magnitudes[first : first + _BAND_BATCH, flat]
+        full = np.zeros((part.shape[0], n, n), dtype=np.float64)
+        full[:, t_index, j_index] = part
+        beyond[first : first + _BAND_BATCH] = full.sum(axis=1)
+    return band, beyond
+
+
+def _wire(name: str, dtype: str, values: np.ndarray) -> tuple[dict[str, Any], bytes]:
+    """One column's header and little-endian bytes."""
+    if dtype == BFLOAT16:
+        wire = float32_to_bfloat16(values).astype("<u2", copy=False)
+    else:
+        wire = np.ascontiguousarray(values, dtype=np.dtype(dtype).newbyteorder("<"))
+    return {"name": name, "dtype": dtype, "shape": list(wire.shape)}, wire.tobytes()
 
 
 def encode_block(
     recording: Recording, start: int, stop: int | None = None
 ) -> tuple[dict[str, Any], list[bytes]]:
-    """Records ``[start, stop)`` as one ``records`` message.
+    """Records ``[start, stop)`` as one ``records`` message (the band instead of the whole
+    triangle for long chunks, :func:`~rnnbow_widget.columns.sends_band`).
 
     Parameters
     ----------
@@ -93,19 +170,18 @@ def encode_block(
     stop = len(recording) if stop is None else min(check_int("stop", stop), len(recording))
     if stop < start:
         raise ValueError(f"stop must be >= start ({start}), got {stop}")
-    headers: list[dict[str, Any]] = []
-    buffers: list[bytes] = []
-    for column in COLUMNS:
-        if column.wire is None:
+    n = recording.seq_length
+    parts = []
+    for column in _wire_columns(n):
+        if column.name in ("band", "beyond"):
             continue
         values = recording.column(column.name, start, stop)
-        dtype = _wire_dtype(column.wire, values.dtype)
-        if dtype == BFLOAT16:
-            wire = float32_to_bfloat16(values).astype("<u2", copy=False)
-        else:
-            wire = np.ascontiguousarray(values, dtype=np.dtype(dtype).newbyteorder("<"))
-        headers.append({"name": column.name, "dtype": dtype, "shape": list(wire.shape)})
-        buffers.append(wire.tobytes())
+        parts.append(_wire(column.name, _wire_dtype(column.wire or "", values.dtype), values))
+    if sends_band(n):
+        values = band_of(recording.column("magnitudes", start, stop), n)
+        parts += [_wire(c.name, c.wire or "", v) for c, v in zip(BAND_COLUMNS, values, strict=True)]
+    headers = [header for header, _ in parts]
+    buffers = [buffer for _, buffer in parts]
     content = {"type": "records", "start": start, "count": stop - start, "columns": headers}
     return content, buffers
 
@@ -117,10 +193,12 @@ def iter_blocks(
     block_size: int | None = None,
 ) -> Iterator[tuple[dict[str, Any], list[bytes]]]:
     """Records ``[start, stop)`` as consecutive messages of at most ``block_size`` records
-    (:data:`MAX_BLOCK_RECORDS` by default)."""
+    (:data:`MAX_BLOCK_RECORDS` by default) and at most :data:`MAX_BLOCK_BYTES` of columns."""
     block_size = check_int(
         "block_size", MAX_BLOCK_RECORDS if block_size is None else block_size, minimum=1
     )
+    per_record = bytes_per_record(recording.seq_length, len(recording.vocab))
+    block_size = max(1, min(block_size, MAX_BLOCK_BYTES // per_record))
     stop = len(recording) if stop is None else min(stop, len(recording))
     for first in range(start, stop, block_size):
         yield encode_block(recording, first, min(first + block_size, stop))
@@ -246,7 +324,48 @@ def units_message(recording: Recording, index: object) -> tuple[dict[str, Any], 
     return content, [bits.astype("<u2", copy=False).tobytes()]
 
 
-def units_to_json(content: dict[str, Any], buffers: list[bytes]) -> dict[str, Any]:
-    """A ``units`` message in the standalone form: the bytes as base64 in ``data_b64``."""
+def answer_to_json(content: dict[str, Any], buffers: list[bytes]) -> dict[str, Any]:
+    """A ``units`` or ``magnitudes`` answer in the standalone form: its one buffer's bytes as
+    base64 in ``data_b64``."""
     data = base64.b64encode(bytes(buffers[0])).decode("ascii") if buffers else ""
     return {**content, "data_b64": data}
+
+
+units_to_json = answer_to_json
+
+
+# ---------------------------------------------------------------- one record's whole triangle
+
+
+def magnitudes_message(recording: Recording, index: object) -> tuple[dict[str, Any], list[bytes]]:
+    """The ``magnitudes`` answer to a browser's ``{"type": "request_magnitudes", "index": i}``:
+    record i's whole packed triangle, for chunks whose ``records`` carry only the band.
+
+    Never raises: a bad index is answered with ``available: false`` and the error text.
+
+    Returns
+    -------
+    content : dict
+        ``{"type": "magnitudes", "index", "available", "seq_length", "dtype": "bfloat16",
+        "shape": [n(n+1)/2]}``; ``{"type": "magnitudes", "index", "available": false,
+        "error"}`` for a bad request.
+    buffers : list of bytes
+        The packed triangle as bfloat16 bits, little-endian (same order as ``magnitudes``).
+    """
+    try:
+        index = check_int("index", index, minimum=0, maximum=len(recording) - 1)
+    except (TypeError, ValueError) as error:
+        shown = index if isinstance(index, int) and not isinstance(index, bool) else -1
+        return {"type": "magnitudes", "index": shown, "available": False, "error": str(error)}, []
+    header, data = _wire(
+        "magnitudes", BFLOAT16, recording.column("magnitudes", index, index + 1)[0]
+    )
+    content = {
+        "type": "magnitudes",
+        "index": index,
+        "available": True,
+        "seq_length": int(recording.seq_length),
+        "dtype": header["dtype"],
+        "shape": header["shape"],
+    }
+    return content, [data]

@@ -20,6 +20,7 @@ import anywidget
 import traitlets
 
 from rnnbow_widget import export, payload, sources
+from rnnbow_widget.columns import max_horizon
 from rnnbow_widget.compare import Comparison
 from rnnbow_widget.follow import RunFollower
 from rnnbow_widget.recording import Record, Recording
@@ -55,7 +56,9 @@ class RNNbow(anywidget.AnyWidget):
         A trainer (the views follow its recording live while it trains), a recording,
         or the path of a recording saved with ``Recording.save`` (``.npz``).
     horizon : int, optional
-        k, the number of source losses stacked per bar (paper: 5); clamped to 1..n.
+        k, the number of source losses stacked per bar (paper: 5); clamped to 1..n, and to
+        1..32 (``columns.K_BAND``) for chunks of 64 steps or more, whose records the browser
+        receives as that band.
     metric : {"max", "mean", "horizon", "reach"}, optional
         What the overview bars show.
     log_scale : bool, optional
@@ -260,7 +263,7 @@ class RNNbow(anywidget.AnyWidget):
     @traitlets.validate("horizon")
     def _clamp_horizon(self, proposal: dict[str, Any]) -> int:
         value = _integer(proposal["value"], "horizon")
-        return max(1, min(value, self._recording.seq_length))
+        return max(1, min(value, max_horizon(self._recording.seq_length)))
 
     @traitlets.validate("height")
     def _check_height(self, proposal: dict[str, Any]) -> int:
@@ -424,6 +427,9 @@ def _on_browser_message(widget: RNNbow, content: object, buffers: list[bytes]) -
     elif isinstance(content, dict) and content.get("type") == "request_units":
         # Per-unit drilldown data of one record, one binary message.
         widget.send(*payload.units_message(widget.recording, content.get("index")))
+    elif isinstance(content, dict) and content.get("type") == "request_magnitudes":
+        # One record's whole triangle (its records carry only the band), one binary message.
+        widget.send(*payload.magnitudes_message(widget.recording, content.get("index")))
 
 
 def _call_all(callbacks: list[Callable[[], object]]) -> None:
