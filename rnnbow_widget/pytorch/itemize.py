@@ -1,0 +1,543 @@
+"""Itemized gradients of a PyTorch ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU``: the checked entry
+points, the losses' local messages, and the lag walk over the chosen layer and those above it.
+
+``G[t, j]`` is the gradient of the batch loss at step t with respect to the copy of the chosen
+weight used at step j, when every step has its own copy. Only the losses' local messages use
+autograd (through your ``head``); the rest is the walk of :mod:`rnnbow_widget.engine`, in
+torch, on the model's device: pairs ``(t, j)`` grouped by lag ``L = t - j``, one batched step
+of each layer's maps (:mod:`rnnbow_widget.pytorch.cells`) per lag and layer.
+
+With a batch, ``G[t, j] = sum_b outer(g_b, v_b)`` (g: the pre-activation gradient of example
+b, v: the vector the weight multiplies), so ``||G||_F^2 = sum_{b,c} (g_b . g_c)(v_b . v_c)``:
+two (B, B) Gram matrices per pair, and no per-pair ``G H x H`` matrix. Squares and sums are
+taken in float64, whatever the model's dtype.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence
+
+from rnnbow_widget.checks import check_choice, check_horizon, check_int
+from rnnbow_widget.engine import NORM_CHOICES, pair_indices, pair_matrix
+from rnnbow_widget.pytorch import cells
+from rnnbow_widget.pytorch.cells import Layer
+
+WRT_CHOICES = ("W_hh", "W_ih", "b_ih", "b_hh")
+"""The chosen layer's weights whose gradient can be itemized (PyTorch's ``weight_hh_l{k}``,
+``weight_ih_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}``)."""
+
+REDUCTIONS = ("sum", "mean")
+"""How the per-example losses of one step make the batch loss of that step."""
+
+IGNORE_INDEX = -100
+"""A target that gives no loss (``F.cross_entropy``'s default ``ignore_index``): padding."""
+
+_MAX_PAIR_ENTRIES = 1 << 22  # float64 entries of per-pair matrices formed at once (32 MiB)
+
+__all__ = ["WRT_CHOICES", "full_gradients", "itemized_magnitudes", "magnitudes_and_units"]
+
+
+def itemized_magnitudes(
+    rnn: nn.RNNBase,
+    head: Callable[[Tensor], Tensor],
+    inputs: Tensor,
+    targets: Tensor,
+    state0: Any = None,
+    *,
+    layer: int = -1,
+    wrt: str = "W_hh",
+    norm: str = "fro",
+    horizon: int | None = None,
+    reduction: str = "sum",
+    loss: str | Callable[[Tensor, Tensor], Tensor] = "cross_entropy",
+    dtype: torch.dtype | None = None,
+) -> np.ndarray:
+    """The (n, n) magnitudes of the itemized gradients of one chunk of your PyTorch model.
+
+    ``magnitudes[t, j]`` is the norm of ``G[t, j]``, the gradient of the batch loss at step t
+    with respect to the copy of the chosen weight used at step j, when weights are unshared
+    across steps. ``G[t, j]`` is zero for ``j > t``; the sum over t and j is autograd's
+    gradient of the total loss ``sum_t loss_t``. Nothing of the model changes: not its
+    parameters, their ``.grad``, the random number generators nor train/eval mode; it works
+    inside ``torch.no_grad()`` and ``torch.inference_mode()``, needs no backward through the
+    RNN (cuDNN's or any), and runs on the model's device.
+
+    Parameters
+    ----------
+    rnn : nn.RNN, nn.LSTM or nn.GRU
+        Any ``num_layers``, ``bias``, ``batch_first``, ``nonlinearity`` and (LSTM)
+        ``proj_size``; not bidirectional. Dropout between layers is not applied (as in eval
+        mode).
+    head : callable
+        Maps the RNN's output ``(..., H_out)`` to logits ``(..., V)`` position by position
+        (usually the model's ``nn.Linear`` decoder). It is called on ``(n, B, H_out)`` as it
+        is: a head with dropout or batch norm should be in eval mode.
+    inputs : Tensor
+        Float, what the RNN receives: ``(n, B, input_size)``, ``(B, n, input_size)`` with
+        ``batch_first``, or unbatched ``(n, input_size)``. A ``PackedSequence`` is refused:
+        pad it and give padded positions the target -100.
+    targets : Tensor
+        Int class indices ``(n, B)``, ``(B, n)`` with ``batch_first``, or ``(n,)``; -100
+        gives no loss (padding). With a callable ``loss``, anything it takes whose first two
+        dimensions are those.
+    state0 : Tensor, pair of Tensor, or None
+        The initial state in PyTorch's format: ``h0 (num_layers, B, H_out)``, ``(h0, c0)`` for
+        the LSTM (``c0 (num_layers, B, hidden_size)``); zeros by default.
+    layer : int
+        Which layer to itemize (-1: the top one). The losses' messages reach it through the
+        layers above.
+    wrt : {"W_hh", "W_ih", "b_ih", "b_hh"}
+        The weight of that layer, by PyTorch's name without ``_l{k}``.
+    norm : {"fro", "mean_abs"}
+        Frobenius norm, or the mean absolute entry (the paper's "averaged over hidden nodes";
+        with ``B > 1`` it forms each pair's matrix, in chunks: slower).
+    horizon : int or None
+        Keep only pairs with ``t - j < horizon`` (exact, and cheaper); None keeps all.
+    reduction : {"sum", "mean"}
+        The batch loss at step t: the sum, or the mean over the examples whose target is not
+        ignored, of the per-example losses.
+    loss : "cross_entropy" or callable
+        ``loss(logits (n, B, V), targets) -> (n, B)`` per-example losses, if not
+        cross-entropy.
+    dtype : torch.dtype or None
+        Compute in this dtype (``torch.float64`` for the last digits; a module ``head`` is
+        copied to it); None: the model's. Squares are summed in float64 in any case, so tails
+        far below float32's smallest square still count.
+
+    Returns
+    -------
+    np.ndarray
+        (n, n) float64; zero above the diagonal and beyond the horizon.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad argument; the message names it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> _ = torch.manual_seed(0)
+    >>> lstm, decoder = nn.LSTM(8, 16, num_layers=2), nn.Linear(16, 5)
+    >>> x, y = torch.randn(12, 3, 8), torch.randint(0, 5, (12, 3))   # (n, B, ...)
+    >>> m = itemized_magnitudes(lstm, decoder, x, y, horizon=5)
+    >>> m.shape, bool(m[11, 7] > 0), bool(m[11, 6] == 0)   # 11 - 6 = 5 is beyond the horizon
+    ((12, 12), True, True)
+    """
+    return _itemize(
+        rnn, head, inputs, targets, state0, layer, wrt, norm, horizon, reduction, loss, dtype
+    ).magnitudes
+
+
+def magnitudes_and_units(
+    rnn: nn.RNNBase,
+    head: Callable[[Tensor], Tensor],
+    inputs: Tensor,
+    targets: Tensor,
+    state0: Any = None,
+    *,
+    layer: int = -1,
+    wrt: str = "W_hh",
+    norm: str = "fro",
+    horizon: int | None = None,
+    reduction: str = "sum",
+    loss: str | Callable[[Tensor, Tensor], Tensor] = "cross_entropy",
+    dtype: torch.dtype | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`itemized_magnitudes`, and each hidden unit's share of every pair's gradient.
+
+    The arguments are those of :func:`itemized_magnitudes`.
+
+    Returns
+    -------
+    magnitudes : np.ndarray
+        (n, n) float64, as :func:`itemized_magnitudes` gives them.
+    units : np.ndarray
+        (n, n, hidden_size) float64: unit i owns row i of every gate block of ``G[t, j]``;
+        its share is the Frobenius norm of those rows, so that with ``norm="fro"`` the squares
+        over units add up to ``magnitudes**2`` (as ``rnnbow_widget.itemize``'s ``units``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> _ = torch.manual_seed(0)
+    >>> gru = nn.GRU(4, 6, batch_first=True)
+    >>> x, y = torch.randn(2, 5, 4), torch.randint(0, 3, (2, 5))   # (B, n, ...)
+    >>> m, units = magnitudes_and_units(gru, nn.Linear(6, 3), x, y)
+    >>> units.shape, bool(np.allclose((units**2).sum(axis=2), m**2))
+    ((5, 5, 6), True)
+    """
+    result = _itemize(
+        rnn, head, inputs, targets, state0, layer, wrt, norm, horizon, reduction, loss, dtype,
+        units=True,
+    )  # fmt: skip
+    assert result.units is not None
+    return result.magnitudes, result.units
+
+
+def full_gradients(
+    rnn: nn.RNNBase,
+    head: Callable[[Tensor], Tensor],
+    inputs: Tensor,
+    targets: Tensor,
+    state0: Any = None,
+    *,
+    layer: int = -1,
+    wrt: str = "W_hh",
+    horizon: int | None = None,
+    reduction: str = "sum",
+    loss: str | Callable[[Tensor, Tensor], Tensor] = "cross_entropy",
+    dtype: torch.dtype | None = None,
+) -> np.ndarray:
+    """Every itemized gradient ``G[t, j]``, ``(n, n, *weight.shape)`` float64: for small
+    teaching models and for checking (``n^2`` times the size of the weight).
+
+    The arguments are those of :func:`itemized_magnitudes` (``norm`` aside). Zero above the
+    diagonal and beyond the horizon; with ``horizon=None`` the sum over the first two axes is
+    autograd's gradient of the total loss.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> _ = torch.manual_seed(0)
+    >>> rnn, head = nn.RNN(3, 4), nn.Linear(4, 2)
+    >>> x, y = torch.randn(6, 3), torch.randint(0, 2, (6,))   # unbatched (n, ...)
+    >>> G = full_gradients(rnn, head, x, y)
+    >>> total = nn.functional.cross_entropy(head(rnn(x)[0]), y, reduction="sum")
+    >>> (autograd,) = torch.autograd.grad(total, rnn.weight_hh_l0)
+    >>> G.shape, bool(np.allclose(G.sum(axis=(0, 1)), autograd.numpy(), atol=1e-6))
+    ((6, 6, 4, 4), True)
+    """
+    result = _itemize(
+        rnn, head, inputs, targets, state0, layer, wrt, "fro", horizon, reduction, loss, dtype,
+        full=True,
+    )  # fmt: skip
+    assert result.full is not None
+    return result.full
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """The checked arguments: ``x (n, B, input_size)`` and ``y (n, B, ...)`` time-major, the
+    initial state of each layer, and the layer to itemize."""
+
+    x: Tensor
+    y: Tensor
+    states: list[tuple[Tensor, ...]]
+    layer: int
+
+
+def _check_rnn(rnn: object) -> nn.RNNBase:
+    if not isinstance(rnn, nn.RNNBase) or rnn.mode not in cells.MODES:
+        raise TypeError(f"rnn must be an nn.RNN, nn.LSTM or nn.GRU, got {type(rnn).__name__}")
+    if rnn.bidirectional:
+        raise ValueError(
+            "rnn must not be bidirectional: itemizing over time needs one direction. In a "
+            "bidirectional RNN the loss at step t also reaches the steps after t (through the "
+            "reverse direction, with its own weights), so G[t, j] is not zero for j > t and "
+            "'how far back the gradient goes' has no single meaning. Itemize a model with "
+            "bidirectional=False."
+        )
+    return rnn
+
+
+def _check_dtype(dtype: object, default: torch.dtype) -> torch.dtype:
+    if dtype is None:
+        return default
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a torch floating dtype or None, got {dtype!r}")
+    return dtype
+
+
+def _check_loss(loss: object) -> str | Callable[[Tensor, Tensor], Tensor]:
+    if callable(loss):
+        return loss  # type: ignore[return-value]
+    if loss != "cross_entropy":
+        raise ValueError(f"loss must be 'cross_entropy' or a callable, got {loss!r}")
+    return loss
+
+
+def _check_chunk(
+    rnn: nn.RNNBase, inputs: object, targets: object, state0: object, layer: object
+) -> _Chunk:
+    if isinstance(inputs, PackedSequence):
+        raise TypeError(
+            "inputs must be a padded tensor, not a PackedSequence: pad it with "
+            "torch.nn.utils.rnn.pad_packed_sequence and give the padded positions the target "
+            f"{IGNORE_INDEX} (no loss); the losses before each sequence's end are unchanged"
+        )
+    if not isinstance(inputs, Tensor) or not inputs.is_floating_point():
+        kind = f"{inputs.dtype} tensor" if isinstance(inputs, Tensor) else type(inputs).__name__
+        raise TypeError(f"inputs must be a float tensor (what the RNN receives), got a {kind}")
+    layout = "(B, n, input_size)" if rnn.batch_first else "(n, B, input_size)"
+    if inputs.ndim not in (2, 3) or inputs.shape[-1] != rnn.input_size or 0 in inputs.shape:
+        raise ValueError(
+            f"inputs must have shape {layout} or (n, input_size) with input_size = "
+            f"{rnn.input_size}, got {tuple(inputs.shape)}"
+        )
+    batched = inputs.ndim == 3
+    x = inputs.transpose(0, 1) if batched and rnn.batch_first else inputs
+    x = x if batched else x[:, None]
+    if not isinstance(targets, Tensor):
+        raise TypeError(f"targets must be a tensor, got {type(targets).__name__}")
+    y = targets.transpose(0, 1) if batched and rnn.batch_first and targets.ndim > 1 else targets
+    y = y if batched else y[:, None]
+    n, B = x.shape[:2]
+    if tuple(y.shape[:2]) != (n, B):
+        expected = ("(B, n)" if rnn.batch_first else "(n, B)") if batched else "(n,)"
+        got = tuple(targets.shape)
+        raise ValueError(
+            f"targets must have shape {expected} like inputs (n={n}, B={B}), got {got}"
+        )
+    L = rnn.num_layers
+    layer = check_int("layer", layer, -L, L - 1) % L
+    return _Chunk(x, y, _check_state(rnn, state0, B, batched), layer)
+
+
+def _check_state(
+    rnn: nn.RNNBase, state0: object, B: int, batched: bool
+) -> list[tuple[Tensor, ...]]:
+    """``state0`` split by layer: ``[(h0_k,)]`` or ``[(h0_k, c0_k)]``, each (B, ·)."""
+    lstm = rnn.mode == "LSTM"
+    L, H = rnn.num_layers, rnn.hidden_size
+    shapes = [(L, B, rnn.proj_size or H)] + ([(L, B, H)] if lstm else [])
+    if state0 is None:
+        return [tuple(torch.zeros(shape[1:]) for shape in shapes)] * L
+    parts = tuple(state0) if lstm and isinstance(state0, tuple | list) else (state0,)
+    if lstm and len(parts) != 2:
+        raise TypeError("state0 must be the pair (h0, c0) for an nn.LSTM, or None")
+    checked = []
+    for name, part, shape in zip(("h0", "c0"), parts, shapes, strict=False):
+        if not isinstance(part, Tensor):
+            raise TypeError(f"state0's {name} must be a tensor, got {type(part).__name__}")
+        if tuple(part.shape) != (shape if batched else shape[::2]):
+            expected = f"(num_layers, B, {'H' if name == 'c0' else 'H_out'}) = {shape}"
+            if not batched:
+                expected = f"(num_layers, {'H' if name == 'c0' else 'H_out'}) = {shape[::2]}"
+            raise ValueError(f"state0's {name} must have shape {expected}, got {tuple(part.shape)}")
+        checked.append(part if batched else part[:, None])
+    return [tuple(part[k] for part in checked) for k in range(L)]
+
+
+# ----------------------------------------------------------------------------- computing
+
+
+@dataclass(frozen=True)
+class _Result:
+    magnitudes: np.ndarray
+    units: np.ndarray | None
+    full: np.ndarray | None
+
+
+def _itemize(
+    rnn: object,
+    head: object,
+    inputs: object,
+    targets: object,
+    state0: object,
+    layer: object,
+    wrt: str,
+    norm: str,
+    horizon: int | None,
+    reduction: str,
+    loss: object,
+    dtype: object,
+    *,
+    units: bool = False,
+    full: bool = False,
+) -> _Result:
+    rnn = _check_rnn(rnn)
+    if not callable(head):
+        raise TypeError(f"head must map the RNN's output to logits (a callable), got {head!r}")
+    wrt = check_choice("wrt", wrt, WRT_CHOICES)
+    norm = check_choice("norm", norm, NORM_CHOICES)
+    reduction = check_choice("reduction", reduction, REDUCTIONS)
+    loss = _check_loss(loss)
+    if wrt in ("b_ih", "b_hh") and not rnn.bias:
+        raise ValueError(f"wrt={wrt!r} but rnn has no biases (bias=False): itemize a weight")
+    weight = rnn.weight_hh_l0
+    dtype = _check_dtype(dtype, weight.dtype)
+    chunk = _check_chunk(rnn, inputs, targets, state0, layer)
+    lags = check_horizon(horizon, len(chunk.x))
+    with _undisturbed(weight.device):
+        layers = _forward(rnn, chunk, weight.device, dtype)
+        d_top = _local_messages(_head_in(head, dtype), layers[-1].h[1:], chunk.y, reduction, loss)
+        return _walk(layers, d_top, lags, wrt, norm, rnn.hidden_size, units=units, full=full)
+
+
+@contextmanager
+def _undisturbed(device: torch.device) -> Iterator[None]:
+    """Leave the user's training as it was: random states restored (a head may draw), no
+    autograd graph kept, no autocast, normal tensors even inside ``torch.inference_mode()``."""
+    cuda = [device] if device.type == "cuda" else []
+    autocast = device.type in ("cpu", "cuda")
+    with (
+        torch.random.fork_rng(devices=cuda),
+        torch.inference_mode(False),
+        torch.no_grad(),
+        torch.autocast(device.type, enabled=False) if autocast else nullcontext(),
+    ):
+        yield
+
+
+def _forward(rnn: nn.RNNBase, chunk: _Chunk, device: torch.device, dtype: torch.dtype) -> list:
+    """Run every layer up to the top; keep the chosen layer and those above it."""
+    x = chunk.x.to(device, dtype)
+    kept: list[Layer] = []
+    for k in range(rnn.num_layers):
+        state = tuple(part.to(device, dtype) for part in chunk.states[k])
+        run = cells.run_layer(rnn, cells.layer_weights(rnn, k, dtype), x, state)
+        if k >= chunk.layer:
+            kept.append(run)
+        x = run.h[1:]  # the next layer's input (no dropout)
+    return kept
+
+
+def _head_in(head: Any, dtype: torch.dtype) -> Any:
+    """``head``, or a copy of it in ``dtype`` when it is a module of another dtype."""
+    if not isinstance(head, nn.Module):
+        return head
+    dtypes = {p.dtype for p in head.parameters() if p.is_floating_point()}
+    return head if dtypes <= {dtype} else copy.deepcopy(head).to(dtype)
+
+
+def _local_messages(head: Any, out: Tensor, y: Tensor, reduction: str, loss: Any) -> Tensor:
+    """(n, B, H_out) ``d_{t,t} = d loss_t / d h_t``: where each loss's walk starts.
+
+    The head acts position by position, so one backward of ``sum_t loss_t`` gives every
+    loss's own message.
+    """
+    out = out.detach().requires_grad_()
+    y = y.clone()  # a normal tensor, even if made in inference mode (autograd may keep it)
+    n, B = out.shape[:2]
+    with torch.enable_grad():
+        logits = head(out)
+        if not isinstance(logits, Tensor) or tuple(logits.shape[:2]) != (n, B):
+            got = tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__
+            raise ValueError(
+                f"head must map the RNN's output (n, B, H_out) = {tuple(out.shape)} to logits "
+                f"(n, B, V), position by position; got {got}"
+            )
+        if loss == "cross_entropy":
+            losses, counts = _cross_entropy(logits, y)
+        else:
+            losses, counts = loss(logits, y), torch.full((n,), B, device=out.device)
+            if not isinstance(losses, Tensor) or tuple(losses.shape) != (n, B):
+                got = tuple(losses.shape) if isinstance(losses, Tensor) else type(losses).__name__
+                raise ValueError(
+                    f"loss must return per-example losses (n, B) = {(n, B)}, got {got}"
+                )
+        weights = torch.ones(n) if reduction == "sum" else 1.0 / counts.clamp(min=1)
+        total = (losses * weights.to(losses)[:, None]).sum()  # sum_t loss_t
+        (d,) = torch.autograd.grad(total, out)
+    return d
+
+
+def _cross_entropy(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """(n, B) per-example cross-entropy, and (n,) the number of targets not ignored per step."""
+    V = logits.shape[-1]
+    if y.ndim != 2 or y.is_floating_point() or y.dtype == torch.bool or y.is_complex():
+        raise TypeError(
+            f"targets must hold integer class indices, (n, B) or (B, n); got a {y.dtype} "
+            f"tensor of {y.ndim} dimensions (soft targets need a callable loss)"
+        )
+    kept = y != IGNORE_INDEX
+    bad = kept & ((y < 0) | (y >= V))
+    if bool(bad.any()):
+        raise ValueError(
+            f"targets must hold class indices in [0, {V}) (V from the head's logits) or "
+            f"{IGNORE_INDEX} (ignored), got {int(y[bad][0])}"
+        )
+    losses = F.cross_entropy(
+        logits.reshape(-1, V), y.reshape(-1).long(), reduction="none", ignore_index=IGNORE_INDEX
+    )
+    return losses.reshape(y.shape), kept.sum(dim=1)
+
+
+def _walk(
+    layers: list[Layer],
+    d_top: Tensor,
+    lags: int,
+    wrt: str,
+    norm: str,
+    H: int,
+    *,
+    units: bool,
+    full: bool,
+) -> _Result:
+    """Walk ``lags`` lags back from every loss through ``layers`` (the chosen one first, the
+    top one last) and size the chosen layer's itemized gradients."""
+    chosen = layers[0]
+    n, B = d_top.shape[:2]
+    v = {"W_hh": chosen.h_prev, "W_ih": chosen.x}.get(wrt, d_top.new_ones(n, B, 1))
+    v = v.to(torch.float64)  # (n, B, K): what the weight multiplies at step j
+    v_gram = v @ v.transpose(1, 2)  # (n, B, B): v_{j,b} . v_{j,c}
+    sizes, shares, gradients = [], [], []
+    messages: list[Any] = [None] * len(layers)
+    for lag in range(lags):
+        from_above: Tensor | None = d_top if lag == 0 else None  # loss t enters the top at t
+        for k in reversed(range(len(layers))):
+            if lag == 0:
+                messages[k] = layers[k].start(from_above)
+            elif from_above is not None:
+                messages[k] = layers[k].receive(messages[k], from_above)
+            g_ih, g_hh, carry = layers[k].to_preactivation(messages[k])
+            from_above = layers[k].to_input(g_ih) if k else None
+            if lag + 1 < lags:
+                messages[k] = layers[k].to_previous(messages[k], g_hh, carry)
+        # the chosen layer's rows j = 0 .. m-1, sources t = j + lag
+        g = (g_hh if wrt in ("W_hh", "b_hh") else g_ih).to(torch.float64)  # (m, B, G H)
+        m = len(g)
+        if norm == "fro":
+            squares = ((g @ g.transpose(1, 2)) * v_gram[:m]).sum(dim=(1, 2))
+            sizes.append(squares.sqrt())
+        else:
+            sizes.append(_mean_abs(g, v[:m]))
+        if units:  # unit i: rows i of every gate block; ||row r||^2 = g_r^T Gram(v) g_r
+            rows = (g * (v_gram[:m] @ g)).sum(dim=1)  # (m, G H)
+            shares.append(rows.reshape(m, -1, H).sum(dim=1).sqrt())
+        if full:
+            gradients.append(torch.einsum("mbk,mbi->mki", g, v[:m]))
+    magnitudes = pair_matrix(torch.cat(sizes).cpu().numpy(), n, lags)
+    t, j = pair_indices(n, lags)
+    unit_shares = full_tensor = None
+    if units:
+        unit_shares = np.zeros((n, n, H))
+        unit_shares[t, j] = torch.cat(shares).cpu().numpy()
+    if full:
+        pairs = torch.cat(gradients).cpu().numpy()
+        full_tensor = np.zeros((n, n, *pairs.shape[1:]))
+        full_tensor[t, j] = pairs
+        if wrt in ("b_ih", "b_hh"):
+            full_tensor = full_tensor[..., 0]
+    return _Result(magnitudes, unit_shares, full_tensor)
+
+
+def _mean_abs(g: Tensor, v: Tensor) -> Tensor:
+    """(m,) the mean absolute entry of ``sum_b outer(g[r, b], v[r, b])`` for every row r."""
+    m, B, P = g.shape
+    K = v.shape[2]
+    if B == 1:  # |outer(g, v)| sums to |g|_1 |v|_1
+        return g.abs().sum(dim=(1, 2)) * v.abs().sum(dim=(1, 2)) / (P * K)
+    step = max(1, _MAX_PAIR_ENTRIES // (P * K))
+    sums = [
+        torch.einsum("mbk,mbi->mki", g[s : s + step], v[s : s + step]).abs().sum(dim=(1, 2))
+        for s in range(0, m, step)
+    ]
+    return torch.cat(sums) / (P * K)
