@@ -62,13 +62,12 @@ class Weights:
 def layer_weights(rnn: torch.nn.RNNBase, k: int, dtype: torch.dtype) -> Weights:
     """Layer k's weights of ``rnn``, by PyTorch's names (``weight_ih_l{k}``, ...)."""
 
-    def read(name: str) -> Tensor | None:
-        value = getattr(rnn, f"{name}_l{k}", None) if name != "weight_hr" or rnn.proj_size else None
-        return None if value is None else value.detach().to(dtype)
+    def read(name: str) -> Tensor:
+        return getattr(rnn, f"{name}_l{k}").detach().to(dtype)
 
-    W_ih, W_hh = read("weight_ih"), read("weight_hh")
-    assert W_ih is not None and W_hh is not None
-    return Weights(W_ih, W_hh, read("bias_ih"), read("bias_hh"), read("weight_hr"))
+    biases = (read("bias_ih"), read("bias_hh")) if rnn.bias else (None, None)
+    W_hr = read("weight_hr") if rnn.proj_size else None
+    return Weights(read("weight_ih"), read("weight_hh"), *biases, W_hr)
 
 
 def affine(v: Tensor, W: Tensor, b: Tensor | None) -> Tensor:

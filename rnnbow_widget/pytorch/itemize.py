@@ -25,11 +25,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.nn.utils.rnn import PackedSequence
 
-from rnnbow_widget.checks import check_choice, check_horizon, check_int
+from rnnbow_widget.checks import check_choice, check_horizon
 from rnnbow_widget.engine import NORM_CHOICES, pair_indices, pair_matrix
-from rnnbow_widget.pytorch import cells
+from rnnbow_widget.pytorch import arguments, cells
+from rnnbow_widget.pytorch.arguments import IGNORE_INDEX
 from rnnbow_widget.pytorch.cells import Layer
 
 WRT_CHOICES = ("W_hh", "W_ih", "b_ih", "b_hh")
@@ -38,9 +38,6 @@ WRT_CHOICES = ("W_hh", "W_ih", "b_ih", "b_hh")
 
 REDUCTIONS = ("sum", "mean")
 """How the per-example losses of one step make the batch loss of that step."""
-
-IGNORE_INDEX = -100
-"""A target that gives no loss (``F.cross_entropy``'s default ``ignore_index``): padding."""
 
 _MAX_PAIR_ENTRIES = 1 << 22  # float64 entries of per-pair matrices formed at once (32 MiB)
 
@@ -229,112 +226,6 @@ def full_gradients(
     return result.full
 
 
-# ----------------------------------------------------------------------------- checks
-
-
-@dataclass(frozen=True)
-class _Chunk:
-    """The checked arguments: ``x (n, B, input_size)`` and ``y (n, B, ...)`` time-major, the
-    initial state of each layer, and the layer to itemize."""
-
-    x: Tensor
-    y: Tensor
-    states: list[tuple[Tensor, ...]]
-    layer: int
-
-
-def _check_rnn(rnn: object) -> nn.RNNBase:
-    if not isinstance(rnn, nn.RNNBase) or rnn.mode not in cells.MODES:
-        raise TypeError(f"rnn must be an nn.RNN, nn.LSTM or nn.GRU, got {type(rnn).__name__}")
-    if rnn.bidirectional:
-        raise ValueError(
-            "rnn must not be bidirectional: itemizing over time needs one direction. In a "
-            "bidirectional RNN the loss at step t also reaches the steps after t (through the "
-            "reverse direction, with its own weights), so G[t, j] is not zero for j > t and "
-            "'how far back the gradient goes' has no single meaning. Itemize a model with "
-            "bidirectional=False."
-        )
-    return rnn
-
-
-def _check_dtype(dtype: object, default: torch.dtype) -> torch.dtype:
-    if dtype is None:
-        return default
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a torch floating dtype or None, got {dtype!r}")
-    return dtype
-
-
-def _check_loss(loss: object) -> str | Callable[[Tensor, Tensor], Tensor]:
-    if callable(loss):
-        return loss  # type: ignore[return-value]
-    if loss != "cross_entropy":
-        raise ValueError(f"loss must be 'cross_entropy' or a callable, got {loss!r}")
-    return loss
-
-
-def _check_chunk(
-    rnn: nn.RNNBase, inputs: object, targets: object, state0: object, layer: object
-) -> _Chunk:
-    if isinstance(inputs, PackedSequence):
-        raise TypeError(
-            "inputs must be a padded tensor, not a PackedSequence: pad it with "
-            "torch.nn.utils.rnn.pad_packed_sequence and give the padded positions the target "
-            f"{IGNORE_INDEX} (no loss); the losses before each sequence's end are unchanged"
-        )
-    if not isinstance(inputs, Tensor) or not inputs.is_floating_point():
-        kind = f"{inputs.dtype} tensor" if isinstance(inputs, Tensor) else type(inputs).__name__
-        raise TypeError(f"inputs must be a float tensor (what the RNN receives), got a {kind}")
-    layout = "(B, n, input_size)" if rnn.batch_first else "(n, B, input_size)"
-    if inputs.ndim not in (2, 3) or inputs.shape[-1] != rnn.input_size or 0 in inputs.shape:
-        raise ValueError(
-            f"inputs must have shape {layout} or (n, input_size) with input_size = "
-            f"{rnn.input_size}, got {tuple(inputs.shape)}"
-        )
-    batched = inputs.ndim == 3
-    x = inputs.transpose(0, 1) if batched and rnn.batch_first else inputs
-    x = x if batched else x[:, None]
-    if not isinstance(targets, Tensor):
-        raise TypeError(f"targets must be a tensor, got {type(targets).__name__}")
-    y = targets.transpose(0, 1) if batched and rnn.batch_first and targets.ndim > 1 else targets
-    y = y if batched else y[:, None]
-    n, B = x.shape[:2]
-    if tuple(y.shape[:2]) != (n, B):
-        expected = ("(B, n)" if rnn.batch_first else "(n, B)") if batched else "(n,)"
-        got = tuple(targets.shape)
-        raise ValueError(
-            f"targets must have shape {expected} like inputs (n={n}, B={B}), got {got}"
-        )
-    L = rnn.num_layers
-    layer = check_int("layer", layer, -L, L - 1) % L
-    return _Chunk(x, y, _check_state(rnn, state0, B, batched), layer)
-
-
-def _check_state(
-    rnn: nn.RNNBase, state0: object, B: int, batched: bool
-) -> list[tuple[Tensor, ...]]:
-    """``state0`` split by layer: ``[(h0_k,)]`` or ``[(h0_k, c0_k)]``, each (B, ·)."""
-    lstm = rnn.mode == "LSTM"
-    L, H = rnn.num_layers, rnn.hidden_size
-    shapes = [(L, B, rnn.proj_size or H)] + ([(L, B, H)] if lstm else [])
-    if state0 is None:
-        return [tuple(torch.zeros(shape[1:]) for shape in shapes)] * L
-    parts = tuple(state0) if lstm and isinstance(state0, tuple | list) else (state0,)
-    if lstm and len(parts) != 2:
-        raise TypeError("state0 must be the pair (h0, c0) for an nn.LSTM, or None")
-    checked = []
-    for name, part, shape in zip(("h0", "c0"), parts, shapes, strict=False):
-        if not isinstance(part, Tensor):
-            raise TypeError(f"state0's {name} must be a tensor, got {type(part).__name__}")
-        if tuple(part.shape) != (shape if batched else shape[::2]):
-            expected = f"(num_layers, B, {'H' if name == 'c0' else 'H_out'}) = {shape}"
-            if not batched:
-                expected = f"(num_layers, {'H' if name == 'c0' else 'H_out'}) = {shape[::2]}"
-            raise ValueError(f"state0's {name} must have shape {expected}, got {tuple(part.shape)}")
-        checked.append(part if batched else part[:, None])
-    return [tuple(part[k] for part in checked) for k in range(L)]
-
-
 # ----------------------------------------------------------------------------- computing
 
 
@@ -362,18 +253,18 @@ def _itemize(
     units: bool = False,
     full: bool = False,
 ) -> _Result:
-    rnn = _check_rnn(rnn)
+    rnn = arguments.check_rnn(rnn)
     if not callable(head):
         raise TypeError(f"head must map the RNN's output to logits (a callable), got {head!r}")
     wrt = check_choice("wrt", wrt, WRT_CHOICES)
     norm = check_choice("norm", norm, NORM_CHOICES)
     reduction = check_choice("reduction", reduction, REDUCTIONS)
-    loss = _check_loss(loss)
+    loss = arguments.check_loss(loss)
     if wrt in ("b_ih", "b_hh") and not rnn.bias:
         raise ValueError(f"wrt={wrt!r} but rnn has no biases (bias=False): itemize a weight")
     weight = rnn.weight_hh_l0
-    dtype = _check_dtype(dtype, weight.dtype)
-    chunk = _check_chunk(rnn, inputs, targets, state0, layer)
+    dtype = arguments.check_dtype(dtype, weight.dtype)
+    chunk = arguments.check_chunk(rnn, inputs, targets, state0, layer)
     lags = check_horizon(horizon, len(chunk.x))
     with _undisturbed(weight.device):
         layers = _forward(rnn, chunk, weight.device, dtype)
@@ -396,7 +287,9 @@ def _undisturbed(device: torch.device) -> Iterator[None]:
         yield
 
 
-def _forward(rnn: nn.RNNBase, chunk: _Chunk, device: torch.device, dtype: torch.dtype) -> list:
+def _forward(
+    rnn: nn.RNNBase, chunk: arguments.Chunk, device: torch.device, dtype: torch.dtype
+) -> list[Layer]:
     """Run every layer up to the top; keep the chosen layer and those above it."""
     x = chunk.x.to(device, dtype)
     kept: list[Layer] = []
