@@ -29,6 +29,11 @@ SECTIONS: list[tuple[str, str, list[str] | None]] = [
         "rnnbow_widget.itemize",
         ["itemized_gradients", "itemize_cache", "magnitudes_from_cache", "ItemizedGradients"],
     ),
+    (
+        "Your own PyTorch model",
+        "rnnbow_widget.pytorch",
+        ["itemized_magnitudes", "magnitudes_and_units", "full_gradients"],
+    ),
     ("Per-record metrics", "rnnbow_widget.metrics", None),
     ("Cells", "rnnbow_widget.cells", ["get_cell", "check_params"]),
     (

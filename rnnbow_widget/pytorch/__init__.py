@@ -24,8 +24,8 @@ from __future__ import annotations
 try:
     import torch  # noqa: F401
 except ImportError as error:
-    raise ImportError(
-        'rnnbow_widget.pytorch needs PyTorch: pip install "rnnbow_widget[torch]"'
+    raise ModuleNotFoundError(
+        'rnnbow_widget.pytorch needs PyTorch: pip install "rnnbow_widget[torch]"', name="torch"
     ) from error
 
 from rnnbow_widget.pytorch.itemize import (
