@@ -76,6 +76,13 @@ def affine(v: Tensor, W: Tensor, b: Tensor | None) -> Tensor:
     return out if b is None else out + b
 
 
+def input_part(w: Weights, x: Tensor) -> Tensor:
+    """``W_ih x_j + b_ih + b_hh`` for every step at once: what does not need ``h_{j-1}``
+    (``nn.RNN`` and ``nn.LSTM``, whose two biases simply add)."""
+    a_x = affine(x, w.W_ih, w.b_ih)
+    return a_x if w.b_hh is None else a_x + w.b_hh
+
+
 # --------------------------------------------------------------------------- nn.RNN
 
 
@@ -117,11 +124,11 @@ class RNNLayer:
 def rnn_forward(w: Weights, x: Tensor, h0: Tensor, relu: bool) -> RNNLayer:
     """Run an ``nn.RNN`` layer (tanh, or relu) over ``x`` from ``h0`` (B, H)."""
     act = torch.relu if relu else torch.tanh
-    a_x = affine(x, w.W_ih, w.b_ih)  # (n, B, H): W_ih x_j + b_ih, the part without h_{j-1}
+    a_x = input_part(w, x)  # (n, B, H)
     h = x.new_empty((len(x) + 1, *h0.shape))
     h[0] = h0
     for j in range(len(x)):
-        h[j + 1] = act(a_x[j] + affine(h[j], w.W_hh, w.b_hh))  # h_j = act(a_j)
+        h[j + 1] = act(torch.addmm(a_x[j], h[j], w.W_hh.T))  # h_j = act(a_x + W_hh h_{j-1})
     dact = (h[1:] > 0).to(h.dtype) if relu else 1.0 - h[1:] ** 2  # relu' = [a > 0], tanh' = 1 - h^2
     return RNNLayer(w, x, h, dact)
 
@@ -180,18 +187,17 @@ class LSTMLayer:
 
 def lstm_forward(w: Weights, x: Tensor, h0: Tensor, c0: Tensor) -> LSTMLayer:
     """Run an ``nn.LSTM`` layer over ``x`` from ``(h0, c0)``, each (B, ·)."""
-    a_x = affine(x, w.W_ih, w.b_ih)  # (n, B, 4H)
+    a_x = input_part(w, x)  # (n, B, 4H)
     n, H = len(x), c0.shape[-1]
     h = x.new_empty((n + 1, *h0.shape))
     c = x.new_empty((n + 1, *c0.shape))
-    gates = x.new_empty((n, c0.shape[0], 4 * H))
+    gates = x.new_empty((n, c0.shape[0], 4 * H))  # [i, f, g, o] of each step
     h[0], c[0] = h0, c0
     for j in range(n):
-        a = a_x[j] + affine(h[j], w.W_hh, w.b_hh)
-        a_i, a_f, a_g, a_o = a.chunk(4, dim=-1)
-        i, f, g, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
-        gates[j] = torch.cat([i, f, g, o], dim=-1)
-        c[j + 1] = f * c[j] + i * g  # c_j = f * c_{j-1} + i * g
+        a = torch.addmm(a_x[j], h[j], w.W_hh.T)  # [a_i; a_f; a_g; a_o]
+        i, f, g, o = torch.sigmoid(a, out=gates[j]).chunk(4, dim=-1)  # i, f, o = sigmoid(a_.)
+        torch.tanh(a[:, 2 * H : 3 * H], out=g)  # g = tanh(a_g), in its place among the gates
+        torch.addcmul(i * g, f, c[j], out=c[j + 1])  # c_j = f * c_{j-1} + i * g
         m_j = o * torch.tanh(c[j + 1])  # m_j = o * tanh(c_j)
         h[j + 1] = m_j if w.W_hr is None else m_j @ w.W_hr.T  # h_j = W_hr m_j with a projection
     i, f, g, o = gates.chunk(4, dim=-1)
