@@ -1,10 +1,11 @@
 // IIFE entry for pages without Jupyter:
-// window.RNNbowStandalone.mount(element, state, blocks, units). `state` holds every synced
+// window.RNNbowStandalone.mount(element, state, blocks, units, magnitudes). `state` holds every synced
 // trait (data/model.ts TRAITS; the kernel side passes the widget's values, its defaults
 // included). The page needs this one script: the stylesheet is injected from the bundle.
 import { type Bytes, base64ToBytes, type ColumnSpec } from "./data/decode";
 import { completeState } from "./data/model";
 import { PageModel } from "./data/page-model";
+import { trianglesFor } from "./data/triangles";
 import { unitsFor } from "./data/units-data";
 import css from "./style.css";
 import widget from "./widget";
@@ -42,9 +43,11 @@ function deliver(model: PageModel, block: StandaloneBlock): void {
   );
 }
 
-/** A `units` answer as the export embeds it (rnnbow_widget.units.units_to_json). */
+/**
+ * A `units` or `magnitudes` answer as the export embeds it (rnnbow_widget.payload.answer_to_json).
+ */
 export interface StandaloneUnits {
-  type: "units";
+  type: "units" | "magnitudes";
   index: number;
   data_b64?: string;
   data?: Bytes;
@@ -56,6 +59,7 @@ export function mount(
   state: unknown,
   blocks: StandaloneBlock[] = [],
   units: StandaloneUnits[] = [],
+  magnitudes: StandaloneUnits[] = [],
 ) {
   const model = new PageModel(completeState(state));
   injectStyle(element.ownerDocument);
@@ -63,7 +67,9 @@ export function mount(
   for (const block of blocks) deliver(model, block);
   // No kernel on a static page: the per-unit data embedded here is all there is.
   unitsFor(model).isStatic = true;
-  for (const { data, data_b64, ...message } of units) {
+  // Likewise the whole triangles of long chunks (the page embeds the selected record's).
+  trianglesFor(model).listen().isStatic = true;
+  for (const { data, data_b64, ...message } of [...units, ...magnitudes]) {
     const buffers = data ? [data] : data_b64 ? [base64ToBytes(data_b64)] : [];
     model.emit("msg:custom", message, buffers);
   }

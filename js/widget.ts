@@ -4,6 +4,7 @@ import type { AnyWidget, InitializeProps, RenderProps } from "@anywidget/types";
 import { RnnbowApp } from "./app/app";
 import type { Model } from "./data/model";
 import { attachMessages } from "./data/sync";
+import { trianglesFor } from "./data/triangles";
 import { attachUnits } from "./data/units-data";
 import "./style.css";
 
@@ -11,9 +12,12 @@ function initialize({ model }: Pick<InitializeProps<Model>, "model">) {
   const records = attachMessages(model);
   // Per-unit answers are cached per model, like records (rnnbow_widget.units).
   const units = attachUnits(model);
+  // So are whole magnitude triangles of long chunks (rnnbow_widget.payload.magnitudes_message).
+  const triangles = trianglesFor(model).listen();
   return () => {
     records.detach?.();
     units.detach?.();
+    triangles.detach();
   };
 }
 

@@ -210,7 +210,7 @@ def test_a_long_chunk_scrolls_its_largest_loss_into_view(browser, artifacts):
         page.set_viewport_size({"width": 1160, "height": 1050})
         page.goto(path.as_uri())
         page.wait_for_selector("[data-rnnbow-view=horizon] .rnnbow-horizon-bar")
-        horizon = page.locator("[data-rnnbow-view=horizon] svg")
+        horizon = page.locator("[data-rnnbow-view=horizon] svg.rnnbow-horizon-svg")
         assert horizon.get_attribute("data-source") == str(late)
         box = page.evaluate(
             """(step) => {

@@ -1,5 +1,5 @@
 // The widget's layout and wiring: toolbar, info line, the four views, keyboard, live updates.
-import { StackMaxCache, seqLength, stackDepth, stackedMax } from "../data/chunk";
+import { clampHorizon, StackMaxCache, seqLength, stackDepth, stackedMax } from "../data/chunk";
 import { divergedOf, divergedText, JUMP_FACTOR, JumpCache } from "../data/explode";
 import { type Meta, type Model, previousValue, type WidgetModel } from "../data/model";
 import { type ModelRecords, requestMissing } from "../data/sync";
@@ -198,9 +198,9 @@ export class RnnbowApp {
     return seqLength(this.store) || this.meta().seq_length;
   }
 
-  /** The horizon k, at most the chunk length. */
+  /** The horizon k, at most the chunk length (at most K when the records carry a band). */
   private horizonK(): number {
-    return Math.max(1, Math.min(this.seqLength(), this.model.get("horizon")));
+    return clampHorizon(this.store, this.seqLength(), this.model.get("horizon"));
   }
 
   /**
@@ -310,7 +310,7 @@ export class RnnbowApp {
     this.toolbar.update({
       metric: this.model.get("metric"),
       horizon: this.horizonK(),
-      n: this.seqLength(),
+      n: clampHorizon(this.store, this.seqLength(), this.seqLength()), // the slider's largest k
       logScale: this.model.get("log_scale"),
       globalScale: this.model.get("global_scale"),
       showOthers: this.model.get("show_others"),

@@ -1,14 +1,17 @@
 // The detail of the shown chunk: views 2-4 (labels, stacked bars, gradient horizon) and the
 // per-unit drilldown, on one column layout, all inspecting one source loss: the hovered one,
 // else the largest loss with at least min(k, n/2) steps behind it (data/chunk.ts, defaultSource).
-import { type Chunk, defaultSource, minStepsBehind, readChunk } from "../data/chunk";
+// Long chunks arrive as a band of the nearest sources; their whole triangle is asked for when
+// one is shown (data/triangles.ts), and the views are drawn again when it arrives.
+import { bandDepth, type Chunk, defaultSource, minStepsBehind, readChunk } from "../data/chunk";
 import type { WidgetModel } from "../data/model";
 import type { RecordStore } from "../data/store";
-import { html } from "../lib/dom";
+import { trianglesFor, type WholeTriangles } from "../data/triangles";
+import { html, svg } from "../lib/dom";
 import type { Theme } from "../lib/theme";
 import { BarsView } from "../views/bars";
-import { type ColumnGeometry, columnGeometry, scrollToColumn } from "../views/columns";
-import { HorizonView } from "../views/horizon";
+import { type ColumnGeometry, columnGeometry, pinGutter, scrollToColumn } from "../views/columns";
+import { type BandOnly, HorizonView } from "../views/horizon";
 import { LabelsView } from "../views/labels";
 import type { HelpTopic } from "./help";
 import { UnitsPanel } from "./units-panel";
@@ -56,7 +59,14 @@ export class ChunkDetail {
   private readonly bars: BarsView;
   private readonly horizonView: HorizonView;
   private readonly unitsPanel: UnitsPanel;
+  private readonly triangles: WholeTriangles;
+  private readonly stopTriangles: () => void;
+  /** Each view's left gutter, kept in sight while the views scroll sideways. */
+  private readonly pinned = new Map<SVGSVGElement, SVGSVGElement>();
   private shownChunk: Chunk | null = null;
+  /** Why the shown long chunk has only its band (null: whole, or a short chunk). */
+  private bandOnly: BandOnly | null = null;
+  private lastShown: { store: RecordStore; vocab: string[] } | null = null;
   /** The chunk whose default source the views last scrolled into view. */
   private scrolledFor = -1;
   /** The views' visible width, px (0: not measured since the last forgetChunk). */
@@ -86,7 +96,11 @@ export class ChunkDetail {
     const horizonSection = host.section("horizon", "Gradient horizon of one loss", () => [
       this.horizonView.svg,
     ]);
-    horizonSection.append(this.horizonView.svg, this.horizonView.stats);
+    horizonSection.append(this.horizonView.note, this.horizonView.svg, this.horizonView.stats);
+    for (const view of [this.labels.svg, this.bars.svg, this.horizonView.svg])
+      this.pinned.set(view, svg("svg"));
+    this.triangles = trianglesFor(model).listen();
+    this.stopTriangles = this.triangles.onArrival((index) => this.wholeArrived(index));
     this.element = html("div", { class: "rnnbow-detail" });
     this.element.append(labelsSection, barsSection, horizonSection);
     // Per-unit drilldown below the horizon; its toggle sits in the toolbar (see unitsToggle).
@@ -116,6 +130,7 @@ export class ChunkDetail {
   }
 
   destroy(): void {
+    this.stopTriangles();
     this.labels.destroy();
     this.bars.destroy();
     this.unitsPanel.destroy();
@@ -133,8 +148,11 @@ export class ChunkDetail {
     }
     this.element.hidden = false;
     this.missing.hidden = true;
-    if (!this.shownChunk || this.shownChunk.index !== index)
-      this.shownChunk = readChunk(store, index, vocab);
+    this.lastShown = { store, vocab };
+    const whole = this.wholeTriangle(store, index);
+    const partial = this.shownChunk?.magnitudes.beyond !== null;
+    if (!this.shownChunk || this.shownChunk.index !== index || (whole && partial))
+      this.shownChunk = readChunk(store, index, vocab, whole);
     const chunk = this.shownChunk;
     const settings = this.host.settings();
     const geometry = columnGeometry(settings.width, chunk.n);
@@ -146,9 +164,40 @@ export class ChunkDetail {
       showOthers,
       scaleMax: this.host.barScale(index),
       linked,
+      bandDepth: bandDepth(store),
     });
+    this.pin(this.labels.svg, geometry, settings);
+    this.pin(this.bars.svg, geometry, settings);
     this.drawSource(chunk, settings);
     this.revealDefaultSource(chunk, geometry, settings);
+  }
+
+  /**
+   * Record `index`'s whole triangle when its records carry a band and the triangle is here
+   * (else null, asking the kernel for it, and noting why only the band is shown).
+   */
+  private wholeTriangle(store: RecordStore, index: number): Float32Array | null {
+    this.bandOnly = null;
+    if (bandDepth(store) === 0) return null;
+    const status = this.triangles.status(index);
+    if (status.state === "ready") return status.triangle;
+    this.bandOnly =
+      status.state === "static" ? { state: "static", pageHolds: this.triangles.held() } : status;
+    return null;
+  }
+
+  /** A whole triangle arrived: draw the chunk again if it is the one shown with its band. */
+  private wholeArrived(index: number): void {
+    const chunk = this.shownChunk;
+    if (!chunk || chunk.index !== index || chunk.magnitudes.beyond === null || !this.lastShown)
+      return;
+    this.show(this.lastShown.store, index, this.lastShown.vocab);
+  }
+
+  /** Keep a view's left gutter in sight while the views are wider than their room. */
+  private pin(view: SVGSVGElement, geometry: ColumnGeometry, settings: DetailSettings): void {
+    const pinned = this.pinned.get(view);
+    if (pinned) pinGutter(view, pinned, geometry, settings.width);
   }
 
   /** The inspected source loss changed: redraw what depends on it. */
@@ -166,15 +215,18 @@ export class ChunkDetail {
     const isDefault = settings.hoveredSource === null;
     this.bars.highlight(t);
     this.labels.setShade(t);
-    this.horizonView.render(chunk, columnGeometry(settings.width, chunk.n), t, {
+    const geometry = columnGeometry(settings.width, chunk.n);
+    this.horizonView.render(chunk, geometry, t, {
       k: settings.k,
+      bandOnly: this.bandOnly,
       logScale: settings.logScale,
       isDefault,
       minSteps: minStepsBehind(settings.k, chunk.n),
       scaleMax: this.host.sourceScale(chunk.index, t),
       linked: settings.linked,
     });
-    this.unitsPanel.update(chunk.index, columnGeometry(settings.width, chunk.n), t, {
+    this.pin(this.horizonView.svg, geometry, settings);
+    this.unitsPanel.update(chunk.index, geometry, t, {
       logScale: settings.logScale,
       isDefault,
     });

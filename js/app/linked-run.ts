@@ -1,7 +1,7 @@
 // This run as a member of a compare group (RNNbow.compare, link.ts): it joins the group named by
 // `_link_group`, tells the other runs what its reader hovers and selects, follows theirs, and
 // answers their questions about its scale and corpus positions.
-import { magnitudeAt, StackMaxCache, seqLength, stackedTotals, triangleOf } from "../data/chunk";
+import { magnitudesOf, StackMaxCache, seqLength, sourceMax, stackedMax } from "../data/chunk";
 import type { WidgetModel } from "../data/model";
 import type { RecordStore } from "../data/store";
 import type { SharedScale } from "../views/overview";
@@ -146,17 +146,13 @@ export class LinkedRun implements LinkMember {
     const store = this.store;
     if (index === null)
       return (k === this.host.horizonK() ? this.stackMax : this.otherStackMax).get(store, k);
-    if (!store.has(index)) return 0;
-    return Math.max(0, ...stackedTotals(triangleOf(store, index), seqLength(store), k));
+    return stackedMax(store, index, k)?.max ?? 0;
   }
 
   sourceMax(index: number, t: number): number {
     const store = this.store;
     if (!store.has(index) || t < 0 || t >= seqLength(store)) return 0;
-    const triangle = triangleOf(store, index);
-    let max = 0;
-    for (let j = 0; j <= t; j++) max = Math.max(max, magnitudeAt(triangle, t, j));
-    return max;
+    return sourceMax(magnitudesOf(store, index), t);
   }
 
   columnMax(column: string, lo: number, hi: number): number {

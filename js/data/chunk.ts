@@ -1,6 +1,8 @@
 // One recorded chunk as the detail views need it (read from the store's columns "targets",
-// "predictions", "losses" and "magnitudes"), plus the pure arithmetic on its triangle.
-import { triangleIndex, triangleSize } from "./decode";
+// "predictions", "losses", and "magnitudes" or, for long chunks, "band" and "beyond"), plus the
+// pure arithmetic on its magnitudes: the whole packed triangle, or the band of the K nearest
+// sources of each step with the sum of the sources beyond it (docs/data-contract.md).
+import { decodeBf16, triangleIndex } from "./decode";
 import type { RecordStore } from "./store";
 
 /** Characters per chunk (n): the true next characters per record; 0 before the first record. */
@@ -8,16 +10,87 @@ export function seqLength(store: RecordStore): number {
   return store.width("targets");
 }
 
+/**
+ * K, the sources per step the records carry one by one when they carry a band (the `band`
+ * column's shape is [count, n, K]); 0 when they carry the whole triangle.
+ */
+export function bandDepth(store: RecordStore): number {
+  const n = seqLength(store);
+  return n > 0 ? store.width("band") / n : 0;
+}
+
+/** The largest k the bars can stack one by one for chunks of n steps: n, or K with a band. */
+export function horizonLimit(store: RecordStore, n: number): number {
+  const depth = bandDepth(store);
+  return depth > 0 ? Math.min(n, depth) : n;
+}
+
+/** The horizon k a trait asks for, kept within 1..horizonLimit. */
+export function clampHorizon(store: RecordStore, n: number, k: number): number {
+  return Math.max(1, Math.min(horizonLimit(store, n), k));
+}
+
 /** The decoded packed triangle |G[t, j]| (index t(t+1)/2 + j) of one record. */
 export function triangleOf(store: RecordStore, index: number, out?: Float32Array): Float32Array {
   return store.floats("magnitudes", index, out);
 }
 
+/** One chunk's magnitudes |G[t, j]| as held: the whole triangle, or a band. */
+export interface Magnitudes {
+  n: number;
+  /** Sources held one by one at each step j (t = j .. j + depth - 1): n, or K for a band. */
+  depth: number;
+  /** Whole: the packed triangle (t(t+1)/2 + j). Band: m[j + d, j] at j * depth + d. */
+  values: Float32Array;
+  /** With a band: per step j, the sum of m[t, j] over t >= j + depth; null when whole. */
+  beyond: Float32Array | null;
+}
+
+/** A whole packed triangle as Magnitudes. */
+export function wholeTriangle(triangle: Float32Array, n: number): Magnitudes {
+  return { n, depth: n, values: triangle, beyond: null };
+}
+
+/** Record `index`'s magnitudes as the store holds them (a band for long chunks). */
+export function magnitudesOf(store: RecordStore, index: number): Magnitudes {
+  const n = seqLength(store);
+  const depth = bandDepth(store);
+  if (depth === 0) return wholeTriangle(triangleOf(store, index), n);
+  const values = decodeBf16(store.row("band", index) as Uint16Array);
+  return { n, depth, values, beyond: store.floats("beyond", index) };
+}
+
+/** True when m[t, j] is held: j <= t < j + depth. */
+export function holds(m: Magnitudes, t: number, j: number): boolean {
+  return j <= t && t - j < m.depth;
+}
+
+/** |G[t, j]|; zero above the diagonal (j > t) and where a band does not hold it. */
+export function magnitudeAt(m: Magnitudes, t: number, j: number): number {
+  if (!holds(m, t, j) || t >= m.n) return 0;
+  return m.beyond ? m.values[j * m.depth + t - j] : m.values[triangleIndex(t, j)];
+}
+
+/**
+ * Height of the stacked bar at each step j: the sum over sources t = j .. j+k-1. A band holds
+ * k <= depth sources one by one; a larger k counts every source (band + beyond): the only such
+ * k the views ask for is n (stackDepth with the grey segment on).
+ */
+export function stackedTotals(m: Magnitudes, k: number): Float32Array {
+  const totals = new Float32Array(m.n);
+  for (let j = 0; j < m.n; j++) {
+    let sum = 0;
+    for (let t = j; t < Math.min(m.n, j + k, j + m.depth); t++) sum += magnitudeAt(m, t, j);
+    totals[j] = sum + (k > m.depth && m.beyond ? m.beyond[j] : 0);
+  }
+  return totals;
+}
+
 export interface Chunk {
   index: number;
   n: number;
-  /** Packed lower triangle of |G[t, j]|, decoded. */
-  triangle: Float32Array;
+  /** |G[t, j]|, decoded: the whole triangle, or (long chunks) the band until it arrived. */
+  magnitudes: Magnitudes;
   /** Per-step losses L_t. */
   losses: Float32Array;
   /** Vocabulary symbols of the true next characters and of the predictions. */
@@ -26,7 +99,16 @@ export interface Chunk {
   correct: boolean[];
 }
 
-export function readChunk(store: RecordStore, index: number, vocab: string[]): Chunk {
+/**
+ * Record `index` for the views; `whole` is its whole packed triangle when the records carry a
+ * band and the triangle has arrived (data/triangles.ts).
+ */
+export function readChunk(
+  store: RecordStore,
+  index: number,
+  vocab: string[],
+  whole: Float32Array | null = null,
+): Chunk {
   const n = seqLength(store);
   const trueIndices = store.row("targets", index);
   const predictedIndices = store.row("predictions", index);
@@ -43,28 +125,12 @@ export function readChunk(store: RecordStore, index: number, vocab: string[]): C
   return {
     index,
     n,
-    triangle: triangleOf(store, index),
+    magnitudes: whole ? wholeTriangle(whole, n) : magnitudesOf(store, index),
     losses: store.floats("losses", index),
     targets,
     predictions,
     correct,
   };
-}
-
-/** |G[t, j]|; zero above the diagonal (j > t). */
-export function magnitudeAt(triangle: Float32Array, t: number, j: number): number {
-  return j <= t ? triangle[triangleIndex(t, j)] : 0;
-}
-
-/** Height of the stacked bar at each step j: the sum over sources t = j .. j+k-1. */
-export function stackedTotals(triangle: Float32Array, n: number, k: number): Float32Array {
-  const totals = new Float32Array(n);
-  for (let j = 0; j < n; j++) {
-    let sum = 0;
-    for (let t = j; t < Math.min(n, j + k); t++) sum += triangle[triangleIndex(t, j)];
-    totals[j] = sum;
-  }
-  return totals;
 }
 
 /**
@@ -76,9 +142,9 @@ export function stackDepth(k: number, n: number, showOthers: boolean): number {
 }
 
 /** The "others" segment of the bar at step j: |G[t, j]| summed over t = j+k .. n-1. */
-export function othersAt(triangle: Float32Array, n: number, k: number, j: number): number {
-  let sum = 0;
-  for (let t = j + k; t < n; t++) sum += triangle[triangleIndex(t, j)];
+export function othersAt(m: Magnitudes, k: number, j: number): number {
+  let sum = m.beyond ? m.beyond[j] : 0;
+  for (let t = j + k; t < Math.min(m.n, j + m.depth); t++) sum += magnitudeAt(m, t, j);
   return sum;
 }
 
@@ -89,7 +155,14 @@ export function stackedMax(
   k: number,
 ): { k: number; max: number } | null {
   if (!store.has(index)) return null;
-  return { k, max: Math.max(0, ...stackedTotals(triangleOf(store, index), seqLength(store), k)) };
+  return { k, max: Math.max(0, ...stackedTotals(magnitudesOf(store, index), k)) };
+}
+
+/** The largest |G[t, j]| of source t over the steps held. */
+export function sourceMax(m: Magnitudes, t: number): number {
+  let max = 0;
+  for (let j = Math.max(0, t - m.depth + 1); j <= t; j++) max = Math.max(max, magnitudeAt(m, t, j));
+  return max;
 }
 
 /** The source with the largest loss (the first such step on ties). */
@@ -132,19 +205,21 @@ export class StackMaxCache {
       this.max = 0;
     }
     const n = seqLength(store);
-    const size = triangleSize(n);
+    const depth = bandDepth(store) || n;
     // Packed bfloat16 (the kernel's dtype for magnitudes): decoded here, a sum at a time.
-    const bits = store.column("magnitudes");
+    const bits = store.column(depth < n ? "band" : "magnitudes");
+    const beyond = depth < n && k > depth ? store.column("beyond") : null;
     const present = store.present;
     const word = new Uint32Array(1);
     const value = new Float32Array(word.buffer);
+    const offset = depth < n ? bandOffset(depth) : triangleIndex;
     for (let i = this.scanned; i < store.length; i++) {
       if (!present[i]) continue;
-      const base = i * size;
+      const base = i * (depth < n ? n * depth : (n * (n + 1)) / 2);
       for (let j = 0; j < n; j++) {
-        let sum = 0;
-        for (let t = j; t < Math.min(n, j + k); t++) {
-          word[0] = bits[base + triangleIndex(t, j)] << 16;
+        let sum = beyond ? beyond[i * n + j] : 0;
+        for (let t = j; t < Math.min(n, j + k, j + depth); t++) {
+          word[0] = bits[base + offset(t, j)] << 16;
           sum += value[0];
         }
         if (sum > this.max) this.max = sum;
@@ -155,7 +230,12 @@ export class StackMaxCache {
   }
 }
 
-/** Decay of one source's gradient going back in time. */
+/** Where (source t, step j) sits in a record's band of `depth` sources per step. */
+function bandOffset(depth: number): (t: number, j: number) => number {
+  return (t, j) => j * depth + t - j;
+}
+
+/** Decay of one source's gradient going back in time, over the steps held. */
 interface Decay {
   /**
    * Geometric-mean ratio |G[t, j-1]| / |G[t, j]| per step back, or null when there is no step
@@ -164,21 +244,30 @@ interface Decay {
   ratioPerStep: number | null;
   /** Steps back (from j = t) the gradient stays at or above 1% of its local value |G[t, t]|. */
   stepsAbove1Percent: number;
-  /** Steps back available (t). */
+  /** Steps back available: t, or fewer when a band holds only the nearest steps. */
   available: number;
+  /** True when the steps held reach the start of the chunk (j = 0). */
+  complete: boolean;
 }
 
-export function decayOf(triangle: Float32Array, t: number): Decay {
-  const local = magnitudeAt(triangle, t, t);
+export function decayOf(m: Magnitudes, t: number): Decay {
+  const first = Math.max(0, t - m.depth + 1);
+  const local = magnitudeAt(m, t, t);
   let steps = 0;
-  while (steps < t && local > 0 && magnitudeAt(triangle, t, t - steps - 1) >= 0.01 * local) steps++;
+  while (t - steps > first && local > 0 && magnitudeAt(m, t, t - steps - 1) >= 0.01 * local)
+    steps++;
   let ratio: number | null = null;
-  if (t > 0 && local > 0) {
+  if (t > first && local > 0) {
     // Furthest step back with a non-zero value (bfloat16 can underflow to 0 far back).
-    let far = 0;
-    while (far < t && magnitudeAt(triangle, t, far) <= 0) far++;
+    let far = first;
+    while (far < t && magnitudeAt(m, t, far) <= 0) far++;
     const span = t - far;
-    ratio = span > 0 ? (magnitudeAt(triangle, t, far) / local) ** (1 / span) : 0;
+    ratio = span > 0 ? (magnitudeAt(m, t, far) / local) ** (1 / span) : 0;
   }
-  return { ratioPerStep: ratio, stepsAbove1Percent: steps, available: t };
+  return {
+    ratioPerStep: ratio,
+    stepsAbove1Percent: steps,
+    available: t - first,
+    complete: first === 0,
+  };
 }

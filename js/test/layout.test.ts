@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decayOf, largestLossSource, stackedTotals } from "../data/chunk";
+import { decayOf, largestLossSource, stackedTotals, wholeTriangle } from "../data/chunk";
 import { triangleIndex, triangleSize } from "../data/decode";
 import { visibleGlyph } from "../lib/glyphs";
 import {
@@ -62,13 +62,19 @@ describe("overview bins", () => {
 
 describe("chunk arithmetic", () => {
   it("sums k sources per bar, fewer near the end of the chunk", () => {
-    const tri = triangle(4, () => 1);
-    expect(Array.from(stackedTotals(tri, 4, 2))).toEqual([2, 2, 2, 1]);
-    expect(Array.from(stackedTotals(tri, 4, 4))).toEqual([4, 3, 2, 1]);
+    const tri = wholeTriangle(
+      triangle(4, () => 1),
+      4,
+    );
+    expect(Array.from(stackedTotals(tri, 2))).toEqual([2, 2, 2, 1]);
+    expect(Array.from(stackedTotals(tri, 4))).toEqual([4, 3, 2, 1]);
   });
 
   it("puts the decay of a geometric horizon into numbers", () => {
-    const tri = triangle(10, (t, j) => 0.5 ** (t - j));
+    const tri = wholeTriangle(
+      triangle(10, (t, j) => 0.5 ** (t - j)),
+      10,
+    );
     const decay = decayOf(tri, 9);
     expect(decay.ratioPerStep).toBeCloseTo(0.5, 5);
     // 0.5^6 = 1.6% >= 1%, 0.5^7 = 0.8% < 1%

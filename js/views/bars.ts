@@ -23,6 +23,8 @@ interface BarsOptions {
   showOthers: boolean;
   /** The scale is shared with linked runs (the largest over them). */
   linked?: boolean;
+  /** K when the records carry the band of the K nearest sources (k is at most K), else 0. */
+  bandDepth?: number;
 }
 
 /** Rectangles of the stacked bars, in SVG coordinates (pure; used by the view and tests). */
@@ -61,8 +63,8 @@ function stackSegments(
       base = top;
     };
     for (let t = j; t < Math.min(chunk.n, j + k); t++)
-      push(t, false, magnitudeAt(chunk.triangle, t, j));
-    if (showOthers && j + k < chunk.n) push(j + k, true, othersAt(chunk.triangle, chunk.n, k, j));
+      push(t, false, magnitudeAt(chunk.magnitudes, t, j));
+    if (showOthers && j + k < chunk.n) push(j + k, true, othersAt(chunk.magnitudes, k, j));
   }
   return segments;
 }
@@ -107,7 +109,7 @@ export class BarsView {
     const scaleMax =
       options.scaleMax > 0
         ? options.scaleMax
-        : Math.max(1e-30, ...stackedTotals(chunk.triangle, chunk.n, depth));
+        : Math.max(1e-30, ...stackedTotals(chunk.magnitudes, depth));
     const y = scaleLinear()
       .domain([0, scaleMax])
       .range([TOP + PLOT, TOP]);
@@ -153,7 +155,7 @@ export class BarsView {
       else this.bySource.set(t, [rect]);
     }
     root.appendChild(bars);
-    this.renderLegend(theme, k, showOthers);
+    this.renderLegend(theme, k, showOthers, options.bandDepth ?? 0);
     const previous = this.highlighted;
     this.highlighted = null;
     this.highlight(previous);
@@ -182,7 +184,7 @@ export class BarsView {
     this.svg.removeEventListener("mouseleave", this.handleLeave);
   }
 
-  private renderLegend(theme: Theme, k: number, showOthers: boolean): void {
+  private renderLegend(theme: Theme, k: number, showOthers: boolean, band: number): void {
     clear(this.legend);
     this.legend.appendChild(
       html("span", { class: "rnnbow-legend-title" }, "Segment = whose loss it comes from:"),
@@ -216,6 +218,15 @@ export class BarsView {
     swatch.style.background = theme.highlight;
     item.append(swatch, html("span", {}, "the loss shown in the horizon below"));
     this.legend.appendChild(item);
+    if (band > 0) {
+      const text =
+        `k is at most ${band} for chunks this long: the browser holds the ${band} nearest ` +
+        "losses of each step one by one" +
+        (showOthers ? ", and the grey segment sums the rest exactly." : ".");
+      this.legend.appendChild(
+        html("span", { class: "rnnbow-legend-item rnnbow-legend-band" }, text),
+      );
+    }
   }
 
   private handleOver = (event: MouseEvent) => {

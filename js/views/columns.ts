@@ -1,5 +1,7 @@
 // Shared horizontal layout of the chunk views (labels, stacked bars, gradient horizon): one
-// column per time step, so a label sits exactly above its bar and its horizon bar.
+// column per time step, so a label sits exactly above its bar and its horizon bar; for long
+// chunks, thinned step numbers and the gutters kept in sight while the views scroll sideways.
+import { svg } from "../lib/dom";
 
 export interface ColumnGeometry {
   n: number;
@@ -65,4 +67,89 @@ export function scrollToColumn(
   if (left >= scrollLeft + geometry.left && right <= scrollLeft + viewWidth) return scrollLeft;
   const wanted = right - viewWidth * 0.75; // the source three quarters across, its past before it
   return Math.min(maxScroll, Math.max(0, Math.round(wanted)));
+}
+
+/** Width of a step number drawn at 12 px (digits of about 7 px, and a little room). */
+function stepLabelWidth(j: number): number {
+  return String(j).length * 7 + 6;
+}
+
+/**
+ * Every how many steps a number fits under the columns without overlapping its neighbours
+ * (1, 2, 5, 10, 20, ...), for the widest number of the chunk.
+ */
+export function stepLabelEvery(geometry: ColumnGeometry): number {
+  const needed = stepLabelWidth(Math.max(0, geometry.n - 1));
+  for (const every of [1, 2, 5, 10, 20, 50, 100, 200, 500])
+    if (every * geometry.colWidth >= needed) return every;
+  return 1000;
+}
+
+/**
+ * The step numbers to draw under the columns: every `stepLabelEvery` steps, and `marked` (the
+ * inspected source, drawn bold) with the regular numbers it would overlap left out.
+ */
+export function stepLabels(geometry: ColumnGeometry, marked: number | null): number[] {
+  const every = stepLabelEvery(geometry);
+  const shown: number[] = [];
+  for (let j = 0; j < geometry.n; j++) {
+    if (j === marked) shown.push(j);
+    else if (j % every !== 0) continue;
+    else if (marked === null || marked < 0 || marked >= geometry.n) shown.push(j);
+    else {
+      const room = (stepLabelWidth(j) + stepLabelWidth(marked)) / 2;
+      if (Math.abs(j - marked) * geometry.colWidth >= room) shown.push(j);
+    }
+  }
+  return shown;
+}
+
+/** Marks what a view draws in its left gutter (axis, row names), for pinGutter. */
+export const GUTTER_CLASS = "rnnbow-gutter";
+/** Marks a view's title line drawn above its plot, kept in sight by pinGutter too. */
+export const PINNED_TITLE_CLASS = "rnnbow-pinned-title";
+
+/**
+ * While the views are wider than `visible` px and scroll sideways, keep a view's left gutter
+ * (its y axis, `.rnnbow-axis`, and elements of GUTTER_CLASS) and its title line (elements of
+ * PINNED_TITLE_CLASS) in sight: `pinned`, an SVG laid over the view and sticky at the left edge
+ * of the scrolled area, holds copies of them on the view's background. It lets the pointer
+ * through to the view except over the gutter. Removed when the views fit.
+ */
+export function pinGutter(
+  view: SVGSVGElement,
+  pinned: SVGSVGElement,
+  geometry: ColumnGeometry,
+  visible: number,
+): void {
+  while (pinned.firstChild) pinned.removeChild(pinned.firstChild);
+  if (geometry.width <= visible) {
+    pinned.remove();
+    return;
+  }
+  const height = view.getAttribute("height") ?? "0";
+  const width = Math.max(geometry.left, Math.floor(visible));
+  pinned.setAttribute("width", String(width));
+  pinned.setAttribute("height", height);
+  pinned.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  pinned.setAttribute("class", "rnnbow-pinned-gutter");
+  pinned.setAttribute("aria-hidden", "true");
+  pinned.style.cssText = `position: sticky; left: 0; z-index: 1; margin-top: -${height}px; pointer-events: none;`;
+  const fill = view.firstElementChild?.getAttribute("fill") ?? "none";
+  const cover = (w: number, h: number) =>
+    pinned.appendChild(svg("rect", { x: 0, y: 0, width: w, height: h, fill }));
+  cover(geometry.left, Number(height)).setAttribute("pointer-events", "all");
+  // Copies without their classes, so that a query for the view's own parts finds those only.
+  const copy = (element: Element) => {
+    const clone = element.cloneNode(true) as Element;
+    clone.removeAttribute("class");
+    pinned.appendChild(clone);
+  };
+  for (const element of view.querySelectorAll(`:scope > .rnnbow-axis, .${GUTTER_CLASS}`))
+    copy(element);
+  for (const element of view.querySelectorAll(`.${PINNED_TITLE_CLASS}`)) {
+    cover(width, Number(element.getAttribute("y") ?? 0) + 6);
+    copy(element);
+  }
+  if (pinned.previousElementSibling !== view) view.after(pinned);
 }

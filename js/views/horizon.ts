@@ -1,13 +1,22 @@
 // View 4: the gradient horizon of one source loss t: |G[t, j]| for j = t, t-1, ..., 0, drawn
-// under the columns of view 3, with the decay put into numbers.
+// under the columns of view 3, with the decay put into numbers. For a long chunk whose whole
+// triangle has not arrived, the steps the band holds (t-K+1 .. t), and a note saying so.
 import { scaleLinear, scaleLog } from "d3-scale";
-import { type Chunk, decayOf, magnitudeAt } from "../data/chunk";
+import { type Chunk, decayOf, holds, magnitudeAt } from "../data/chunk";
 import { drawAxis } from "../lib/axis";
 import { clear, html, resetSvg, svg } from "../lib/dom";
 import { axisGradientFormat, formatGradient } from "../lib/format";
 import { visibleGlyph } from "../lib/glyphs";
 import type { Theme } from "../lib/theme";
-import { barWidth, type ColumnGeometry, columnCenter, columnX } from "./columns";
+import {
+  barWidth,
+  type ColumnGeometry,
+  columnCenter,
+  columnX,
+  GUTTER_CLASS,
+  PINNED_TITLE_CLASS,
+  stepLabels,
+} from "./columns";
 
 const TOP = 26;
 const PLOT = 120;
@@ -28,8 +37,28 @@ function sourceName(t: number, options: HorizonOptions): string {
     : `Largest loss, at step ${t}`;
 }
 
+/** Why the panel shows only the band of a long chunk (null: the whole row is here). */
+export type BandOnly =
+  | { state: "waiting" }
+  | { state: "static"; pageHolds: number[] }
+  | { state: "failed"; error: string };
+
+/** The note above the panel while it shows only the nearest steps of a loss. */
+export function bandNote(depth: number, index: number, why: BandOnly): string {
+  const shown = `Showing the ${steps(depth)} nearest to each loss`;
+  if (why.state === "waiting")
+    return `${shown}; the rest of chunk ${index} loads when the kernel is idle (not loaded yet).`;
+  if (why.state === "failed") return `${shown}: the kernel could not send the rest (${why.error}).`;
+  const held = why.pageHolds.length
+    ? `the whole matrix only for chunk ${why.pageHolds.join(", ")}`
+    : "no whole matrix";
+  return `${shown}: this page holds only those for chunk ${index} (${held}).`;
+}
+
 interface HorizonOptions {
   k: number;
+  /** Why only the band is shown (long chunks before their whole triangle arrived), or null. */
+  bandOnly?: BandOnly | null;
   logScale: boolean;
   /** True when t is the default source (chunk.ts, defaultSource) rather than a hovered one. */
   isDefault: boolean;
@@ -43,6 +72,8 @@ interface HorizonOptions {
 export class HorizonView {
   readonly svg: SVGSVGElement;
   readonly stats: HTMLElement;
+  /** Says when only the nearest steps are shown (hidden otherwise). */
+  readonly note: HTMLElement;
 
   constructor(private readonly theme: () => Theme) {
     this.svg = svg("svg", {
@@ -51,6 +82,13 @@ export class HorizonView {
       "aria-label": "gradient horizon of one loss",
     });
     this.stats = html("div", { class: "rnnbow-horizon-stats" });
+    // Styled here (the stats' look, sticky at the left while the views scroll sideways).
+    this.note = html("div", { class: "rnnbow-horizon-note", role: "status" });
+    this.note.style.cssText =
+      "position: sticky; left: 4px; box-sizing: border-box; margin: 2px 4px 2px 76px; " +
+      "max-width: var(--rnnbow-view-width, 100%); font-size: 13px; font-style: italic; " +
+      "color: var(--rnnbow-muted);";
+    this.note.hidden = true;
   }
 
   render(chunk: Chunk, geometry: ColumnGeometry, t: number, options: HorizonOptions): void {
@@ -58,9 +96,16 @@ export class HorizonView {
     const root = this.svg;
     resetSvg(root, geometry.width, HORIZON_HEIGHT, theme.background);
     root.setAttribute("data-source", String(t));
+    const m = chunk.magnitudes;
+    const partial = m.beyond !== null;
+    root.setAttribute("data-magnitudes", partial ? "band" : "whole");
+    const bandOnly = partial ? (options.bandOnly ?? null) : null;
+    this.note.hidden = bandOnly === null;
+    this.note.setAttribute("data-state", bandOnly?.state ?? "");
+    this.note.textContent = bandOnly ? bandNote(m.depth, chunk.index, bandOnly) : "";
 
     const values: number[] = [];
-    for (let j = 0; j <= t; j++) values.push(magnitudeAt(chunk.triangle, t, j));
+    for (let j = 0; j <= t; j++) values.push(magnitudeAt(m, t, j));
     const max = Math.max(...values, 0, options.scaleMax ?? 0);
     const positive = values.filter((v) => v > 0);
     const floor = positive.length ? Math.min(...positive) : 1e-12;
@@ -83,7 +128,7 @@ export class HorizonView {
           "font-family": theme.fontFamily,
           "font-size": 13,
           fill: theme.foreground,
-          class: "rnnbow-horizon-title",
+          class: `rnnbow-horizon-title ${PINNED_TITLE_CLASS}`,
         },
         `${sourceName(t, options)} (true "${glyph}"): ` +
           "how its gradient flows back" +
@@ -102,8 +147,10 @@ export class HorizonView {
     });
 
     const width = barWidth(geometry);
+    const first = Math.max(0, t - m.depth + 1);
+    if (first > 0) this.drawNotHeld(root, geometry, theme, first, bandOnly);
     const bars = svg("g", { class: "rnnbow-horizon-bars" });
-    for (let j = 0; j <= t; j++) {
+    for (let j = first; j <= t; j++) {
       const value = values[j];
       const inWindow = t - j < options.k;
       const top = value > 0 ? y(value) : TOP + PLOT;
@@ -124,7 +171,50 @@ export class HorizonView {
     }
     root.appendChild(bars);
     this.drawStepAxis(root, geometry, theme, t);
+    if (!holds(m, t, 0)) root.setAttribute("data-first-step", String(first));
+    else root.removeAttribute("data-first-step");
     this.renderStats(chunk, t, values, options);
+  }
+
+  /** The steps 0 .. first-1 a band does not hold: a shaded span that says so. */
+  private drawNotHeld(
+    root: SVGElement,
+    geometry: ColumnGeometry,
+    theme: Theme,
+    first: number,
+    bandOnly: BandOnly | null,
+  ): void {
+    const x = columnX(geometry, 0);
+    const width = columnX(geometry, first) - x;
+    root.appendChild(
+      svg("rect", {
+        class: "rnnbow-horizon-not-held",
+        x,
+        y: TOP,
+        width,
+        height: PLOT,
+        fill: theme.muted,
+        "fill-opacity": 0.08,
+      }),
+    );
+    const text =
+      bandOnly?.state === "waiting" ? "not loaded yet" : bandOnly ? "not in this page" : "";
+    if (!text || width < 90) return;
+    root.appendChild(
+      svg(
+        "text",
+        {
+          x: x + width - 8,
+          y: TOP + PLOT / 2,
+          "text-anchor": "end",
+          "font-family": theme.fontFamily,
+          "font-size": 12,
+          fill: theme.muted,
+          class: "rnnbow-horizon-not-held-text",
+        },
+        `← ${text}`,
+      ),
+    );
   }
 
   private drawStepAxis(root: SVGElement, geometry: ColumnGeometry, theme: Theme, t: number): void {
@@ -138,9 +228,8 @@ export class HorizonView {
         stroke: theme.border,
       }),
     );
-    const every = geometry.colWidth >= 28 ? 1 : geometry.colWidth >= 18 ? 2 : 5;
-    for (let j = 0; j < geometry.n; j++) {
-      if (j % every !== 0 && j !== t) continue;
+    // Thinned so that no two numbers overlap, the bold source's neighbours left out around it.
+    for (const j of stepLabels(geometry, t)) {
       root.appendChild(
         svg(
           "text",
@@ -167,6 +256,7 @@ export class HorizonView {
           "font-family": theme.fontFamily,
           "font-size": 12,
           fill: theme.muted,
+          class: GUTTER_CLASS,
         },
         "step j",
       ),
@@ -175,7 +265,7 @@ export class HorizonView {
 
   private renderStats(chunk: Chunk, t: number, values: number[], options: HorizonOptions): void {
     clear(this.stats);
-    const decay = decayOf(chunk.triangle, t);
+    const decay = decayOf(chunk.magnitudes, t);
     const parts: string[] = [];
     const loss = chunk.losses[t].toFixed(2);
     const local = formatGradient(values[t] ?? 0);
@@ -183,16 +273,19 @@ export class HorizonView {
     if (decay.ratioPerStep === null) {
       parts.push("It is the first step of the chunk, so there is no earlier step for it to reach.");
     } else {
-      const { ratioPerStep, available, stepsAbove1Percent: above } = decay;
+      const { ratioPerStep, available, stepsAbove1Percent: above, complete } = decay;
+      const over = complete ? steps(available) : `the ${steps(available)} shown`;
       parts.push(
         `Each step back keeps ×${ratioPerStep.toPrecision(2)} of the gradient ` +
-          `(geometric mean over ${steps(available)}).`,
+          `(geometric mean over ${over}).`,
       );
       parts.push(
-        above >= available
-          ? "It stays above 1% of its local value all the way to the start of the chunk " +
+        above < available
+          ? `It stays above 1% of its local value for ${steps(above)} back.`
+          : complete
+            ? "It stays above 1% of its local value all the way to the start of the chunk " +
               `(${steps(available)}).`
-          : `It stays above 1% of its local value for ${steps(above)} back.`,
+            : `It stays above 1% of its local value over all the ${steps(available)} shown.`,
       );
     }
     if (options.isDefault) {

@@ -4,7 +4,7 @@ import type { Chunk } from "../data/chunk";
 import { resetSvg, svg } from "../lib/dom";
 import { isStandIn, visibleGlyph } from "../lib/glyphs";
 import type { Theme } from "../lib/theme";
-import { type ColumnGeometry, columnAt, columnCenter, columnX } from "./columns";
+import { type ColumnGeometry, columnAt, columnCenter, columnX, GUTTER_CLASS } from "./columns";
 
 const ROW_TRUE = 22;
 const ROW_PREDICTED = 50;
@@ -53,6 +53,7 @@ export class LabelsView {
             "font-family": theme.fontFamily,
             "font-size": 13,
             fill: theme.muted,
+            class: GUTTER_CLASS,
           },
           text,
         ),
