@@ -194,10 +194,11 @@ def lstm_forward(w: Weights, x: Tensor, h0: Tensor, c0: Tensor) -> LSTMLayer:
     gates = x.new_empty((n, c0.shape[0], 4 * H))  # [i, f, g, o] of each step
     h[0], c[0] = h0, c0
     for j in range(n):
-        a = torch.addmm(a_x[j], h[j], w.W_hh.T)  # [a_i; a_f; a_g; a_o]
-        i, f, g, o = torch.sigmoid(a, out=gates[j]).chunk(4, dim=-1)  # i, f, o = sigmoid(a_.)
-        torch.tanh(a[:, 2 * H : 3 * H], out=g)  # g = tanh(a_g), in its place among the gates
-        torch.addcmul(i * g, f, c[j], out=c[j + 1])  # c_j = f * c_{j-1} + i * g
+        a = torch.addmm(a_x[j], h[j], w.W_hh.T)  # a_x + W_hh h_{j-1}
+        a_i, a_f, a_g, a_o = a.chunk(4, dim=-1)
+        i, f, g, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
+        gates[j] = torch.cat([i, f, g, o], dim=-1)
+        c[j + 1] = f * c[j] + i * g  # c_j = f * c_{j-1} + i * g
         m_j = o * torch.tanh(c[j + 1])  # m_j = o * tanh(c_j)
         h[j + 1] = m_j if w.W_hr is None else m_j @ w.W_hr.T  # h_j = W_hr m_j with a projection
     i, f, g, o = gates.chunk(4, dim=-1)
