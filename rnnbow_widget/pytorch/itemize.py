@@ -317,7 +317,7 @@ def _local_messages(head: Any, out: Tensor, y: Tensor, reduction: str, loss: Any
     loss's own message.
     """
     out = out.detach().requires_grad_()
-    y = y.clone()  # a normal tensor, even if made in inference mode (autograd may keep it)
+    y = y.to(out.device).clone()  # a normal tensor, even from inference mode (autograd keeps it)
     n, B = out.shape[:2]
     with torch.enable_grad():
         logits = head(out)
