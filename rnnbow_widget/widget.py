@@ -24,7 +24,6 @@ from rnnbow_widget.columns import max_horizon
 from rnnbow_widget.compare import Comparison
 from rnnbow_widget.follow import RunFollower
 from rnnbow_widget.recording import Record, Recording
-from rnnbow_widget.trainer import CharRNNTrainer
 
 METRICS = ("max", "mean", "horizon", "reach")
 """Overview bar heights: max / mean per-step gradient, effective horizon, reach."""
@@ -52,9 +51,10 @@ class RNNbow(anywidget.AnyWidget):
 
     Parameters
     ----------
-    source : CharRNNTrainer, Recording, str or os.PathLike
-        A trainer (the views follow its recording live while it trains), a recording,
-        or the path of a recording saved with ``Recording.save`` (``.npz``).
+    source : CharRNNTrainer, pytorch.Recorder, Recording, str or os.PathLike
+        A trainer or a PyTorch ``Recorder`` (the views follow its recording live), a recording,
+        or the path of a recording saved with ``Recording.save`` (``.npz``) or of a run
+        directory (followed while another process writes it).
     horizon : int, optional
         k, the number of source losses stacked per bar (paper: 5); clamped to 1..n, and to
         1..32 (``columns.K_BAND``) for chunks of 64 steps or more, whose records the browser
@@ -174,8 +174,8 @@ class RNNbow(anywidget.AnyWidget):
         return self._recording
 
     @property
-    def trainer(self) -> CharRNNTrainer | None:
-        """The trainer being followed, or None."""
+    def trainer(self) -> sources.LiveSource | None:
+        """The trainer or PyTorch recorder being followed, or None."""
         return self._trainer
 
     @property
@@ -356,7 +356,7 @@ class RNNbow(anywidget.AnyWidget):
 
         Parameters
         ----------
-        source_a, source_b, *more : CharRNNTrainer, Recording, str or os.PathLike
+        source_a, source_b, *more : CharRNNTrainer, pytorch.Recorder, Recording, str or path
             The runs: trainers (followed live), recordings or ``.npz`` paths.
         names : sequence of str or None, optional
             One heading per run, all different. Default: each recording's ``meta["title"]``,
@@ -392,7 +392,7 @@ class RNNbow(anywidget.AnyWidget):
 
     # --------------------------------------------------------- trainer links
 
-    def _subscribe(self, trainer: CharRNNTrainer) -> None:
+    def _subscribe(self, trainer: sources.LiveSource) -> None:
         # The trainer holds only weak references to the widget: a widget that is garbage
         # collected stops being pushed to, and unsubscribes when it goes.
         ref = weakref.ref(self)

@@ -32,7 +32,7 @@ SECTIONS: list[tuple[str, str, list[str] | None]] = [
     (
         "Your own PyTorch model",
         "rnnbow_widget.pytorch",
-        ["itemized_magnitudes", "magnitudes_and_units", "full_gradients"],
+        ["itemized_magnitudes", "magnitudes_and_units", "full_gradients", "Recorder"],
     ),
     ("Per-record metrics", "rnnbow_widget.metrics", None),
     ("Cells", "rnnbow_widget.cells", ["get_cell", "check_params"]),

@@ -34,5 +34,12 @@ from rnnbow_widget.pytorch.itemize import (
     itemized_magnitudes,
     magnitudes_and_units,
 )
+from rnnbow_widget.pytorch.recorder import Recorder
 
-__all__ = ["WRT_CHOICES", "full_gradients", "itemized_magnitudes", "magnitudes_and_units"]
+__all__ = [
+    "WRT_CHOICES",
+    "Recorder",
+    "full_gradients",
+    "itemized_magnitudes",
+    "magnitudes_and_units",
+]
