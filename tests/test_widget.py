@@ -104,7 +104,10 @@ def test_unknown_keyword_is_rejected_with_the_accepted_list():
 
 
 def test_wrong_source_type_names_what_is_accepted():
-    with pytest.raises(TypeError, match=r"source must be a CharRNNTrainer, a pytorch Recorder, a Recording.*got int"):
+    with pytest.raises(
+        TypeError,
+        match=r"source must be a CharRNNTrainer, a pytorch Recorder, a Recording.*got int",
+    ):
         RNNbow(42)
 
 
