@@ -13,13 +13,14 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-def test_the_four_teaching_notebooks_exist() -> None:
+def test_the_five_teaching_notebooks_exist() -> None:
     names = [path.name for path in NOTEBOOKS]
     assert names == [
         "01_quickstart.ipynb",
         "02_vanishing_gradients.ipynb",
         "03_paper_use_case.ipynb",
         "04_words_and_runs.ipynb",
+        "05_your_pytorch_model.ipynb",
     ]
 
 
