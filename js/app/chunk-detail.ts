@@ -7,14 +7,25 @@ import { bandDepth, type Chunk, defaultSource, minStepsBehind, readChunk } from 
 import type { WidgetModel } from "../data/model";
 import type { RecordStore } from "../data/store";
 import { trianglesFor, type WholeTriangles } from "../data/triangles";
-import { html, svg } from "../lib/dom";
+import { html, listen, svg } from "../lib/dom";
+import { frameScheduler } from "../lib/schedule";
 import type { Theme } from "../lib/theme";
 import { BarsView } from "../views/bars";
-import { type ColumnGeometry, columnGeometry, pinGutter, scrollToColumn } from "../views/columns";
+import {
+  type ColumnGeometry,
+  columnGeometry,
+  coversView,
+  pinGutter,
+  scrollToColumn,
+  visibleColumns,
+} from "../views/columns";
 import { type BandOnly, HorizonView } from "../views/horizon";
 import { LabelsView } from "../views/labels";
 import type { HelpTopic } from "./help";
 import { UnitsPanel } from "./units-panel";
+
+/** Columns drawn on each side of those in view while long chunks scroll sideways. */
+const COLUMN_MARGIN = 16;
 
 /** How the views draw, read from the app at each drawing (the traits may have changed). */
 export interface DetailSettings {
@@ -71,6 +82,17 @@ export class ChunkDetail {
   private scrolledFor = -1;
   /** The views' visible width, px (0: not measured since the last forgetChunk). */
   private viewWidth = 0;
+  /** The views' scroll offset, px, as last seen or set (reading it can force a layout). */
+  private scrollX = 0;
+  /** The columns drawn (long chunks: those in view and a margin); null before a chunk. */
+  private geometry: ColumnGeometry | null = null;
+  /** Scrolled beyond the columns drawn: draw the views again at the next frame. */
+  private readonly redrawScrolled = frameScheduler(() => this.showAgain());
+  /** Scroll the views to `scrollX` at the next frame (with the frame's own layout). */
+  private readonly applyScroll = frameScheduler(() => {
+    this.element.scrollLeft = this.scrollX;
+  });
+  private readonly stopScroll: () => void;
 
   constructor(
     model: WidgetModel,
@@ -103,6 +125,7 @@ export class ChunkDetail {
     this.stopTriangles = this.triangles.onArrival((index) => this.wholeArrived(index));
     this.element = html("div", { class: "rnnbow-detail" });
     this.element.append(labelsSection, barsSection, horizonSection);
+    this.stopScroll = listen(this.element, "scroll", () => this.scrolled());
     // Per-unit drilldown below the horizon; its toggle sits in the toolbar (see unitsToggle).
     this.unitsPanel = new UnitsPanel(model, theme);
     const unitsSection = host.section("units", "Which hidden units carry this gradient", () => [
@@ -131,6 +154,9 @@ export class ChunkDetail {
 
   destroy(): void {
     this.stopTriangles();
+    this.stopScroll();
+    this.redrawScrolled.cancel();
+    this.applyScroll.cancel();
     this.labels.destroy();
     this.bars.destroy();
     this.unitsPanel.destroy();
@@ -155,7 +181,11 @@ export class ChunkDetail {
       this.shownChunk = readChunk(store, index, vocab, whole);
     const chunk = this.shownChunk;
     const settings = this.host.settings();
-    const geometry = columnGeometry(settings.width, chunk.n);
+    const full = columnGeometry(settings.width, chunk.n);
+    this.revealDefaultSource(chunk, full, settings);
+    // Long chunks: only the columns in view and a margin (scrolling draws the others).
+    const geometry = visibleColumns(full, this.scrollX, this.viewWidth, COLUMN_MARGIN);
+    this.geometry = geometry;
     const { k, globalScale, showOthers, linked } = settings;
     this.labels.render(chunk, geometry, this.host.theme(), this.sourceShown(chunk, settings));
     this.bars.render(chunk, geometry, {
@@ -169,7 +199,20 @@ export class ChunkDetail {
     this.pin(this.labels.svg, geometry, settings);
     this.pin(this.bars.svg, geometry, settings);
     this.drawSource(chunk, settings);
-    this.revealDefaultSource(chunk, geometry, settings);
+  }
+
+  /** Draw the shown chunk again (scrolled beyond the columns drawn). */
+  private showAgain(): void {
+    if (this.shownChunk && this.lastShown)
+      this.show(this.lastShown.store, this.shownChunk.index, this.lastShown.vocab);
+  }
+
+  /** The views scrolled sideways: draw them again if columns in view are not drawn. */
+  private scrolled(): void {
+    this.scrollX = this.element.scrollLeft;
+    const geometry = this.geometry;
+    if (geometry && !coversView(geometry, this.scrollX, this.viewWidth))
+      this.redrawScrolled.request();
   }
 
   /**
@@ -215,7 +258,7 @@ export class ChunkDetail {
     const isDefault = settings.hoveredSource === null;
     this.bars.highlight(t);
     this.labels.setShade(t);
-    const geometry = columnGeometry(settings.width, chunk.n);
+    const geometry = this.geometry ?? columnGeometry(settings.width, chunk.n);
     this.horizonView.render(chunk, geometry, t, {
       k: settings.k,
       bandOnly: this.bandOnly,
@@ -234,8 +277,9 @@ export class ChunkDetail {
 
   /**
    * When a new chunk is shown in views wider than the output (long chunks scroll sideways),
-   * scroll so that its default source is in view: otherwise the horizon
-   * panel could describe a loss the reader cannot see.
+   * scroll so that its default source is in view: otherwise the horizon panel could describe a
+   * loss the reader cannot see. The offset is set at the next frame; the views are drawn for it
+   * now.
    */
   private revealDefaultSource(
     chunk: Chunk,
@@ -244,7 +288,7 @@ export class ChunkDetail {
   ): void {
     const detail = this.element;
     // Reading clientWidth after the views changed forces a layout (most of a hover's time):
-    // measure once per forgetChunk (the app calls it on every resize).
+    // measure once per forgetChunk (the app calls it on every resize), before drawing.
     if (this.viewWidth <= 0) this.viewWidth = detail.clientWidth;
     const view = this.viewWidth;
     // The sections span the scrolled width; their sticky text blocks one view (style.css).
@@ -253,11 +297,14 @@ export class ChunkDetail {
     if (chunk.index === this.scrolledFor || settings.hoveredSource !== null) return;
     this.scrolledFor = chunk.index;
     if (view <= 0 || geometry.width <= view) return;
-    detail.scrollLeft = scrollToColumn(
+    const wanted = scrollToColumn(
       geometry,
       defaultSource(chunk.losses, settings.k),
-      detail.scrollLeft,
+      this.scrollX,
       view,
     );
+    if (wanted === this.scrollX) return;
+    this.scrollX = wanted;
+    this.applyScroll.request();
   }
 }

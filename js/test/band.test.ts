@@ -317,3 +317,46 @@ describe("an exported page of long chunks", () => {
     page.destroy();
   });
 });
+
+describe("long chunks scrolled sideways", () => {
+  it("draw the columns in view and a margin, and the others once scrolled to them", async () => {
+    const n = 200;
+    const { model, el } = setup(2, { selected_batch: 0 }, n);
+    const detail = el.querySelector<HTMLElement>(".rnnbow-detail")!;
+    // jsdom lays nothing out: give the views a width, and a scroll offset the test sets.
+    let scroll = 0;
+    Object.defineProperty(detail, "clientWidth", { value: 858 });
+    Object.defineProperty(detail, "scrollLeft", {
+      get: () => scroll,
+      set: (value: number) => {
+        scroll = value;
+      },
+    });
+    model.set("selected_batch", 1); // another chunk: measured, and scrolled to its source
+    await nextFrame();
+    const steps = () =>
+      [...view(el, "bars").querySelectorAll("rect[data-step]")].map((r) =>
+        Number(r.getAttribute("data-step")),
+      );
+    const geometry = columnGeometry(858, n);
+    const inView = (left: number) => [
+      Math.floor((left - geometry.left) / geometry.colWidth),
+      Math.ceil((left + 858 - geometry.left) / geometry.colWidth),
+    ];
+    // Scrolled to the default source (the last steps have the largest losses).
+    expect(scroll).toBeGreaterThan(0);
+    const [first, last] = inView(scroll);
+    expect(Math.min(...steps())).toBeLessThanOrEqual(Math.max(0, first));
+    expect(Math.max(...steps())).toBeGreaterThanOrEqual(Math.min(n, last) - 1);
+    expect(new Set(steps()).size).toBeLessThan(n / 2);
+    // Scrolled back to the start: the first columns are drawn at the next frame.
+    scroll = 0;
+    detail.dispatchEvent(new Event("scroll"));
+    await nextFrame();
+    expect(Math.min(...steps())).toBe(0);
+    expect(Math.max(...steps())).toBeGreaterThanOrEqual(inView(0)[1] - 1);
+    expect(view(el, "labels").querySelectorAll("text.rnnbow-label-true").length).toBeLessThan(
+      n / 2,
+    );
+  });
+});

@@ -53,7 +53,7 @@ function stackSegments(
     .range([TOP + PLOT, TOP]);
   const width = barWidth(geometry);
   const segments: Segment[] = [];
-  for (let j = 0; j < chunk.n; j++) {
+  for (let j = geometry.first; j < geometry.last; j++) {
     let base = 0;
     const x = columnX(geometry, j) + (geometry.colWidth - width) / 2;
     const push = (t: number, others: boolean, value: number) => {

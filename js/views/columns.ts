@@ -10,6 +10,12 @@ export interface ColumnGeometry {
   colWidth: number;
   /** Total width of each view's SVG, in px. */
   width: number;
+  /**
+   * The columns drawn, [first, last): all of them, or, while long chunks scroll sideways, those
+   * in view and a margin on each side (visibleColumns).
+   */
+  first: number;
+  last: number;
 }
 
 const GUTTER = 76;
@@ -25,7 +31,34 @@ const MAX_COLUMN = 64;
 export function columnGeometry(available: number, n: number): ColumnGeometry {
   const room = Math.max(0, available - GUTTER - RIGHT);
   const colWidth = Math.min(MAX_COLUMN, Math.max(MIN_COLUMN, n > 0 ? room / n : MIN_COLUMN));
-  return { n, left: GUTTER, colWidth, width: GUTTER + colWidth * n + RIGHT };
+  return { n, left: GUTTER, colWidth, width: GUTTER + colWidth * n + RIGHT, first: 0, last: n };
+}
+
+/**
+ * The geometry drawing only the columns in a view `viewWidth` px wide scrolled to `scrollLeft`,
+ * and `margin` columns on each side (all of them when the view is not measured).
+ */
+export function visibleColumns(
+  geometry: ColumnGeometry,
+  scrollLeft: number,
+  viewWidth: number,
+  margin: number,
+): ColumnGeometry {
+  if (viewWidth <= 0 || geometry.width <= viewWidth)
+    return { ...geometry, first: 0, last: geometry.n };
+  const first = Math.floor((scrollLeft - geometry.left) / geometry.colWidth) - margin;
+  const last = Math.ceil((scrollLeft + viewWidth - geometry.left) / geometry.colWidth) + margin;
+  return { ...geometry, first: Math.max(0, first), last: Math.min(geometry.n, last) };
+}
+
+/** True when the columns in view at `scrollLeft` are all drawn in `geometry`. */
+export function coversView(
+  geometry: ColumnGeometry,
+  scrollLeft: number,
+  viewWidth: number,
+): boolean {
+  const inView = visibleColumns(geometry, scrollLeft, viewWidth, 0);
+  return inView.first >= geometry.first && inView.last <= geometry.last;
 }
 
 /** Left edge of column j. */
@@ -86,13 +119,13 @@ export function stepLabelEvery(geometry: ColumnGeometry): number {
 }
 
 /**
- * The step numbers to draw under the columns: every `stepLabelEvery` steps, and `marked` (the
- * inspected source, drawn bold) with the regular numbers it would overlap left out.
+ * The step numbers to draw under the columns drawn: every `stepLabelEvery` steps, and `marked`
+ * (the inspected source, drawn bold) with the regular numbers it would overlap left out.
  */
 export function stepLabels(geometry: ColumnGeometry, marked: number | null): number[] {
   const every = stepLabelEvery(geometry);
   const shown: number[] = [];
-  for (let j = 0; j < geometry.n; j++) {
+  for (let j = geometry.first; j < geometry.last; j++) {
     if (j === marked) shown.push(j);
     else if (j % every !== 0) continue;
     else if (marked === null || marked < 0 || marked >= geometry.n) shown.push(j);

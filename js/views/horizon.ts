@@ -150,7 +150,8 @@ export class HorizonView {
     const first = Math.max(0, t - m.depth + 1);
     if (first > 0) this.drawNotHeld(root, geometry, theme, first, bandOnly);
     const bars = svg("g", { class: "rnnbow-horizon-bars" });
-    for (let j = first; j <= t; j++) {
+    // The columns drawn (long chunks: those in view and a margin).
+    for (let j = Math.max(first, geometry.first); j <= Math.min(t, geometry.last - 1); j++) {
       const value = values[j];
       const inWindow = t - j < options.k;
       const top = value > 0 ? y(value) : TOP + PLOT;

@@ -61,7 +61,7 @@ export class LabelsView {
     rowName("true", ROW_TRUE);
     rowName("predicted", ROW_PREDICTED);
 
-    for (let p = 0; p < chunk.n; p++) {
+    for (let p = geometry.first; p < geometry.last; p++) {
       const x = columnCenter(geometry, p);
       root.appendChild(
         this.glyph(
