@@ -279,7 +279,14 @@ def open_notebook(browser, jupyter):
 
     def opener(frontend: str, name: str, *cells: str) -> NotebookPage:
         write_notebook(jupyter.root / name, *cells)
-        path = f"/lab/tree/{name}" if frontend == "lab" else f"/notebooks/{name}"
+        # Each JupyterLab notebook in a workspace of its own: Lab restores a workspace's open
+        # documents, so a second notebook opened in the default one would share its tabs.
+        workspace = Path(name).stem
+        path = (
+            f"/lab/workspaces/{workspace}/tree/{name}"
+            if frontend == "lab"
+            else f"/notebooks/{name}"
+        )
         page = browser.new_page()
         pages.append(page)
         notebook = NotebookPage(page, jupyter, name, jupyter.url(path))
