@@ -25,7 +25,7 @@ import type { HelpTopic } from "./help";
 import { UnitsPanel } from "./units-panel";
 
 /** Columns drawn on each side of those in view while long chunks scroll sideways. */
-const COLUMN_MARGIN = 16;
+const COLUMN_MARGIN = 8;
 
 /** How the views draw, read from the app at each drawing (the traits may have changed). */
 export interface DetailSettings {
@@ -90,8 +90,11 @@ export class ChunkDetail {
   private readonly redrawScrolled = frameScheduler(() => this.showAgain());
   /** Scroll the views to `scrollX` at the next frame (with the frame's own layout). */
   private readonly applyScroll = frameScheduler(() => {
+    this.scrollPending = false;
     this.element.scrollLeft = this.scrollX;
   });
+  /** A scroll to `scrollX` waits for the next frame: scroll events until then are stale. */
+  private scrollPending = false;
   private readonly stopScroll: () => void;
 
   constructor(
@@ -157,6 +160,7 @@ export class ChunkDetail {
     this.stopScroll();
     this.redrawScrolled.cancel();
     this.applyScroll.cancel();
+    this.scrollPending = false;
     this.labels.destroy();
     this.bars.destroy();
     this.unitsPanel.destroy();
@@ -209,6 +213,7 @@ export class ChunkDetail {
 
   /** The views scrolled sideways: draw them again if columns in view are not drawn. */
   private scrolled(): void {
+    if (this.scrollPending) return;
     this.scrollX = this.element.scrollLeft;
     const geometry = this.geometry;
     if (geometry && !coversView(geometry, this.scrollX, this.viewWidth))
@@ -305,6 +310,7 @@ export class ChunkDetail {
     );
     if (wanted === this.scrollX) return;
     this.scrollX = wanted;
+    this.scrollPending = true;
     this.applyScroll.request();
   }
 }

@@ -333,6 +333,8 @@ describe("long chunks scrolled sideways", () => {
       },
     });
     model.set("selected_batch", 1); // another chunk: measured, and scrolled to its source
+    // A scroll event while that scroll waits for the next frame is stale (its offset too).
+    detail.dispatchEvent(new Event("scroll"));
     await nextFrame();
     const steps = () =>
       [...view(el, "bars").querySelectorAll("rect[data-step]")].map((r) =>

@@ -61,18 +61,19 @@ export class LabelsView {
     rowName("true", ROW_TRUE);
     rowName("predicted", ROW_PREDICTED);
 
+    // The glyphs' shared font and anchor set once, on their group (fewer attributes to write
+    // per column: long chunks draw many).
+    const glyphs = svg("g", {
+      class: "rnnbow-label-glyphs",
+      "text-anchor": "middle",
+      "font-family": theme.monoFamily,
+      "font-size": FONT_SIZE,
+    });
+    root.appendChild(glyphs);
     for (let p = geometry.first; p < geometry.last; p++) {
       const x = columnCenter(geometry, p);
-      root.appendChild(
-        this.glyph(
-          chunk.targets[p],
-          x,
-          ROW_TRUE,
-          theme.foreground,
-          geometry,
-          theme,
-          "rnnbow-label-true",
-        ),
+      glyphs.appendChild(
+        this.glyph(chunk.targets[p], x, ROW_TRUE, theme.foreground, geometry, "rnnbow-label-true"),
       );
       const ok = chunk.correct[p];
       const text = this.glyph(
@@ -81,15 +82,14 @@ export class LabelsView {
         ROW_PREDICTED,
         ok ? theme.correct : theme.wrong,
         geometry,
-        theme,
         "rnnbow-label-predicted",
       );
       text.setAttribute("data-correct", ok ? "true" : "false");
       if (!ok) text.setAttribute("font-weight", "bold");
-      root.appendChild(text);
+      glyphs.appendChild(text);
       if (!ok) {
         const half = Math.min(geometry.colWidth * 0.38, 8);
-        root.appendChild(
+        glyphs.appendChild(
           svg("line", {
             x1: x - half,
             x2: x + half,
@@ -128,7 +128,6 @@ export class LabelsView {
     y: number,
     colour: string,
     geometry: ColumnGeometry,
-    theme: Theme,
     cls: string,
   ): SVGTextElement {
     const shown = visibleGlyph(symbol);
@@ -136,9 +135,6 @@ export class LabelsView {
       class: cls,
       x,
       y,
-      "text-anchor": "middle",
-      "font-family": theme.monoFamily,
-      "font-size": FONT_SIZE,
       fill: colour,
       opacity: isStandIn(symbol) ? 0.8 : undefined,
     });
