@@ -155,3 +155,24 @@ def test_an_exported_page_of_long_chunks_holds_the_selected_records_whole_triang
     assert export.exported_magnitudes(state, long_recording(3, n=30)) == []
     page = export.render_page([(state, recording)], "long")
     assert "run.magnitudes" in page and '"magnitudes": [{"type": "magnitudes"' in page
+
+
+def test_a_trainer_of_long_chunks_pushes_the_band_live():
+    from rnnbow_widget.trainer import CharRNNTrainer
+
+    text = "for (int i = 0; i < n; i++) { total += weights[i] * inputs[i]; }\n" * 40
+    trainer = CharRNNTrainer(text, hidden_size=8, seq_length=64, record_every=1, seed=0)
+    widget = RNNbow(trainer)
+    sent: list[tuple[dict, list]] = []
+    widget.send = lambda content, buffers=None: sent.append((content, buffers))
+    trainer.train(3, progress=False)
+    widget.close()
+    blocks = [payload.decode_block(c, b) for c, b in sent if c.get("type") == "records"]
+    assert sum(len(block["step"]) for block in blocks) == len(trainer.recording) == 3
+    for block in blocks:
+        assert "magnitudes" not in block and block["band"].shape[1:] == (64, K_BAND)
+    band = np.concatenate([block["band"] for block in blocks])
+    beyond = np.concatenate([block["beyond"] for block in blocks])
+    np.testing.assert_allclose(
+        (band.sum(axis=2) + beyond).max(axis=1), trainer.recording.column("max_gradient"), rtol=5e-3
+    )
