@@ -95,6 +95,8 @@ export class ChunkDetail {
   });
   /** A scroll to `scrollX` waits for the next frame: scroll events until then are stale. */
   private scrollPending = false;
+  /** Draw every column of a long chunk (for a download). */
+  private drawEveryColumn = false;
   private readonly stopScroll: () => void;
 
   constructor(
@@ -109,18 +111,18 @@ export class ChunkDetail {
     const labelsSection = host.section(
       "labels",
       "What came next, and what the network guessed",
-      () => [this.labels.svg],
+      () => this.imageOf(this.labels.svg),
     );
     labelsSection.appendChild(this.labels.svg);
     const barsSection = host.section(
       "bars",
       "Gradient at each step, split by the loss it comes from",
-      () => [this.bars.svg],
+      () => this.imageOf(this.bars.svg),
     );
     barsSection.append(this.bars.svg, this.bars.legend);
-    const horizonSection = host.section("horizon", "Gradient horizon of one loss", () => [
-      this.horizonView.svg,
-    ]);
+    const horizonSection = host.section("horizon", "Gradient horizon of one loss", () =>
+      this.imageOf(this.horizonView.svg),
+    );
     horizonSection.append(this.horizonView.note, this.horizonView.svg, this.horizonView.stats);
     for (const view of [this.labels.svg, this.bars.svg, this.horizonView.svg])
       this.pinned.set(view, svg("svg"));
@@ -188,7 +190,9 @@ export class ChunkDetail {
     const full = columnGeometry(settings.width, chunk.n);
     this.revealDefaultSource(chunk, full, settings);
     // Long chunks: only the columns in view and a margin (scrolling draws the others).
-    const geometry = visibleColumns(full, this.scrollX, this.viewWidth, COLUMN_MARGIN);
+    const geometry = this.drawEveryColumn
+      ? full
+      : visibleColumns(full, this.scrollX, this.viewWidth, COLUMN_MARGIN);
     this.geometry = geometry;
     const { k, globalScale, showOthers, linked } = settings;
     this.labels.render(chunk, geometry, this.host.theme(), this.sourceShown(chunk, settings));
@@ -203,6 +207,22 @@ export class ChunkDetail {
     this.pin(this.labels.svg, geometry, settings);
     this.pin(this.bars.svg, geometry, settings);
     this.drawSource(chunk, settings);
+  }
+
+  /**
+   * What a download saves: the view with every column (long chunks draw only those in view; the
+   * views are drawn that way again at the next frame, once the download has its copy).
+   */
+  private imageOf(view: SVGSVGElement): [SVGSVGElement] {
+    const chunk = this.shownChunk;
+    const geometry = this.geometry;
+    if (chunk && geometry && (geometry.first > 0 || geometry.last < chunk.n)) {
+      this.drawEveryColumn = true;
+      this.showAgain();
+      this.drawEveryColumn = false;
+      this.redrawScrolled.request();
+    }
+    return [view];
   }
 
   /** Draw the shown chunk again (scrolled beyond the columns drawn). */

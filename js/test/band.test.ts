@@ -1,7 +1,7 @@
 // Long chunks: records carrying the band of the K nearest sources and the sums beyond it instead
 // of the whole triangle (docs/data-contract.md), against the mock model. K comes from the band's
 // shape, so the fixture uses a small one (K = 4 at n = 12).
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   bandDepth,
   decayOf,
@@ -364,5 +364,26 @@ describe("long chunks scrolled sideways", () => {
     expect(view(el, "labels").querySelectorAll("text.rnnbow-label-true").length).toBeLessThan(
       n / 2,
     );
+    // A download saves every column; the view draws those in view again at the next frame.
+    const saved: Blob[] = [];
+    URL.createObjectURL = vi.fn((blob: Blob) => {
+      saved.push(blob);
+      return "blob:bars";
+    });
+    URL.revokeObjectURL = vi.fn();
+    const follow = vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(() => {});
+    const buttons = [...view(el, "bars").querySelectorAll<HTMLButtonElement>(".rnnbow-download")];
+    buttons.find((b) => b.textContent === "SVG")!.click();
+    expect(follow).toHaveBeenCalled();
+    follow.mockRestore();
+    const text = await new Promise<string>((done) => {
+      const reader = new FileReader();
+      reader.onload = () => done(String(reader.result));
+      reader.readAsText(saved[0]);
+    });
+    const savedSteps = new Set([...text.matchAll(/data-step="(\d+)"/g)].map((m) => Number(m[1])));
+    expect(savedSteps.size).toBe(n);
+    await nextFrame();
+    expect(new Set(steps()).size).toBeLessThan(n / 2);
   });
 });
