@@ -199,11 +199,7 @@ def itemize_cache(
 
 
 def magnitudes_from_cache(
-    params: Params,
-    cache: Cache,
-    wrt: str = "W_hh",
-    norm: str = "fro",
-    horizon: int | None = None,
+    params: Params, cache: Cache, wrt: str = "W_hh", norm: str = "fro", horizon: int | None = None
 ) -> np.ndarray:
     """``itemize_cache(...).magnitudes``: the (n, n) magnitudes of a cached chunk.
 

@@ -86,20 +86,25 @@ def input_part(w: Weights, x: Tensor) -> Tensor:
 # --------------------------------------------------------------------------- nn.RNN
 
 
-@dataclass(frozen=True)
-class RNNLayer:
-    """An ``nn.RNN`` layer run over one chunk: ``x (n, B, I)``, ``h (n + 1, B, H)`` and
-    ``dact (n, B, H) = act'(a_j)``."""
+class _LayerRun:
+    """What every layer run shares: the vector ``W_hh`` multiplies, and the message that
+    goes down into the layer below. (Subclasses are dataclasses with ``weights`` and ``h``.)"""
 
     weights: Weights
-    x: Tensor
     h: Tensor
-    dact: Tensor
 
     @property
     def h_prev(self) -> Tensor:
-        """(n, B, H) ``h_{j-1}``, what ``W_hh`` multiplies at step j."""
+        """(n, B, H_out) ``h_{j-1}``, what ``W_hh`` multiplies at step j."""
         return self.h[:-1]
+
+    def to_input(self, g_ih: Tensor) -> Tensor:
+        """``W_ih^T g_ih``: the message into ``x_j``, the output of the layer below."""
+        return g_ih @ self.weights.W_ih
+
+
+class _VectorMessage(_LayerRun):
+    """A layer whose message into ``h_j`` is one vector, ``d = dL_t/dh_j`` (RNN, GRU)."""
 
     def start(self, d: Tensor) -> Tensor:
         """The message made of ``d`` alone (lag 0)."""
@@ -109,16 +114,23 @@ class RNNLayer:
         """Add ``d`` (from the layer above) to the message into ``h_j``."""
         return message + d
 
+
+@dataclass(frozen=True)
+class RNNLayer(_VectorMessage):
+    """An ``nn.RNN`` layer run over one chunk: ``x (n, B, I)``, ``h (n + 1, B, H)`` and
+    ``dact (n, B, H) = act'(a_j)``."""
+
+    weights: Weights
+    x: Tensor
+    h: Tensor
+    dact: Tensor
+
     def to_preactivation(self, d: Tensor) -> tuple[Tensor, Tensor, None]:
         g = self.dact[: len(d)] * d  # g_{t,j} = act'(a_j) * d_{t,j}
         return g, g, None
 
     def to_previous(self, d: Tensor, g_hh: Tensor, carry: None) -> Tensor:
         return g_hh[1:] @ self.weights.W_hh  # d_{t,j-1} = W_hh^T g_{t,j}
-
-    def to_input(self, g_ih: Tensor) -> Tensor:
-        """``W_ih^T g_ih``: the message into ``x_j``, the output of the layer below."""
-        return g_ih @ self.weights.W_ih
 
 
 def rnn_forward(w: Weights, x: Tensor, h0: Tensor, relu: bool) -> RNNLayer:
@@ -137,7 +149,7 @@ def rnn_forward(w: Weights, x: Tensor, h0: Tensor, relu: bool) -> RNNLayer:
 
 
 @dataclass(frozen=True)
-class LSTMLayer:
+class LSTMLayer(_LayerRun):
     """An ``nn.LSTM`` layer run over one chunk: ``x``, ``h`` (outputs), ``c (n + 1, B, H)``
     with ``c[0] = c_0``, and the local derivatives of each step, each (n, B, H):
     ``m_to_c = dc_j/dm_j`` along ``m = o tanh(c)``, ``to_i, to_f, to_g`` (``da/dc_j``),
@@ -153,11 +165,6 @@ class LSTMLayer:
     to_g: Tensor
     to_o: Tensor
     f: Tensor
-
-    @property
-    def h_prev(self) -> Tensor:
-        """(n, B, H_out) ``h_{j-1}``, what ``W_hh`` multiplies at step j."""
-        return self.h[:-1]
 
     def start(self, d: Tensor) -> tuple[Tensor, Tensor]:
         """The message ``(d, 0)``: nothing reaches ``c_j`` from after the loss."""
@@ -179,10 +186,6 @@ class LSTMLayer:
     def to_previous(self, message: Any, g_hh: Tensor, e: Tensor) -> tuple[Tensor, Tensor]:
         # (d_{t,j-1}, f_j e_{t,j}) = (W_hh^T g_{t,j}, f_j * e_{t,j})
         return g_hh[1:] @ self.weights.W_hh, e[1:] * self.f[1 : len(e)]
-
-    def to_input(self, g_ih: Tensor) -> Tensor:
-        """``W_ih^T g_ih``: the message into ``x_j``, the output of the layer below."""
-        return g_ih @ self.weights.W_ih
 
 
 def lstm_forward(w: Weights, x: Tensor, h0: Tensor, c0: Tensor) -> LSTMLayer:
@@ -221,7 +224,7 @@ def lstm_forward(w: Weights, x: Tensor, h0: Tensor, c0: Tensor) -> LSTMLayer:
 
 
 @dataclass(frozen=True)
-class GRULayer:
+class GRULayer(_VectorMessage):
     """An ``nn.GRU`` layer run over one chunk: ``x``, ``h``, and the local derivatives of each
     step, each (n, B, H): ``to_n = dh_j/da_n``, ``to_z = dh_j/da_z``, ``to_r = s_n r (1 - r)``,
     and the gates ``r`` and ``z``."""
@@ -235,17 +238,6 @@ class GRULayer:
     r: Tensor
     z: Tensor
 
-    @property
-    def h_prev(self) -> Tensor:
-        """(n, B, H) ``h_{j-1}``, what ``W_hh`` multiplies at step j (all three blocks)."""
-        return self.h[:-1]
-
-    def start(self, d: Tensor) -> Tensor:
-        return d
-
-    def receive(self, message: Tensor, d: Tensor) -> Tensor:
-        return message + d
-
     def to_preactivation(self, d: Tensor) -> tuple[Tensor, Tensor, None]:
         m = len(d)
         g_n = d * self.to_n[:m]  # dL/da_n (the input side of the candidate)
@@ -258,10 +250,6 @@ class GRULayer:
     def to_previous(self, d: Tensor, g_hh: Tensor, carry: None) -> Tensor:
         # d_{t,j-1} = z_j * d_{t,j} + W_hh^T g_hh
         return d[1:] * self.z[1 : len(d)] + g_hh[1:] @ self.weights.W_hh
-
-    def to_input(self, g_ih: Tensor) -> Tensor:
-        """``W_ih^T g_ih``: the message into ``x_j``, the output of the layer below."""
-        return g_ih @ self.weights.W_ih
 
 
 def gru_forward(w: Weights, x: Tensor, h0: Tensor) -> GRULayer:
