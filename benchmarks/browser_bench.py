@@ -36,20 +36,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
 import make_fixture  # noqa: E402
 
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  the tests' browser, as they run it
+
 BUNDLE = ROOT / "rnnbow_widget" / "static" / "standalone.js"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 
 # Turns a block whose columns carry base64 into one whose columns carry ArrayBuffers, so the
 # page holds binary data (as a kernel message would) rather than base64 text.
@@ -151,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
         with sync_playwright() as playwright:
             context = playwright.chromium.launch_persistent_context(
                 str(Path(tmp) / "profile"),
-                executable_path=CHROMIUM,
+                executable_path=str(CHROMIUM),
                 headless=True,
                 args=CHROMIUM_ARGS,
                 viewport={"width": 1160, "height": 1000},
