@@ -235,10 +235,16 @@ def test_in_jupyterlab_the_whole_row_arrives_when_the_kernel_is_idle(open_notebo
     # A cell that keeps the kernel busy. JupyterLab sends widget messages to a kernel subshell
     # (ipykernel 7), which answers them while a cell runs as long as the cell lets other
     # threads run; this one holds the interpreter (one C call) for several seconds, as a
-    # training step in compiled code can. It says "started" first (flushed: on the wire before
-    # the sum begins). Another chunk then shows its band and says the rest waits.
-    busy = lab.add_cell("print('started', flush=True)\nprint('summed', sum(range(6 * 10**8)) > 0)")
+    # training step in compiled code can. It says "started" first and sleeps half a second (the
+    # output reaches the page), then sums; the test waits a little longer before it shows
+    # another chunk, which then shows its band and says the rest waits. (The cell's output,
+    # read after the horizon, shows it was still running.)
+    busy = lab.add_cell(
+        "import time\nprint('started', flush=True)\ntime.sleep(0.5)\n"
+        "print('summed', sum(range(6 * 10**8)) > 0)"
+    )
     lab.output_of(busy, "started")
+    page.wait_for_timeout(1500)
     page.locator(".rnnbow-root").press("ArrowLeft")
     page.wait_for_selector(f".rnnbow-root[data-selected='{RECORDS - 2}']")
     state = horizon_state(page)
