@@ -85,3 +85,18 @@ describe("the height trait", () => {
     cleanup();
   });
 });
+
+describe("the horizon title in a narrow view", () => {
+  it("keeps its facts, and gives the whole title on hover", () => {
+    const wide = setup(25); // 25 columns fill the 860 px view
+    const wideTitle = wide.root.querySelector(".rnnbow-horizon-title")!;
+    expect(wideTitle.textContent).toContain("how its gradient flows back");
+    expect(wideTitle.querySelector("title")).toBeNull();
+    wide.cleanup();
+    const narrow = setup(6, { height: 480 });
+    const title = narrow.root.querySelector(".rnnbow-horizon-title")!;
+    expect(title.firstChild?.textContent).toMatch(/step \d+ \(true ".*"\)$/);
+    expect(title.querySelector("title")?.textContent).toContain("how its gradient flows back");
+    narrow.cleanup();
+  });
+});

@@ -28,6 +28,9 @@ export function steps(count: number): string {
   return `${count} step${count === 1 ? "" : "s"}`;
 }
 
+/** Average advance of one character of the 13 px title, in pixels (a generous estimate). */
+const TITLE_CHAR_WIDTH = 7;
+
 /** What the panel's title calls its source. */
 function sourceName(t: number, options: HorizonOptions): string {
   if (!options.isDefault) return `Loss at step ${t}`;
@@ -119,23 +122,26 @@ export class HorizonView {
           .range([TOP + PLOT, TOP]);
 
     const glyph = visibleGlyph(chunk.targets[t]);
-    root.appendChild(
-      svg(
-        "text",
-        {
-          x: geometry.left,
-          y: 16,
-          "font-family": theme.fontFamily,
-          "font-size": 13,
-          fill: theme.foreground,
-          class: `rnnbow-horizon-title ${PINNED_TITLE_CLASS}`,
-        },
-        `${sourceName(t, options)} (true "${glyph}"): ` +
-          "how its gradient flows back" +
-          (options.logScale ? " (log scale)" : "") +
-          (options.linked ? " · shared scale" : ""),
-      ),
+    const suffix =
+      (options.logScale ? " (log scale)" : "") + (options.linked ? " · shared scale" : "");
+    const full = `${sourceName(t, options)} (true "${glyph}"): how its gradient flows back${suffix}`;
+    // A narrow view (two columns, a small output area) keeps the title's facts, without its
+    // explanation, and gives the whole title on hover.
+    const fits = full.length * TITLE_CHAR_WIDTH <= geometry.width - geometry.left;
+    const heading = svg(
+      "text",
+      {
+        x: geometry.left,
+        y: 16,
+        "font-family": theme.fontFamily,
+        "font-size": 13,
+        fill: theme.foreground,
+        class: `rnnbow-horizon-title ${PINNED_TITLE_CLASS}`,
+      },
+      fits ? full : `${sourceName(t, options)} (true "${glyph}")${suffix}`,
     );
+    if (!fits) heading.appendChild(svg("title", {}, full));
+    root.appendChild(heading);
     drawAxis(root, y as never, theme, {
       x: geometry.left - 4,
       gridTo: geometry.width - 8,
