@@ -22,6 +22,7 @@ import {
 import { type BandOnly, HorizonView } from "../views/horizon";
 import { LabelsView } from "../views/labels";
 import type { HelpTopic } from "./help";
+import { tokenUnit } from "./info";
 import { UnitsPanel } from "./units-panel";
 
 /** Columns drawn on each side of those in view while long chunks scroll sideways. */
@@ -203,6 +204,7 @@ export class ChunkDetail {
       scaleMax: this.host.barScale(index),
       linked,
       bandDepth: bandDepth(store),
+      unit: tokenUnit(this.lastShown?.vocab),
     });
     this.pin(this.labels.svg, geometry, settings);
     this.pin(this.bars.svg, geometry, settings);

@@ -43,6 +43,15 @@ describe("a word vocabulary", () => {
     expect(visibleGlyph("a")).toBe("a");
   });
 
+  it("says 'tokens later' in the stacked bars' legend", () => {
+    const legend = (el: Element) => el.querySelector(".rnnbow-legend")?.textContent ?? "";
+    const words = setup({ _meta: testMeta({ vocab: WORDS }) });
+    expect(legend(words)).toContain("0 = this token's own loss");
+    expect(legend(words)).toContain("2 = the loss 2 tokens later");
+    expect(legend(words)).not.toContain("character");
+    expect(legend(setup({}))).toContain("2 = the loss 2 characters later");
+  });
+
   it("names positions in tokens, not characters", () => {
     const el = setup({ _meta: testMeta({ vocab: WORDS }) });
     expect(info(el)).toMatch(/tokens 6\.\.12/);

@@ -25,6 +25,8 @@ interface BarsOptions {
   linked?: boolean;
   /** K when the records carry the band of the K nearest sources (k is at most K), else 0. */
   bandDepth?: number;
+  /** What a step reads, in the plural: "characters" (the default) or "tokens". */
+  unit?: string;
 }
 
 /** Rectangles of the stacked bars, in SVG coordinates (pure; used by the view and tests). */
@@ -155,7 +157,7 @@ export class BarsView {
       else this.bySource.set(t, [rect]);
     }
     root.appendChild(bars);
-    this.renderLegend(theme, k, showOthers, options.bandDepth ?? 0);
+    this.renderLegend(theme, k, showOthers, options.bandDepth ?? 0, options.unit ?? "characters");
     const previous = this.highlighted;
     this.highlighted = null;
     this.highlight(previous);
@@ -184,17 +186,24 @@ export class BarsView {
     this.svg.removeEventListener("mouseleave", this.handleLeave);
   }
 
-  private renderLegend(theme: Theme, k: number, showOthers: boolean, band: number): void {
+  private renderLegend(
+    theme: Theme,
+    k: number,
+    showOthers: boolean,
+    band: number,
+    units: string,
+  ): void {
+    const unit = units.replace(/s$/, "");
     clear(this.legend);
     this.legend.appendChild(
       html("span", { class: "rnnbow-legend-title" }, "Segment = whose loss it comes from:"),
     );
     const describe = (d: number) =>
       d === 0
-        ? "0 = this character's own loss"
+        ? `0 = this ${unit}'s own loss`
         : d === 1
-          ? "1 = the next character's loss"
-          : `${d} = the loss ${d} characters later`;
+          ? `1 = the next ${unit}'s loss`
+          : `${d} = the loss ${d} ${units} later`;
     const shown = k <= 6 ? [...Array(k).keys()] : [0, 1, k - 1];
     shown.forEach((d, i) => {
       if (k > 6 && i === 2)
@@ -209,7 +218,7 @@ export class BarsView {
       const item = html("span", { class: "rnnbow-legend-item rnnbow-legend-others" });
       const swatch = html("span", { class: "rnnbow-swatch" });
       swatch.style.background = theme.others;
-      const text = `grey = all the losses ${k} or more characters later, summed`;
+      const text = `grey = all the losses ${k} or more ${units} later, summed`;
       item.append(swatch, html("span", {}, text));
       this.legend.appendChild(item);
     }
