@@ -21,6 +21,9 @@ __all__ = [
     "K_BAND",
     "WIRE_COLUMNS",
     "Column",
+    "check_columns",
+    "column_dtype",
+    "column_shape",
     "index_dtype",
     "max_horizon",
     "sends_band",
@@ -125,3 +128,40 @@ def max_horizon(seq_length: int) -> int:
     (25, 32)
     """
     return K_BAND if sends_band(seq_length) else seq_length
+
+
+def column_shape(column: Column, seq_length: int) -> tuple[int, ...]:
+    """The shape of one record's value of ``column`` for chunks of ``seq_length`` steps."""
+    n = seq_length
+    return {"": (), "n": (n,), "triangle": (n * (n + 1) // 2,)}[column.width]
+
+
+def column_dtype(column: Column, vocab_size: int) -> np.dtype:
+    """The storage dtype of ``column`` for a vocabulary of ``vocab_size`` tokens."""
+    return index_dtype(vocab_size) if column.dtype == "index" else np.dtype(column.dtype)
+
+
+def check_columns(
+    columns: dict[str, np.ndarray], count: int, seq_length: int, vocab_size: int
+) -> None:
+    """Raise ValueError unless ``columns`` are ``count`` stored records (every name of
+    :data:`COLUMN_NAMES`, the storage dtypes and shapes, ids within the vocabulary)."""
+    if set(columns) != set(COLUMN_NAMES):
+        missing = sorted(set(COLUMN_NAMES) - set(columns))
+        extra = sorted(set(columns) - set(COLUMN_NAMES))
+        raise ValueError(f"columns do not match: missing {missing}, unexpected {extra}")
+    for column in COLUMNS:
+        array = columns[column.name]
+        shape = (count, *column_shape(column, seq_length))
+        dtype = column_dtype(column, vocab_size)
+        if array.dtype != dtype or array.shape != shape:
+            raise ValueError(
+                f"column {column.name!r} is {array.dtype} {array.shape}, expected {dtype} {shape}"
+            )
+    for name in INDEX_COLUMNS:
+        if count and columns[name].max() >= vocab_size:
+            raise ValueError(
+                f"column {name!r} holds indices outside the vocabulary [0, {vocab_size - 1}]"
+            )
+    if count and columns["clipped"].max() > 1:
+        raise ValueError("column 'clipped' holds values other than 0 and 1")

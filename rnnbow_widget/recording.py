@@ -14,6 +14,7 @@ column is first read after new records arrived.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -32,10 +33,11 @@ from rnnbow_widget.columns import (
     COLUMN_NAMES,
     COLUMNS,
     DERIVED_COLUMNS,
-    INDEX_COLUMNS,
     WIRE_COLUMNS,
     Column,
-    index_dtype,
+    check_columns,
+    column_dtype,
+    column_shape,
 )
 from rnnbow_widget.record import Record
 from rnnbow_widget.units import ARRAY_KEYS as UNIT_KEYS
@@ -108,20 +110,19 @@ class Recording:
         self.meta: dict = check_json_dict("meta", meta)
         self.units: UnitStore | None = None
         self._count = 0
+        # Another thread may read while a trainer appends: a followed run directory's poller,
+        # or the kernel's subshell answering the browser during a cell (ipykernel 7).
+        self._lock = threading.RLock()
         self._summarized = 0  # records whose derived columns are worked out
         self._lower = np.tril_indices(self.seq_length)  # (t, j) of the packed triangle
         self._data = self._allocate(64)
 
-    def _shape(self, column: Column) -> tuple[int, ...]:
-        n = self.seq_length
-        return {"": (), "n": (n,), "triangle": (n * (n + 1) // 2,)}[column.width]
-
-    def _dtype(self, column: Column) -> np.dtype:
-        return index_dtype(len(self.vocab)) if column.dtype == "index" else np.dtype(column.dtype)
-
     def _allocate(self, capacity: int) -> dict[str, np.ndarray]:
         return {
-            column.name: np.zeros((capacity, *self._shape(column)), dtype=self._dtype(column))
+            column.name: np.zeros(
+                (capacity, *column_shape(column, self.seq_length)),
+                dtype=column_dtype(column, len(self.vocab)),
+            )
             for column in COLUMNS
         }
 
@@ -197,11 +198,12 @@ class Recording:
         }
         if smooth_loss is None:
             row["smooth_loss"] = float(np.mean(row["losses"], dtype=np.float64))
-        self._reserve(self._count + 1)
-        for name, value in row.items():
-            self._data[name][self._count] = value
-        self._count += 1
-        return Record(self, self._count - 1)
+        with self._lock:
+            self._reserve(self._count + 1)
+            for name, value in row.items():
+                self._data[name][self._count] = value
+            self._count += 1
+            return Record(self, self._count - 1)
 
     def _check_magnitudes(self, value: Any) -> np.ndarray:
         """The packed lower triangle of ``value``, after checking it is (n, n), real, >= 0."""
@@ -216,6 +218,10 @@ class Recording:
     def _summarize(self) -> None:
         """Work out the derived columns of the records appended since the last call, in
         blocks of :data:`SUMMARY_BLOCK` records."""
+        with self._lock:
+            self._summarize_new()
+
+    def _summarize_new(self) -> None:
         n, data, (rows, cols) = self.seq_length, self._data, self._lower
         for start in range(self._summarized, self._count, SUMMARY_BLOCK):
             stop = min(start + SUMMARY_BLOCK, self._count)
@@ -230,6 +236,14 @@ class Recording:
             self._summarized = stop
 
     # ----------------------------------------------------------------- reading
+    def __getstate__(self) -> dict[str, Any]:
+        with self._lock:
+            self._summarize()
+            return {key: value for key, value in self.__dict__.items() if key != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.RLock())
+
     def __len__(self) -> int:
         return self._count
 
@@ -251,14 +265,15 @@ class Recording:
         """``rec[i]`` (negative counts from the end) is a :class:`Record`; ``rec[a:b]`` a new
         recording of those records (with their per-unit data)."""
         if isinstance(key, slice):
-            self._summarize()
             part = Recording(self.seq_length, self.vocab, self.meta)
-            part._data = {
-                name: column[: self._count][key].copy() for name, column in self._data.items()
-            }
-            part._count = part._summarized = len(part._data["step"])
-            if self.units is not None:
-                part.units = self.units.take(range(self._count)[key])
+            with self._lock:
+                self._summarize()
+                part._data = {
+                    name: column[: self._count][key].copy() for name, column in self._data.items()
+                }
+                part._count = part._summarized = len(part._data["step"])
+                if self.units is not None:
+                    part.units = self.units.take(range(self._count)[key])
             return part
         if isinstance(key, bool) or not isinstance(key, int | np.integer):
             raise TypeError(
@@ -307,13 +322,14 @@ class Recording:
         """
         if name not in self._data:
             raise ValueError(f"unknown column {name!r}; expected one of {sorted(self._data)}")
-        start = check_int("start", start, minimum=0, maximum=self._count)
-        stop = self._count if stop is None else check_int("stop", stop, maximum=self._count)
-        if stop < start:
-            raise ValueError(f"stop must be >= start, got start={start}, stop={stop}")
-        if name in DERIVED_COLUMNS:
-            self._summarize()
-        view = self._data[name][start:stop].view()
+        with self._lock:
+            start = check_int("start", start, minimum=0, maximum=self._count)
+            stop = self._count if stop is None else check_int("stop", stop, maximum=self._count)
+            if stop < start:
+                raise ValueError(f"stop must be >= start, got start={start}, stop={stop}")
+            if name in DERIVED_COLUMNS:
+                self._summarize()
+            view = self._data[name][start:stop].view()
         view.flags.writeable = False
         return view
 
@@ -335,16 +351,17 @@ class Recording:
             Naming the first column that does not fit.
         """
         count = len(columns.get("step", ()))
-        self._check_columns(columns, count)
+        check_columns(columns, count, self.seq_length, len(self.vocab))
         if not count:
             return self._count
-        self._summarize()
-        self._reserve(self._count + count)
-        for name in COLUMN_NAMES:
-            self._data[name][self._count : self._count + count] = columns[name]
-        self._count += count
-        self._summarized = self._count
-        return self._count
+        with self._lock:
+            self._summarize()
+            self._reserve(self._count + count)
+            for name in COLUMN_NAMES:
+                self._data[name][self._count : self._count + count] = columns[name]
+            self._count += count
+            self._summarized = self._count
+            return self._count
 
     def _reserve(self, records: int) -> None:
         """Room for ``records`` records; columns grow by doubling (amortized O(1) a record)."""
@@ -355,29 +372,6 @@ class Recording:
         for name, column in self._data.items():
             bigger[name][: self._count] = column[: self._count]
         self._data = bigger
-
-    def _check_columns(self, columns: dict[str, np.ndarray], count: int) -> None:
-        """Raise ValueError unless ``columns`` are ``count`` records of this recording."""
-        if set(columns) != set(COLUMN_NAMES):
-            missing = sorted(set(COLUMN_NAMES) - set(columns))
-            extra = sorted(set(columns) - set(COLUMN_NAMES))
-            raise ValueError(f"columns do not match: missing {missing}, unexpected {extra}")
-        for column in COLUMNS:
-            array = columns[column.name]
-            shape, dtype = (count, *self._shape(column)), self._dtype(column)
-            if array.dtype != dtype or array.shape != shape:
-                raise ValueError(
-                    f"column {column.name!r} is {array.dtype} {array.shape}, "
-                    f"expected {dtype} {shape}"
-                )
-        for name in INDEX_COLUMNS:
-            if count and columns[name].max() >= len(self.vocab):
-                raise ValueError(
-                    f"column {name!r} holds indices outside the vocabulary "
-                    f"[0, {len(self.vocab) - 1}]"
-                )
-        if count and columns["clipped"].max() > 1:
-            raise ValueError("column 'clipped' holds values other than 0 and 1")
 
     # ------------------------------------------------------------- save / load
     def save(self, path: str | os.PathLike[str], *, compress: bool = False) -> None:
@@ -408,15 +402,16 @@ class Recording:
         >>> len(back), back.vocab, back.meta, back[0].predictions
         (1, ('a', 'b'), {'title': 't'}, 'bb')
         """
+        with self._lock:  # one consistent count for the header and every column
+            arrays = {name: self.column(name) for name in COLUMN_NAMES}
         header = {
             "format": FORMAT_MARKER,
             "version": 1 if self.units is None else 2,
             "seq_length": self.seq_length,
-            "count": self._count,
+            "count": len(arrays["step"]),
             "vocab": list(self.vocab),
             "meta": self.meta,
         }
-        arrays = {name: self.column(name) for name in COLUMN_NAMES}
         if self.units is not None:
             arrays.update(self.units.to_arrays())
         npzfile.write(path, header, arrays, compress=compress)
@@ -474,7 +469,7 @@ class Recording:
             )
         columns = {name: arrays[name] for name in COLUMN_NAMES}
         try:
-            recording._check_columns(columns, count)
+            check_columns(columns, count, recording.seq_length, len(recording.vocab))
         except ValueError as error:
             raise npzfile.FileProblem(str(error)) from None
         recording._data = {name: arrays[name] for name in COLUMN_NAMES}

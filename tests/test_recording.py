@@ -927,3 +927,38 @@ def test_extend_appends_columns_as_saved_and_checks_them_first():
     with pytest.raises(ValueError, match=r"missing \['reach'\]"):
         rec.extend({k: v for k, v in columns.items() if k != "reach"})
     assert len(rec) == 5  # nothing half-applied
+
+
+def test_a_thread_reading_while_another_appends_sees_consistent_columns():
+    """A followed run's poller, or the kernel's subshell answering the browser during a cell,
+    reads while the trainer appends: the summaries must come out right (they did not: rows
+    summarized into arrays that were being replaced stayed zero)."""
+    import threading
+
+    n, count = 25, 10_000
+    m = np.tril(np.random.default_rng(0).random((n, n)))
+    rec = Recording(n, "abcd")
+    stop, errors = threading.Event(), []
+
+    def reader():
+        try:
+            while not stop.is_set():
+                if len(rec):
+                    rec.column("max_gradient")
+                    rec[len(rec) // 2 :]
+        except Exception as error:  # reported below, not lost in the thread
+            errors.append(error)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    ids = np.zeros(n, int)
+    for i in range(count):
+        rec.append(
+            step=i, inputs=ids, targets=ids, predictions=ids, losses=np.ones(n),
+            magnitudes=m * (1 + i % 7),
+        )  # fmt: skip
+    stop.set()
+    thread.join()
+    assert errors == []
+    want = np.array([metrics.max_gradient(m * (1 + i % 7)) for i in range(count)])
+    np.testing.assert_allclose(rec.column("max_gradient"), want, rtol=1e-6)
