@@ -64,13 +64,52 @@ MOUNT = """(state) => {
 }"""
 
 
+# The last overview hover's handler time (null when the hover stayed on the same record) and
+# whether views 2-4 were drawn (false: the record's details are not in the page).
+HOVER_RESULT = """() => {
+  const entries = performance.getEntriesByName('rnnbow:hover-record');
+  const last = entries.length ? entries[entries.length - 1].duration : null;
+  performance.clearMeasures('rnnbow:hover-record');
+  return [last, document.querySelector('.rnnbow-missing').hidden];
+}"""
+
 # Time from the last mouse event to the end of the frame after it (a task queued from
 # requestAnimationFrame runs once the frame's style, layout and paint are done).
 NEXT_FRAME = """() => new Promise((done) => requestAnimationFrame(() =>
   setTimeout(() => done(performance.now() - window.__hovered), 0)))"""
 
 
+def kernel_answer(columns: dict, plan: dict) -> list[tuple[dict, int, int]]:
+    """What the kernel sends a browser with this keep plan (payload.iter_blocks): every
+    summary, the newest records whole, the older ones every ``stride``-th; as (columns, first
+    record, stride)."""
+    split = plan["from"]
+    if split <= 0:
+        return [(columns, 0, 1)]
+    summaries = {name: array[:split] for name, array in columns.items() if array.ndim == 1}
+    newest = {name: array[split:] for name, array in columns.items()}
+    thinned = {name: array[: split : plan["stride"]] for name, array in columns.items()}
+    return [(summaries, 0, 1), (newest, split, 1), (thinned, 0, plan["stride"])]
+
+
+def blocks_of(columns: dict, first: int, stride: int):
+    """Blocks of at most 8 MB (payload.MAX_BLOCK_BYTES) and 4,096 records, or 65,536 for
+    summaries only (payload.MAX_SUMMARY_RECORDS), one at a time."""
+    per_record = sum(array[:1].nbytes for array in columns.values())
+    limit = 4096 if any(array.ndim > 1 for array in columns.values()) else 65536
+    size = max(1, min(limit, (8 << 20) // max(1, per_record)))
+    total = len(columns["step"])
+    for start in range(0, total, size):
+        part = {name: array[start : start + size] for name, array in columns.items()}
+        (block,) = make_fixture.to_blocks(
+            part, block_size=size, first=first + start * stride, stride=stride
+        )
+        yield block
+
+
 def summary(values: list[float]) -> str:
+    if not values:
+        return "no samples"
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
     return (
@@ -115,6 +154,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hovers", type=int, default=200)
     parser.add_argument("--bundle", type=Path, default=BUNDLE, help="standalone.js to measure")
     parser.add_argument("--profile", type=Path, help="save a .cpuprofile of the overview hovers")
+    parser.add_argument(
+        "--profile-mount", action="store_true", help="print where the mount spends its time"
+    )
     args = parser.parse_args(argv)
 
     if args.bundle == BUNDLE and not BUNDLE.exists():
@@ -125,8 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     columns = make_fixture.make_records(args.count, args.seq_length, seed=1)
     state = make_fixture.make_state(args.count, args.seq_length)
     per_record = sum(array[:1].nbytes for array in columns.values())
-    # Blocks of at most 8 MB, as the kernel sends them (payload.MAX_BLOCK_BYTES).
-    block_size = max(1, min(4096, (8 << 20) // per_record))
+    detail_bytes = sum(array[:1].nbytes for array in columns.values() if array.ndim > 1)
     print(
         f"fixture: {args.count:,} records at n={args.seq_length}, {per_record:,} bytes each "
         f"({time.perf_counter() - started:.1f} s to generate)"
@@ -152,12 +193,28 @@ def main(argv: list[str] | None = None) -> None:
             cdp = context.new_cdp_session(page)
             page.goto(page_path.as_uri())
             baseline = heap_mb(cdp)
-            for start in range(0, args.count, block_size):
-                part = {name: array[start : start + block_size] for name, array in columns.items()}
-                (block,) = make_fixture.to_blocks(part, block_size=block_size)
-                page.evaluate(STASH_BLOCK, {**block, "start": start})
+            plan = page.evaluate(
+                "([count, bytes, mb]) => RNNbowStandalone.keepPlan(count, bytes, mb)",
+                [args.count, detail_bytes, state["details_budget_mb"]],
+            )
+            held = sum(1 for i in range(args.count) if i >= plan["from"] or i % plan["stride"] == 0)
+            print(
+                f"keep plan ({state['details_budget_mb']:g} MiB of details, {detail_bytes:,} bytes "
+                f"a record): details of the newest {args.count - plan['from']:,} and every "
+                f"{plan['stride']}th older record, {held:,} of {args.count:,}"
+            )
+            for part, first, stride in kernel_answer(columns, plan):
+                for block in blocks_of(part, first, stride):
+                    page.evaluate(STASH_BLOCK, block)
             del columns
+            if args.profile_mount:
+                cdp.send("Profiler.enable")
+                cdp.send("Profiler.setSamplingInterval", {"interval": 200})
+                cdp.send("Profiler.start")
             timings = page.evaluate(MOUNT, state)
+            if args.profile_mount:
+                print("CPU profile of the mount:")
+                print_profile(cdp.send("Profiler.stop")["profile"])
             page.evaluate("() => { delete window.__blocks; }")
             heap = heap_mb(cdp)
             print(
@@ -181,17 +238,23 @@ def main(argv: list[str] | None = None) -> None:
                 cdp.send("Profiler.enable")
                 cdp.send("Profiler.setSamplingInterval", {"interval": 100})
                 cdp.send("Profiler.start")
+            # Each hover's handler time, and whether the record's details were in the page (a
+            # record the keep plan thinned out shows a note instead of views 2-4).
+            held, missing = [], []
             for i in range(args.hovers):
                 page.mouse.move(left + (i * 7919 % 1000) / 1000 * width, y)
+                duration, shown = page.evaluate(HOVER_RESULT)
+                if duration is not None:
+                    (held if shown else missing).append(duration)
             if args.profile:
                 profile = cdp.send("Profiler.stop")["profile"]
                 args.profile.write_text(json.dumps(profile), encoding="utf-8")
                 print(f"CPU profile of the overview hovers: {args.profile}")
                 print_profile(profile)
-            records = page.evaluate(
-                "() => performance.getEntriesByName('rnnbow:hover-record').map(e => e.duration)"
-            )
-            print(f"hover overview bar -> views 2-4: {summary(records)} (target <= 16 ms)")
+            print(f"hover overview bar -> views 2-4: {summary(held + missing)} (target <= 16 ms)")
+            if missing:
+                print(f"  ... records with details, views drawn: {summary(held)}")
+                print(f"  ... records thinned out, the note shown: {summary(missing)}")
             # The same hovers to the next frame: the handler, then the frame's layout and
             # paint (and the wait for that frame), one hover per frame.
             page.evaluate(

@@ -220,8 +220,13 @@ def column_spec(name: str, array: np.ndarray) -> dict:
     return {"name": name, "dtype": dtype, "shape": list(array.shape)}
 
 
-def to_blocks(columns: dict[str, np.ndarray], block_size: int = 4096) -> list[dict]:
-    """Split columns into standalone blocks: ``{start, count, columns: [{..., data_b64}]}``."""
+def to_blocks(
+    columns: dict[str, np.ndarray], block_size: int = 4096, first: int = 0, stride: int = 1
+) -> list[dict]:
+    """Split columns into standalone blocks: ``{start, count, columns: [{..., data_b64}]}``.
+
+    Row r of the columns is record ``first + r * stride`` (a kernel's thinned history).
+    """
     total = len(columns["step"])
     blocks = []
     for start in range(0, total, block_size):
@@ -233,12 +238,14 @@ def to_blocks(columns: dict[str, np.ndarray], block_size: int = 4096) -> list[di
             little_endian = part.astype(part.dtype.newbyteorder("<"))
             spec["data_b64"] = base64.b64encode(little_endian.tobytes()).decode()
             specs.append(spec)
-        blocks.append({"start": start, "count": stop - start, "columns": specs})
+        block = {"start": first + start * stride, "count": stop - start, "columns": specs}
+        blocks.append(block if stride == 1 else {**block, "stride": stride})
     return blocks
 
 
 def make_state(count: int, seq_length: int = 25, text: str = CORPUS, **traits) -> dict:
     """Trait values for the standalone mount: the widget's defaults, with this fixture's meta."""
+    from rnnbow_widget import payload
     from rnnbow_widget.widget import RNNbow
 
     state = RNNbow.default_view_state()
@@ -253,6 +260,9 @@ def make_state(count: int, seq_length: int = 25, text: str = CORPUS, **traits) -
                 "cell": "rnn",
                 "record_every": 100,
                 "corpus_length": len(text),
+                "detail_bytes": payload.bytes_per_record(
+                    seq_length, len(vocabulary(text)), details=True
+                ),
             },
         }
     )

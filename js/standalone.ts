@@ -2,9 +2,12 @@
 // window.RNNbowStandalone.mount(element, state, blocks, units, magnitudes). `state` holds every synced
 // trait (data/model.ts TRAITS; the kernel side passes the widget's values, its defaults
 // included). The page needs this one script: the stylesheet is injected from the bundle.
+
+import { keepPlan } from "./data/budget";
 import { type Bytes, base64ToBytes, type ColumnSpec } from "./data/decode";
 import { completeState } from "./data/model";
 import { PageModel } from "./data/page-model";
+import { attachMessages } from "./data/sync";
 import { trianglesFor } from "./data/triangles";
 import { unitsFor } from "./data/units-data";
 import css from "./style.css";
@@ -20,6 +23,8 @@ export interface StandaloneColumn extends ColumnSpec {
 export interface StandaloneBlock {
   start: number;
   count: number;
+  /** Records start, start + stride, ... (default 1). */
+  stride?: number;
   columns: StandaloneColumn[];
 }
 
@@ -38,7 +43,7 @@ function deliver(model: PageModel, block: StandaloneBlock): void {
   );
   model.emit(
     "msg:custom",
-    { type: "records", start: block.start, count: block.count, columns },
+    { type: "records", start: block.start, count: block.count, stride: block.stride, columns },
     buffers,
   );
 }
@@ -65,7 +70,9 @@ export function mount(
   injectStyle(element.ownerDocument);
   const stopMessages = widget.initialize({ model });
   for (const block of blocks) deliver(model, block);
-  // No kernel on a static page: the per-unit data embedded here is all there is.
+  // No kernel on a static page: the record details embedded here are all there is, and so are
+  // the per-unit data.
+  attachMessages(model).details.isStatic = true;
   unitsFor(model).isStatic = true;
   // Likewise the whole triangles of long chunks (the page embeds the selected record's).
   trianglesFor(model).listen().isStatic = true;
@@ -89,8 +96,9 @@ export function mount(
 
 declare global {
   interface Window {
-    RNNbowStandalone: { mount: typeof mount };
+    RNNbowStandalone: { mount: typeof mount; keepPlan: typeof keepPlan };
   }
 }
 
-window.RNNbowStandalone = { mount };
+// keepPlan: which records' details a page keeps (benchmarks send what a kernel would).
+window.RNNbowStandalone = { mount, keepPlan };

@@ -30,6 +30,7 @@ from rnnbow_widget.recording import Recording
 __all__ = [
     "MAX_BLOCK_BYTES",
     "MAX_BLOCK_RECORDS",
+    "MAX_SUMMARY_RECORDS",
     "answer_to_json",
     "band_of",
     "block_to_json",
@@ -51,6 +52,9 @@ MAX_BLOCK_BYTES = 8 << 20
 """Largest ``records`` message, in bytes of column data (long chunks: fewer records per
 message); a single record larger than this still goes, alone."""
 
+MAX_SUMMARY_RECORDS = 16 * MAX_BLOCK_RECORDS
+"""Largest number of records in one message of summary numbers only (37 bytes a record)."""
+
 _BAND_BATCH = 64
 """Records unpacked at a time when the band is worked out (64 x 512 x 512 float32: 64 MB)."""
 
@@ -71,13 +75,19 @@ def _wire_columns(seq_length: int) -> tuple[Column, ...]:
     return wire + BAND_COLUMNS
 
 
-def bytes_per_record(seq_length: int, vocab_size: int = 256) -> int:
+def bytes_per_record(seq_length: int, vocab_size: int = 256, *, details: bool | None = None) -> int:
     """Bytes of column data one record adds to a ``records`` message (headers not counted).
+
+    ``details=False`` counts only the summary columns (one value per record), ``details=True``
+    only the detail columns (labels, per-step losses, magnitudes or band): what a browser keeps
+    within its ``details_budget_mb``.
 
     Examples
     --------
     >>> bytes_per_record(25), bytes_per_record(512)
     (837, 37925)
+    >>> bytes_per_record(25, details=False), bytes_per_record(25, details=True)
+    (37, 800)
     """
     n = check_int("seq_length", seq_length, minimum=1)
     vocab_size = check_int("vocab_size", vocab_size, minimum=1)
@@ -85,6 +95,8 @@ def bytes_per_record(seq_length: int, vocab_size: int = 256) -> int:
     widths = {"": 1, "n": n, "triangle": n * (n + 1) // 2, "band": n * K_BAND}
     total = 0
     for column in _wire_columns(n):
+        if details is not None and details != (column.width != ""):
+            continue
         itemsize = (
             (2 if vocab_size <= 65535 else 4) if column.wire == "index" else sizes[column.wire]
         )
@@ -146,10 +158,15 @@ def _wire(name: str, dtype: str, values: np.ndarray) -> tuple[dict[str, Any], by
 
 
 def encode_block(
-    recording: Recording, start: int, stop: int | None = None
+    recording: Recording,
+    start: int,
+    stop: int | None = None,
+    *,
+    stride: int = 1,
+    summary_only: bool = False,
 ) -> tuple[dict[str, Any], list[bytes]]:
-    """Records ``[start, stop)`` as one ``records`` message (the band instead of the whole
-    triangle for long chunks, :func:`~rnnbow_widget.columns.sends_band`).
+    """Records ``start, start + stride, ...`` below ``stop`` as one ``records`` message (the
+    band instead of the whole triangle for long chunks, :func:`~rnnbow_widget.columns.sends_band`).
 
     Parameters
     ----------
@@ -158,6 +175,11 @@ def encode_block(
         First record, ``0 <= start <= len(recording)``.
     stop : int or None, optional
         One past the last record; None or a value beyond the end means the end.
+    stride : int, default 1
+        Every ``stride``-th record from ``start`` (a browser's thinned details, see
+        :func:`iter_blocks`); the message says ``"stride"`` when it is not 1.
+    summary_only : bool, default False
+        Only the columns with one value per record (step, loss, max gradient...).
 
     Returns
     -------
@@ -168,21 +190,25 @@ def encode_block(
     """
     start = check_int("start", start, minimum=0, maximum=len(recording))
     stop = len(recording) if stop is None else min(check_int("stop", stop), len(recording))
+    stride = check_int("stride", stride, minimum=1)
     if stop < start:
         raise ValueError(f"stop must be >= start ({start}), got {stop}")
     n = recording.seq_length
     parts = []
     for column in _wire_columns(n):
-        if column.name in ("band", "beyond"):
+        if column.name in ("band", "beyond") or (summary_only and column.width):
             continue
-        values = recording.column(column.name, start, stop)
+        values = recording.column(column.name, start, stop)[::stride]
         parts.append(_wire(column.name, _wire_dtype(column.wire or "", values.dtype), values))
-    if sends_band(n):
-        values = band_of(recording.column("magnitudes", start, stop), n)
+    if sends_band(n) and not summary_only:
+        values = band_of(recording.column("magnitudes", start, stop)[::stride], n)
         parts += [_wire(c.name, c.wire or "", v) for c, v in zip(BAND_COLUMNS, values, strict=True)]
     headers = [header for header, _ in parts]
     buffers = [buffer for _, buffer in parts]
-    content = {"type": "records", "start": start, "count": stop - start, "columns": headers}
+    count = len(range(start, stop, stride))
+    content = {"type": "records", "start": start, "count": count, "columns": headers}
+    if stride != 1:
+        content["stride"] = stride
     return content, buffers
 
 
@@ -191,17 +217,39 @@ def iter_blocks(
     start: int = 0,
     stop: int | None = None,
     block_size: int | None = None,
+    *,
+    detail_from: int | None = None,
+    detail_stride: int = 1,
 ) -> Iterator[tuple[dict[str, Any], list[bytes]]]:
-    """Records ``[start, stop)`` as consecutive messages of at most ``block_size`` records
-    (:data:`MAX_BLOCK_RECORDS` by default) and at most :data:`MAX_BLOCK_BYTES` of columns."""
+    """Records ``[start, stop)`` as messages of at most ``block_size`` records
+    (:data:`MAX_BLOCK_RECORDS` by default) and at most :data:`MAX_BLOCK_BYTES` of columns.
+
+    With ``detail_from``, the browser's keep plan (``js/data/budget.ts``): every record's
+    summary numbers, but the details (labels, losses, magnitudes) only of the records from
+    ``detail_from`` on and of those below it whose index is a multiple of ``detail_stride``.
+    The summaries go first (the overview draws from them), then the newest records, then the
+    thinned older ones.
+    """
     block_size = check_int(
         "block_size", MAX_BLOCK_RECORDS if block_size is None else block_size, minimum=1
     )
     per_record = bytes_per_record(recording.seq_length, len(recording.vocab))
     block_size = max(1, min(block_size, MAX_BLOCK_BYTES // per_record))
     stop = len(recording) if stop is None else min(stop, len(recording))
-    for first in range(start, stop, block_size):
+    split = start if detail_from is None else max(start, min(detail_from, stop))
+    if split > start:
+        stride = check_int("detail_stride", detail_stride, minimum=1)
+        summaries = MAX_SUMMARY_RECORDS
+        for first in range(start, split, summaries):
+            yield encode_block(recording, first, min(first + summaries, split), summary_only=True)
+    for first in range(split, stop, block_size):
         yield encode_block(recording, first, min(first + block_size, stop))
+    if split > start:
+        kept = -(-start // stride) * stride  # the first multiple of the stride from start
+        for first in range(kept, split, block_size * stride):
+            yield encode_block(
+                recording, first, min(first + block_size * stride, split), stride=stride
+            )
 
 
 def decode_block(content: dict[str, Any], buffers: list[bytes]) -> dict[str, np.ndarray]:
@@ -233,7 +281,8 @@ def block_to_json(content: dict[str, Any], buffers: list[bytes]) -> dict[str, An
         {**header, "data_b64": base64.b64encode(bytes(buffer)).decode("ascii")}
         for header, buffer in zip(content["columns"], buffers, strict=True)
     ]
-    return {"start": content["start"], "count": content["count"], "columns": columns}
+    fields = {key: content[key] for key in ("start", "count", "stride") if key in content}
+    return {**fields, "columns": columns}
 
 
 def message_size(content: dict[str, Any], buffers: list[bytes]) -> int:
@@ -253,6 +302,8 @@ def meta_of(recording: Recording) -> dict[str, Any]:
         "cell": str(meta.get("cell") or "rnn"),
         "record_every": _int_or(meta.get("record_every"), 1),
         "corpus_length": _int_or(meta.get("corpus_length"), 0),
+        # What one record's details take in the browser, for its keep plan before any block.
+        "detail_bytes": bytes_per_record(recording.seq_length, len(recording.vocab), details=True),
     }
     diverged = meta.get("diverged")
     if isinstance(diverged, dict) and _int_or(diverged.get("step"), -1) >= 0:

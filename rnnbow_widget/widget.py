@@ -19,19 +19,26 @@ from typing import Any
 import anywidget
 import traitlets
 
-from rnnbow_widget import export, payload, sources
+from rnnbow_widget import browser, export, payload, sources
+from rnnbow_widget.browser import METRICS
 from rnnbow_widget.columns import max_horizon
 from rnnbow_widget.compare import Comparison
 from rnnbow_widget.follow import RunFollower
 from rnnbow_widget.recording import Record, Recording
 
-METRICS = ("max", "mean", "horizon", "reach")
-"""Overview bar heights: max / mean per-step gradient, effective horizon, reach."""
-
 PUSH_INTERVAL = 0.4
 """Seconds between two live pushes while a trainer runs."""
 
-OPTIONS = ("horizon", "metric", "log_scale", "global_scale", "show_help", "show_others", "height")
+OPTIONS = (
+    "horizon",
+    "metric",
+    "log_scale",
+    "global_scale",
+    "show_help",
+    "show_others",
+    "height",
+    "details_budget_mb",
+)
 """The view options ``RNNbow(...)`` takes as keyword arguments."""
 
 VIEW_TRAITS = (
@@ -73,6 +80,11 @@ class RNNbow(anywidget.AnyWidget):
     height : int, optional
         Bound the widget to this many pixels (0, the default, lets it take the height its
         views need); for output areas that cut tall outputs off, such as marimo's editor.
+    details_budget_mb : float, optional
+        MiB of record details (labels, per-step losses, magnitudes) the browser keeps (160 by
+        default): every record's summary numbers stay for the overview, details only for the
+        newest records and evenly thinned older ones. Others are fetched from the kernel when
+        shown, while it is not busy.
 
     Attributes
     ----------
@@ -101,6 +113,7 @@ class RNNbow(anywidget.AnyWidget):
     show_help = traitlets.Bool(False).tag(sync=True)
     show_others = traitlets.Bool(True).tag(sync=True)
     height = traitlets.Int(0).tag(sync=True)
+    details_budget_mb = traitlets.Float(160.0).tag(sync=True)
     _meta = traitlets.Dict().tag(sync=True)
     _record_count = traitlets.Int(0).tag(sync=True)
     # Comparison (rnnbow_widget.compare): views with the same non-empty _link_group share
@@ -122,6 +135,7 @@ class RNNbow(anywidget.AnyWidget):
         show_help: bool = False,
         show_others: bool = True,
         height: int = 0,
+        details_budget_mb: float = 160.0,
         **unknown: Any,
     ) -> None:
         if unknown:
@@ -145,8 +159,9 @@ class RNNbow(anywidget.AnyWidget):
             show_help=show_help,
             show_others=show_others,
             height=height,
+            details_budget_mb=details_budget_mb,
         )
-        self.on_msg(_on_browser_message)
+        self.on_msg(browser.answer)
         if trainer is not None:
             self._subscribe(trainer)
         if reader is not None:
@@ -274,6 +289,15 @@ class RNNbow(anywidget.AnyWidget):
             )
         return value
 
+    @traitlets.validate("details_budget_mb")
+    def _check_budget(self, proposal: dict[str, Any]) -> float:
+        value = proposal["value"]
+        if not value > 0 or value == float("inf"):
+            raise traitlets.TraitError(
+                f"details_budget_mb must be a positive number of MiB (e.g. 160); got {value!r}"
+            )
+        return value
+
     @traitlets.validate("metric")
     def _check_metric(self, proposal: dict[str, Any]) -> str:
         if proposal["value"] not in METRICS:
@@ -289,16 +313,7 @@ class RNNbow(anywidget.AnyWidget):
         so the browser returns to a valid state; numbers out of range are clamped by the
         validators and the clamped value is echoed.
         """
-        repaired = dict(sync_data)
-        rejected = []
-        for name, check in _BROWSER_CHECKS.items():
-            if name in repaired:
-                value = check(repaired[name])
-                if value is None:
-                    del repaired[name]
-                    rejected.append(name)
-                else:
-                    repaired[name] = value
+        repaired, rejected = browser.repair_state(sync_data)
         super().set_state(repaired)
         if rejected:
             self.send_state(rejected)
@@ -310,14 +325,23 @@ class RNNbow(anywidget.AnyWidget):
         for content, buffers in blocks:
             self.send(content, buffers)
 
-    def _answer_request(self, content: dict[str, Any]) -> None:
-        start = content.get("start", 0)
-        if isinstance(start, bool) or not isinstance(start, int):
-            start = 0
+    def _answer_request(self, request: browser.RecordsRequest) -> None:
+        """Send the records a browser asked for (all from its first gap on, thinned to its
+        keep plan, or one range whole)."""
         count = len(self._recording)
-        self._send_records(max(0, min(start, count)))
-        self._pushed = max(self._pushed, count)
-        self._record_count = count
+        blocks = payload.iter_blocks(
+            self._recording,
+            request.start,
+            request.stop,
+            payload.MAX_BLOCK_RECORDS,
+            detail_from=request.detail_from,
+            detail_stride=request.detail_stride,
+        )
+        for content, buffers in blocks:
+            self.send(content, buffers)
+        if request.stop is None:
+            self._pushed = max(self._pushed, count)
+            self._record_count = count
 
     def _push_new_records(self, *, force: bool) -> None:
         """Send records appended since the last push (throttled unless ``force``)."""
@@ -421,17 +445,6 @@ class RNNbow(anywidget.AnyWidget):
         self._unsubscribers = []
 
 
-def _on_browser_message(widget: RNNbow, content: object, buffers: list[bytes]) -> None:
-    if isinstance(content, dict) and content.get("type") == "request_records":
-        widget._answer_request(content)
-    elif isinstance(content, dict) and content.get("type") == "request_units":
-        # Per-unit drilldown data of one record, one binary message.
-        widget.send(*payload.units_message(widget.recording, content.get("index")))
-    elif isinstance(content, dict) and content.get("type") == "request_magnitudes":
-        # One record's whole triangle (its records carry only the band), one binary message.
-        widget.send(*payload.magnitudes_message(widget.recording, content.get("index")))
-
-
 def _call_all(callbacks: list[Callable[[], object]]) -> None:
     for callback in callbacks:
         callback()
@@ -441,39 +454,3 @@ def _integer(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise traitlets.TraitError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     return value
-
-
-def _browser_int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value == value and abs(value) != float("inf"):
-        return int(value)
-    return None
-
-
-def _browser_metric(value: object) -> str | None:
-    return value if value in METRICS else None
-
-
-def _browser_height(value: object) -> int | None:
-    height = _browser_int(value)
-    return height if height is not None and height >= 0 else None
-
-
-def _browser_bool(value: object) -> bool | None:
-    return value if isinstance(value, bool) else None
-
-
-_BROWSER_CHECKS: dict[str, Callable[[object], object]] = {
-    "selected_batch": _browser_int,
-    "horizon": _browser_int,
-    "metric": _browser_metric,
-    "log_scale": _browser_bool,
-    "global_scale": _browser_bool,
-    "show_help": _browser_bool,
-    "show_others": _browser_bool,
-    "height": _browser_height,
-    "linked_scale": _browser_bool,
-}

@@ -255,6 +255,52 @@ def test_bytes_per_record_rejects_zero_length():
         payload.bytes_per_record(0)
 
 
+def test_bytes_per_record_splits_into_summary_and_details():
+    for n in (6, 25, 128):
+        summary = payload.bytes_per_record(n, details=False)
+        detail = payload.bytes_per_record(n, details=True)
+        assert summary == 37  # nine 4-byte numbers and `clipped`
+        assert summary + detail == payload.bytes_per_record(n)
+    recording = make_recording(5, seq_length=25)
+    content, buffers = payload.encode_block(recording, 0, summary_only=True)
+    assert sum(len(b) for b in buffers) == 5 * 37
+    assert all(len(header["shape"]) == 1 for header in content["columns"])
+
+
+def _thinned(recording, **plan):
+    """The records each message of iter_blocks covers, and which carry details."""
+    summaries, details = [], []
+    for content, buffers in payload.iter_blocks(recording, **plan):
+        stride = content.get("stride", 1)
+        covered = list(
+            range(content["start"], content["start"] + content["count"] * stride, stride)
+        )
+        decoded = payload.decode_block(content, buffers)
+        np.testing.assert_array_equal(decoded["step"], recording.column("step")[covered])
+        summaries += covered
+        if "losses" in decoded:
+            np.testing.assert_allclose(
+                decoded["losses"], recording.column("losses")[covered], rtol=1 / 128
+            )
+            details += covered
+    return summaries, details
+
+
+def test_iter_blocks_sends_every_summary_and_the_details_of_the_browsers_plan(monkeypatch):
+    monkeypatch.setattr(payload, "MAX_SUMMARY_RECORDS", 16)
+    recording = make_recording(100)
+    summaries, details = _thinned(recording, start=3, detail_from=70, detail_stride=8, block_size=5)
+    assert sorted(set(summaries)) == list(range(3, 100))
+    assert sorted(details) == [8, 16, 24, 32, 40, 48, 56, 64, *range(70, 100)]
+    # the newest come before the thinned older ones (the views show the latest first)
+    assert details.index(70) < details.index(8)
+
+
+def test_iter_blocks_without_a_plan_sends_every_record_whole():
+    summaries, details = _thinned(make_recording(12), start=2)
+    assert summaries == details == list(range(2, 12))
+
+
 def test_meta_of_fills_the_contract_keys():
     meta = payload.meta_of(make_recording(1))
     assert meta == {
@@ -265,4 +311,6 @@ def test_meta_of_fills_the_contract_keys():
         "cell": "rnn",
         "record_every": 1,
         "corpus_length": 0,
+        # 6 targets and 6 predictions (uint16), 6 losses and 21 magnitudes (bfloat16)
+        "detail_bytes": 78,
     }

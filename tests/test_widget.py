@@ -266,6 +266,43 @@ def test_request_records_splits_into_bounded_blocks(monkeypatch, browser_sends):
     assert sent.ranges() == [(0, 4), (4, 4), (8, 2)]
 
 
+def test_request_records_with_a_keep_plan_thins_the_details(browser_sends):
+    w = RNNbow(make_recording(40))
+    sent = SentMessages(w)
+    browser_sends(w, {"type": "request_records", "start": 0, "detail_from": 30, "detail_stride": 4})
+    with_details = [
+        i
+        for content, _ in sent.messages
+        if len(content["columns"]) > 12
+        for i in range(
+            content["start"],
+            content["start"] + content["count"] * content.get("stride", 1),
+            content.get("stride", 1),
+        )
+    ]
+    assert sorted(with_details) == [0, 4, 8, 12, 16, 20, 24, 28, *range(30, 40)]
+    assert sent.ranges()[0] == (0, 30)  # every summary first
+    assert w._record_count == 40
+
+
+def test_request_for_one_records_details_sends_it_whole(browser_sends):
+    w = RNNbow(make_recording(40))
+    sent = SentMessages(w)
+    browser_sends(w, {"type": "request_records", "start": 13, "stop": 14})
+    browser_sends(w, {"type": "request_records", "start": 50, "stop": 51})  # beyond: nothing
+    assert sent.ranges() == [(13, 1)]
+    decoded = payload.decode_block(*sent.messages[0])
+    assert decoded["targets"].shape == (1, 6)
+
+
+def test_details_budget_is_checked():
+    with pytest.raises(traitlets.TraitError, match="details_budget_mb must be a positive"):
+        RNNbow(make_recording(2), details_budget_mb=0)
+    w = RNNbow(make_recording(2), details_budget_mb=8)
+    w.set_state({"details_budget_mb": "lots"})  # a browser's bad value is dropped
+    assert w.details_budget_mb == 8
+
+
 def test_blocks_hold_at_most_4096_records():
     assert payload.MAX_BLOCK_RECORDS == 4096
 

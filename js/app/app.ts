@@ -94,15 +94,19 @@ export class RnnbowApp {
     ]);
     this.overviewSection.append(this.info, this.overview.element);
 
-    this.detail = new ChunkDetail(model, {
-      theme: () => this.theme,
-      settings: () => this.detailSettings(),
-      barScale: (index) => this.barScale(index),
-      sourceScale: (index, t) =>
-        this.linked.scaleOn() ? this.linked.sourceMaxOverRuns(index, t) : 0,
-      hoverSource: (t) => this.hoverSource(t),
-      section: (view, title, image) => this.section(view, title, image),
-    });
+    this.detail = new ChunkDetail(
+      model,
+      {
+        theme: () => this.theme,
+        settings: () => this.detailSettings(),
+        barScale: (index) => this.barScale(index),
+        sourceScale: (index, t) =>
+          this.linked.scaleOn() ? this.linked.sourceMaxOverRuns(index, t) : 0,
+        hoverSource: (t) => this.hoverSource(t),
+        section: (view, title, image) => this.section(view, title, image),
+      },
+      records.details,
+    );
     // The units drilldown's toggle sits in the toolbar before "?".
     this.toolbar.element.insertBefore(
       this.detail.unitsToggle,

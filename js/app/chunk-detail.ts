@@ -4,10 +4,12 @@
 // Long chunks arrive as a band of the nearest sources; their whole triangle is asked for when
 // one is shown (data/triangles.ts), and the views are drawn again when it arrives.
 import { bandDepth, type Chunk, defaultSource, minStepsBehind, readChunk } from "../data/chunk";
+import type { DetailRequests } from "../data/detail-requests";
 import type { WidgetModel } from "../data/model";
 import type { RecordStore } from "../data/store";
 import { trianglesFor, type WholeTriangles } from "../data/triangles";
 import { html, listen, svg } from "../lib/dom";
+import { formatInteger } from "../lib/format";
 import { frameScheduler } from "../lib/schedule";
 import type { Theme } from "../lib/theme";
 import { BarsView } from "../views/bars";
@@ -103,6 +105,7 @@ export class ChunkDetail {
   constructor(
     model: WidgetModel,
     private readonly host: DetailHost,
+    private readonly details: DetailRequests,
   ) {
     const theme = () => host.theme();
     this.labels = new LabelsView((t) => host.hoverSource(t));
@@ -169,18 +172,20 @@ export class ChunkDetail {
     this.unitsPanel.destroy();
   }
 
-  /** The views for record `index`, or the note that it is still missing. */
+  /** The views for record `index`, or the note that it (or its details) is still missing. */
   show(store: RecordStore, index: number, vocab: string[]): void {
     if (index < 0 || !store.has(index)) {
-      this.shownChunk = null;
-      this.element.hidden = true;
-      this.missing.hidden = false;
-      this.missing.textContent =
-        index >= 0 ? `Chunk ${index} is still on its way from the kernel…` : "";
+      this.showMissing(index >= 0 ? `Chunk ${index} is still on its way from the kernel…` : "");
+      return;
+    }
+    const details = this.details.status(index);
+    if (details !== "ready") {
+      this.showMissing(detailsMissing(store, index, details === "static"));
       return;
     }
     this.element.hidden = false;
     this.missing.hidden = true;
+    this.missing.style.minHeight = "";
     this.lastShown = { store, vocab };
     const whole = this.wholeTriangle(store, index);
     const partial = this.shownChunk?.magnitudes.beyond !== null;
@@ -209,6 +214,18 @@ export class ChunkDetail {
     this.pin(this.labels.svg, geometry, settings);
     this.pin(this.bars.svg, geometry, settings);
     this.drawSource(chunk, settings);
+  }
+
+  /** A note instead of the views, as tall as the views were (the page does not jump). */
+  private showMissing(text: string): void {
+    if (!this.element.hidden && this.shownChunk) {
+      const height = this.element.offsetHeight;
+      if (height > 0) this.missing.style.minHeight = `${height}px`;
+    }
+    this.shownChunk = null;
+    this.element.hidden = true;
+    this.missing.hidden = false;
+    this.missing.textContent = text;
   }
 
   /**
@@ -335,4 +352,31 @@ export class ChunkDetail {
     this.scrollPending = true;
     this.applyScroll.request();
   }
+}
+
+/** Why record `index`'s labels and gradients are not shown: the store's budget thinned them. */
+function detailsMissing(store: RecordStore, index: number, isStatic: boolean): string {
+  const { from, stride } = store.plan();
+  const kept =
+    `the newest ${formatInteger(store.length - from)} chunks` +
+    (stride > 1 ? ` and every ${ordinal(stride)} older one` : "");
+  if (isStatic)
+    return (
+      `This page holds the labels and gradients of ${kept}; chunk ${formatInteger(index)} is ` +
+      "not among them. Its summary is in the info line above."
+    );
+  return (
+    `Chunk ${formatInteger(index)}'s labels and gradients are not loaded yet: to keep within ` +
+    `its memory budget (details_budget_mb) the browser holds them for ${kept}. ` +
+    "Asked the kernel for them; it answers when it is not busy training…"
+  );
+}
+
+function ordinal(k: number): string {
+  const tens = k % 100;
+  const suffix =
+    tens >= 11 && tens <= 13
+      ? "th"
+      : (({ 1: "st", 2: "nd", 3: "rd" } as Record<number, string>)[k % 10] ?? "th");
+  return `${formatInteger(k)}${suffix}`;
 }

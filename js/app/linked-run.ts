@@ -151,7 +151,7 @@ export class LinkedRun implements LinkMember {
 
   sourceMax(index: number, t: number): number {
     const store = this.store;
-    if (!store.has(index) || t < 0 || t >= seqLength(store)) return 0;
+    if (!store.hasDetails(index) || t < 0 || t >= seqLength(store)) return 0;
     return sourceMax(magnitudesOf(store, index), t);
   }
 

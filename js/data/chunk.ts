@@ -154,7 +154,7 @@ export function stackedMax(
   index: number,
   k: number,
 ): { k: number; max: number } | null {
-  if (!store.has(index)) return null;
+  if (!store.hasDetails(index)) return null;
   return { k, max: Math.max(0, ...stackedTotals(magnitudesOf(store, index), k)) };
 }
 
@@ -190,42 +190,46 @@ export function defaultSource(losses: Float32Array, k: number): number {
 }
 
 /**
- * The tallest stacked bar over every record held, for one k; computed incrementally as records
- * arrive (only new records are scanned).
+ * The tallest stacked bar over every record whose details arrived, for one k; computed
+ * incrementally (only records written since the last call are scanned). Records whose details
+ * were dropped to keep the memory budget still count: the maximum is kept, not recomputed.
  */
 export class StackMaxCache {
   private k = -1;
   private scanned = 0;
   private max = 0;
+  private store: RecordStore | null = null;
 
   get(store: RecordStore, k: number): number {
-    if (k !== this.k || store.length < this.scanned) {
+    if (k !== this.k || store !== this.store || store.details.lastWrite < this.scanned) {
       this.k = k;
+      this.store = store;
       this.scanned = 0;
       this.max = 0;
     }
     const n = seqLength(store);
     const depth = bandDepth(store) || n;
+    const pool = store.details;
     // Packed bfloat16 (the kernel's dtype for magnitudes): decoded here, a sum at a time.
-    const bits = store.column(depth < n ? "band" : "magnitudes");
-    const beyond = depth < n && k > depth ? store.column("beyond") : null;
-    const present = store.present;
+    const bits = pool.slotValues(depth < n ? "band" : "magnitudes");
+    const beyond = depth < n && k > depth ? pool.slotValues("beyond") : null;
+    if (!bits) return this.max;
     const word = new Uint32Array(1);
     const value = new Float32Array(word.buffer);
     const offset = depth < n ? bandOffset(depth) : triangleIndex;
-    for (let i = this.scanned; i < store.length; i++) {
-      if (!present[i]) continue;
-      const base = i * (depth < n ? n * depth : (n * (n + 1)) / 2);
+    const size = depth < n ? n * depth : (n * (n + 1)) / 2;
+    pool.forEachWrittenAfter(this.scanned, (_index, slot) => {
+      const base = slot * size;
       for (let j = 0; j < n; j++) {
-        let sum = beyond ? beyond[i * n + j] : 0;
+        let sum = beyond ? beyond[slot * n + j] : 0;
         for (let t = j; t < Math.min(n, j + k, j + depth); t++) {
           word[0] = bits[base + offset(t, j)] << 16;
           sum += value[0];
         }
         if (sum > this.max) this.max = sum;
       }
-    }
-    this.scanned = store.length;
+    });
+    this.scanned = pool.lastWrite;
     return this.max;
   }
 }

@@ -58,6 +58,22 @@ export function isDtype(dtype: string): dtype is Dtype {
   return DTYPES.includes(dtype);
 }
 
+const INTEGER: ReadonlySet<Dtype> = new Set(["int32", "uint8", "uint16"]);
+
+/** True when a column held as `held` can take a block's `incoming` values (integers widen). */
+export function fits(held: Dtype, incoming: Dtype): boolean {
+  return held === incoming || (INTEGER.has(held) && INTEGER.has(incoming));
+}
+
+/** Widen a held column's values to `dtype` when it needs more bytes per value (integers). */
+export function widen(column: { dtype: Dtype; values: Column }, dtype: Dtype): void {
+  if (dtype === column.dtype || bytesPer(dtype) <= bytesPer(column.dtype)) return;
+  const values = allocate(dtype, column.values.length);
+  values.set(column.values);
+  column.dtype = dtype;
+  column.values = values;
+}
+
 /** A zero-filled typed array for `length` values of `dtype` (bfloat16: packed, Uint16Array). */
 export function allocate(dtype: Dtype, length: number): Column {
   switch (dtype) {

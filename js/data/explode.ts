@@ -38,11 +38,8 @@ export function divergedText(diverged: Diverged): string {
   );
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
+/** The previous records' finite norms, sorted in place (reused: a million records take ~0.1 s). */
+const window = new Float64Array(JUMP_WINDOW);
 
 /**
  * grad_norm[i] / median(grad_norm of the previous JUMP_WINDOW records) for every record, NaN when
@@ -51,10 +48,21 @@ function median(values: number[]): number {
 export function jumpRatioAt(norms: ArrayLike<number>, i: number): number {
   const from = Math.max(0, i - JUMP_WINDOW);
   if (i - from < JUMP_MIN_HISTORY) return Number.NaN;
-  const previous: number[] = [];
-  for (let p = from; p < i; p++) if (Number.isFinite(norms[p])) previous.push(norms[p]);
-  if (previous.length < JUMP_MIN_HISTORY) return Number.NaN;
-  const m = median(previous);
+  let count = 0;
+  for (let p = from; p < i; p++) {
+    const value = norms[p];
+    if (!Number.isFinite(value)) continue;
+    // insertion into the sorted prefix window[0, count)
+    let at = count++;
+    while (at > 0 && window[at - 1] > value) {
+      window[at] = window[at - 1];
+      at--;
+    }
+    window[at] = value;
+  }
+  if (count < JUMP_MIN_HISTORY) return Number.NaN;
+  const mid = count >> 1;
+  const m = count % 2 ? window[mid] : (window[mid - 1] + window[mid]) / 2;
   return m > 0 ? norms[i] / m : Number.NaN;
 }
 

@@ -25,6 +25,8 @@ export interface Meta {
   diverged?: Diverged;
   /** Shards of a followed run directory that could not be read (rundir.RunReader.problems). */
   problems?: string[];
+  /** Bytes of one record's details on the wire (labels, losses, magnitudes or band). */
+  detail_bytes?: number;
 }
 
 export interface Model {
@@ -40,6 +42,8 @@ export interface Model {
   show_others: boolean;
   /** Bound the widget to this many pixels; 0 = the views' natural height. */
   height: number;
+  /** MiB of record details the browser keeps (data/budget.ts); summaries are always kept. */
+  details_budget_mb: number;
   /** With compared runs: one magnitude scale over all of them. */
   linked_scale: boolean;
   /** Views with the same non-empty group link hover, selection and scale (RNNbow.compare). */
@@ -73,6 +77,7 @@ const SYNCED: Record<keyof Model, true> = {
   show_help: true,
   show_others: true,
   height: true,
+  details_budget_mb: true,
   linked_scale: true,
   _link_group: true,
   _link_name: true,

@@ -49,6 +49,7 @@ export function testState(overrides: Partial<Model> = {}): Model {
     show_help: false,
     show_others: true,
     height: 0,
+    details_budget_mb: 160,
     linked_scale: true,
     _link_group: "",
     _link_name: "",
@@ -168,7 +169,7 @@ export function makeBlock(
   count: number,
   n = 6,
   text?: string,
-  options: { clipped?: boolean; trainerFieldsMissing?: boolean } = {},
+  options: { clipped?: boolean; trainerFieldsMissing?: boolean; stride?: number } = {},
 ): WireBlock {
   const tri = triangleSize(n);
   const f32 = (length: number) => new Float32Array(length);
@@ -187,7 +188,7 @@ export function makeBlock(
   const losses = new Uint16Array(count * n);
   const magnitudes = new Uint16Array(count * tri);
   for (let r = 0; r < count; r++) {
-    const record = start + r;
+    const record = start + r * (options.stride ?? 1);
     step[r] = record * 10;
     offset[r] = options.trainerFieldsMissing ? -1 : record * n;
     loss[r] = 3 - record * 0.001;

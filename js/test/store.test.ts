@@ -51,13 +51,16 @@ describe("RecordStore", () => {
     expect(store.have).toBe(15);
   });
 
-  it("sizes its columns for exactly the announced count", () => {
+  it("sizes its summary columns for exactly the announced count, details for those held", () => {
     const store = new RecordStore();
     store.reserve(1000);
     write(store, 0, 100, 25);
-    // per record: 4+4+1+1 + 7*4 scalars + 2*25*2 indices + 25*2 losses + 325*2 magnitudes
-    // = 838 bytes
-    expect(store.byteSize()).toBe(1000 * 838);
+    // per record: 9 numbers of 4 bytes, clipped and `present` 1 each = 38 bytes (and 4 for
+    // the record's slot index);
+    // details 2*25*2 indices + 25*2 losses + 325*2 magnitudes = 800 bytes, in as many slots
+    // as the keep plan keeps of the 1000 (all, within the default budget), 12 bytes of
+    // bookkeeping each
+    expect(store.byteSize()).toBe(1000 * (38 + 4) + 1000 * (800 + 12));
   });
 
   it("tells listeners which range changed", () => {

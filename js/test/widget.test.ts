@@ -191,6 +191,52 @@ describe("interaction", () => {
   });
 });
 
+describe("record details beyond the browser's budget", () => {
+  // 100 records' details at n = 6 (78 bytes each): the newest 50, every 64th older one
+  const budget = { details_budget_mb: (100 * 78) / 2 ** 20, _meta: testMeta({ detail_bytes: 78 }) };
+
+  it("asks the kernel for the thinned history, then for a record shown without details", async () => {
+    const { model, el } = setup(0, { _record_count: 2000, ...budget });
+    expect(recordRequests(model)).toEqual([
+      { type: "request_records", start: 0, detail_from: 1950, detail_stride: 64 },
+    ]);
+    model.sendRecords(makeBlock(0, 2000, N)); // the store keeps what its plan keeps
+    model.set("selected_batch", 100);
+    await nextFrame();
+    const missing = el.querySelector(".rnnbow-missing") as HTMLElement;
+    expect(missing.hidden).toBe(false);
+    expect(missing.textContent).toMatch(
+      /^Chunk 100's labels and gradients are not loaded yet: .* the newest 50 chunks and every 64th older one\. Asked the kernel/,
+    );
+    // the overview and the info line still have the record's summary
+    expect(el.querySelector(".rnnbow-info")!.textContent).toMatch(
+      /^Selected chunk 100 of 2,000 · step 1,000/,
+    );
+    expect(recordRequests(model).slice(-1)[0]).toEqual({
+      type: "request_records",
+      start: 100,
+      stop: 101,
+    });
+    model.sendRecords(makeBlock(100, 1, N)); // the kernel's answer
+    await nextFrame();
+    expect(missing.hidden).toBe(true);
+    expect(view(el, "labels").querySelectorAll("text.rnnbow-label-true")).toHaveLength(N);
+  });
+
+  it("sends one request at a time, then the latest wish", async () => {
+    const { model } = setup(0, { _record_count: 2000, ...budget });
+    model.sendRecords(makeBlock(0, 2000, N));
+    for (const index of [101, 102, 103]) {
+      model.set("selected_batch", index);
+      await nextFrame();
+    }
+    const asked = () => recordRequests(model).filter((m) => (m as { stop?: number }).stop);
+    expect(asked()).toEqual([{ type: "request_records", start: 101, stop: 102 }]);
+    model.sendRecords(makeBlock(101, 1, N));
+    expect(asked().slice(-1)[0]).toEqual({ type: "request_records", start: 103, stop: 104 });
+  });
+});
+
 describe("records arriving", () => {
   it("keeps records sent before any view and asks the kernel only for what is missing", () => {
     const model = new MockModel({ _record_count: 30 });
@@ -200,7 +246,13 @@ describe("records arriving", () => {
     widget.render({ model: model, el });
     expect(view(el, "overview").getAttribute("data-records")).toBe("10");
     expect(recordRequests(model)).toHaveLength(1);
-    expect(model.send).toHaveBeenCalledWith({ type: "request_records", start: 10 });
+    // everything from the first gap on; every record's details, as they fit the budget
+    expect(model.send).toHaveBeenCalledWith({
+      type: "request_records",
+      start: 10,
+      detail_from: 0,
+      detail_stride: 1,
+    });
   });
 
   it("asks for nothing when the store already holds every record", () => {
@@ -262,8 +314,9 @@ describe("safety and isolation", () => {
 
   it("cleanup removes every listener it added to the model", () => {
     const { model, cleanup, stopInit, el } = setup(5);
-    // initialize's msg:custom (records, units, whole triangles) and change:_record_count
-    const afterInit = 4;
+    // initialize's msg:custom (records, units, whole triangles), change:_record_count,
+    // change:details_budget_mb and change:_meta (the store's budget)
+    const afterInit = 6;
     expect(model.listenerCount()).toBeGreaterThan(afterInit);
     cleanup();
     expect(model.listenerCount()).toBe(afterInit);
