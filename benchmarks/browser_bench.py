@@ -70,7 +70,7 @@ HOVER_RESULT = """() => {
   const entries = performance.getEntriesByName('rnnbow:hover-record');
   const last = entries.length ? entries[entries.length - 1].duration : null;
   performance.clearMeasures('rnnbow:hover-record');
-  return [last, document.querySelector('.rnnbow-missing').hidden];
+  return [last, document.querySelector('.rnnbow-missing')?.hidden ?? null];
 }"""
 
 # Time from the last mouse event to the end of the frame after it (a task queued from
@@ -193,8 +193,10 @@ def main(argv: list[str] | None = None) -> None:
             cdp = context.new_cdp_session(page)
             page.goto(page_path.as_uri())
             baseline = heap_mb(cdp)
+            # An older bundle (--bundle) without a keep plan holds every record whole.
             plan = page.evaluate(
-                "([count, bytes, mb]) => RNNbowStandalone.keepPlan(count, bytes, mb)",
+                "([count, bytes, mb]) => RNNbowStandalone.keepPlan?.(count, bytes, mb) ?? "
+                "{from: 0, stride: 1}",
                 [args.count, detail_bytes, state["details_budget_mb"]],
             )
             held = sum(1 for i in range(args.count) if i >= plan["from"] or i % plan["stride"] == 0)
@@ -244,6 +246,7 @@ def main(argv: list[str] | None = None) -> None:
             for i in range(args.hovers):
                 page.mouse.move(left + (i * 7919 % 1000) / 1000 * width, y)
                 duration, shown = page.evaluate(HOVER_RESULT)
+                shown = shown is not False
                 if duration is not None:
                     (held if shown else missing).append(duration)
             if args.profile:
