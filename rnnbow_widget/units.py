@@ -15,7 +15,9 @@ next one arrives.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -90,6 +92,15 @@ class UnitStore:
         self.stride = 1
         self._values: dict[int, np.ndarray] = {}  # index -> (rows, H) bfloat16 bits
         self._newest = -1
+        # A kernel's subshell thread answers the browser (units_message) while the trainer
+        # puts: reads and writes take turns.
+        self._lock = threading.RLock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {key: value for key, value in self.__dict__.items() if key != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.RLock())
 
     @property
     def horizon(self) -> int | None:
@@ -109,7 +120,8 @@ class UnitStore:
     @property
     def indices(self) -> list[int]:
         """Record indices whose units are held, ascending."""
-        return sorted(self._values)
+        with self._lock:
+            return sorted(self._values)
 
     def __len__(self) -> int:
         return len(self._values)
@@ -139,7 +151,11 @@ class UnitStore:
             keeps but the walk did not reach are 0.
         """
         index = check_int("index", index, minimum=0)
-        rows = self._walk_rows(np.asarray(units))
+        rows = float32_to_bfloat16(self._walk_rows(np.asarray(units)))
+        with self._lock:
+            return self._put(index, rows)
+
+    def _put(self, index: int, rows: np.ndarray) -> bool:
         if self.capacity < 1:
             return False
         if index % self.stride and index < self._newest:
@@ -147,7 +163,7 @@ class UnitStore:
         if self._newest % self.stride and self._newest != index:
             self._values.pop(self._newest, None)  # the previous newest was off the stride
         self._newest = max(self._newest, index)
-        self._values[index] = float32_to_bfloat16(rows)
+        self._values[index] = rows
         while self._kept_on_stride() > self.capacity:
             self.stride *= 2
             for kept in list(self._values):
@@ -192,9 +208,10 @@ class UnitStore:
         steps = set(np.diff(indices).tolist())
         step = steps.pop() if len(steps) == 1 else 0  # 0: not an even slice
         part.stride = self.stride // step if step > 0 and self.stride % step == 0 else 1
-        for position, index in enumerate(indices):
-            if index in self._values:
-                part._values[position] = self._values[index].copy()
+        with self._lock:
+            for position, index in enumerate(indices):
+                if index in self._values:
+                    part._values[position] = self._values[index].copy()
         part._newest = max(part._values, default=-1)
         return part
 
@@ -243,15 +260,17 @@ class UnitStore:
         ``units_values`` is ``(kept, rows, H)`` bfloat16 bits in walk order; ``units_config``
         is ``[H, stride, budget_bytes, newest, lags]``.
         """
-        kept = self.indices
-        values = np.empty((len(kept), self.rows, self.hidden_size), dtype=np.uint16)
-        for row, index in enumerate(kept):
-            values[row] = self._values[index]
+        with self._lock:
+            kept = self.indices
+            values = np.empty((len(kept), self.rows, self.hidden_size), dtype=np.uint16)
+            for row, index in enumerate(kept):
+                values[row] = self._values[index]
+            newest = self._newest
         config = [
             self.hidden_size,
             self.stride,
             int(self.budget_mb * 2**20),
-            self._newest,
+            newest,
             self.lags,
         ]
         return {

@@ -670,3 +670,38 @@ def test_a_slice_of_a_thinned_store_keeps_only_what_was_kept():
     assert float(part.get(4)[0, 0, 0]) == 8.0
     assert store.take(range(0, 12, 2)).stride == 2
     assert store.take([1, 4, 9]).stride == 1
+
+
+def test_a_thread_reading_units_while_another_puts_never_fails():
+    # A kernel's subshell answers the browser's request_units while the trainer puts records.
+    import sys
+    import threading
+
+    store = units.UnitStore(seq_length=4, hidden_size=3, budget_mb=400 * 10 * 3 * 2 / 2**20)
+    rows = np.ones((10, 3), dtype=np.float32)
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def reader() -> None:
+        while not done.is_set():
+            try:
+                for index in store.nearest(len(store) * 7):
+                    store.get(index)
+                store.to_arrays()
+            except BaseException as error:  # any failure is the finding
+                errors.append(error)
+                return
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, as a busy kernel's would at worst
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for index in range(20_000):
+            store.put(index, rows)
+    finally:
+        done.set()
+        thread.join()
+        sys.setswitchinterval(interval)
+    assert errors == []
+    assert len(store) <= 401 and store.stride >= 64
