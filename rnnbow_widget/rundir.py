@@ -2,8 +2,10 @@
 
 A run directory holds ``run.json`` (format, ``seq_length``, vocabulary, meta; written once),
 and the records in shards, ``shard-00000000.npz``, ``shard-00000001.npz``, ... Each shard is
-an ``.npz`` file of the columns :meth:`Recording.save` writes (no pickles), written to a
-temporary name and renamed, so a reader sees a shard whole or not at all. A writer holds
+an ``.npz`` file of the columns :meth:`Recording.save` writes (no pickles), and of a trainer's
+per-unit drilldown data for its records when it keeps them (the ``units_*`` arrays, record
+indices counted from the shard's first), written to a temporary name and renamed, so a reader
+sees a shard whole or not at all. A writer holds
 ``writer.lock`` (its pid and host) while it writes; ``finished`` marks a run whose writer
 closed it. Readers take the shards in order and skip (and report) any that do not load.
 
@@ -32,6 +34,8 @@ from rnnbow_widget import npzfile
 from rnnbow_widget.columns import COLUMN_NAMES
 from rnnbow_widget.record import Record
 from rnnbow_widget.recording import Recording
+from rnnbow_widget.units import ARRAY_KEYS as UNIT_KEYS
+from rnnbow_widget.units import UnitStore
 
 __all__ = ["RunInUseError", "RunReader", "RunWriter", "is_run_dir"]
 
@@ -219,6 +223,9 @@ class RunWriter:
             return
         header = {"format": SHARD_FORMAT, "version": 1, "count": stop - start}
         arrays = {name: self._pending.column(name, start, stop) for name in COLUMN_NAMES}
+        units = self._pending.units
+        if units is not None:  # a trainer's drilldown data, for the records it kept
+            arrays.update(units.take(range(start, stop)).to_arrays())
         npzfile.write(self.path / _shard_name(self._next_shard), header, arrays)
         self._next_shard += 1
         if self._source is None:
@@ -303,11 +310,40 @@ class RunReader:
                 header, arrays = npzfile.read(shard)
                 if header.get("format") != SHARD_FORMAT:
                     raise npzfile.FileProblem("not a shard of an rnnbow run")
-                self.recording.extend(arrays)
+                units = self._units_of(arrays)  # checked before any record is added
+                first = len(self.recording)
+                self.recording.extend({k: v for k, v in arrays.items() if k not in UNIT_KEYS})
+                self._add_units(first, units)
             except (ValueError, OSError) as problem:
                 self.problems.append(f"{shard.name} skipped: {problem}")
             self._next_shard = index + 1
         return len(self.recording) - before
+
+    def _units_of(self, arrays: dict[str, Any]) -> UnitStore | None:
+        """A shard's per-unit data, checked, or None when it has none."""
+        if not any(key in arrays for key in UNIT_KEYS):
+            return None
+        count = len(arrays.get("step", ()))
+        part = UnitStore.from_arrays(arrays, self.recording.seq_length, count, horizon=None)
+        held = self.recording.units
+        if held is not None and (held.hidden_size, held.lags) != (part.hidden_size, part.lags):
+            raise ValueError(
+                f"its per-unit data has H = {part.hidden_size}, {part.lags} lags; the run's so "
+                f"far H = {held.hidden_size}, {held.lags} lags"
+            )
+        return part
+
+    def _add_units(self, first: int, part: UnitStore | None) -> None:
+        """Put a shard's per-unit data into the recording's store (made at the first), which
+        thins them within the writer's budget as the trainer's store did."""
+        if part is None:
+            return
+        if self.recording.units is None:
+            self.recording.units = UnitStore(
+                self.recording.seq_length, part.hidden_size, part.budget_mb, part.horizon
+            )
+        for index in part.indices:
+            self.recording.units.put(first + index, part.get(index))
 
 
 _WRITERS: dict[Path, weakref.ref[RunWriter]] = {}

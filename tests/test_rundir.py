@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnbow_widget import CharRNNTrainer, RNNbow
+from rnnbow_widget import CharRNNTrainer, RNNbow, payload
 from rnnbow_widget.cli import main as cli_main
 from rnnbow_widget.rundir import RunInUseError, RunReader, RunWriter
 
@@ -177,6 +177,34 @@ def test_a_trainer_writes_its_records_to_its_run_dir(tmp_path):
     assert reader.recording.meta["hidden_size"] == 8 and not reader.finished
     trainer.run.close()
     assert reader.finished
+
+
+def test_a_trainers_per_unit_data_reach_the_reader_for_the_drilldown(tmp_path):
+    trainer = CharRNNTrainer(
+        "int main(void) { return 0; }\n" * 40,
+        hidden_size=8,
+        seq_length=6,
+        record_every=1,
+        units_budget_mb=12 * 21 * 8 * 2 / 2**20,  # room for 12 records' units
+        run_dir=tmp_path / "run",
+    )
+    trainer.run.flush_seconds = 0  # a shard per record: the units of each are still held
+    trainer.train(40, progress=False)
+    trainer.run.close()
+    reader = RunReader(tmp_path / "run")
+    reader.poll()
+    assert reader.problems == []
+    mine, theirs = trainer.recording.units, reader.recording.units
+    assert theirs is not None and theirs.hidden_size == 8
+    # thinned within the writer's budget, evenly, the newest kept
+    assert len(theirs) <= 13 and 39 in theirs.indices
+    common = set(mine.indices) & set(theirs.indices)
+    assert len(common) >= 5
+    for index in common:
+        np.testing.assert_array_equal(theirs.get(index), mine.get(index))
+    # the widget answers the drilldown from the run directory
+    content, buffers = payload.units_message(RNNbow(tmp_path / "run").recording, 39)
+    assert content["available"] is True and len(buffers) == 1
 
 
 def test_the_widget_follows_a_run_until_it_is_finished(tmp_path):
