@@ -36,6 +36,9 @@ class Record:
     magnitudes : numpy.ndarray
         ``(n, n)`` float32 ``[t, j]``, the itemized gradient size of loss t at step j; zero for
         ``j > t`` (read-only).
+    example_magnitudes : numpy.ndarray or None
+        The same for the one sequence of a batch that ``inputs`` shows, its own losses'
+        gradients (``magnitudes`` are then the batch's); None when not recorded.
     loss, smooth_loss : float
         Mean of ``losses``; the trainer's smoothed loss (the chunk's own loss when the
         recording was not given one).
@@ -151,9 +154,19 @@ class Record:
     @cached_property
     def magnitudes(self) -> np.ndarray:
         """(n, n) float32 ``[t, j]``, zero for ``j > t`` (read-only)."""
+        return self._square("magnitudes")
+
+    @cached_property
+    def example_magnitudes(self) -> np.ndarray | None:
+        """(n, n) float32, the shown sequence's own magnitudes, or None when not recorded."""
+        if "example_magnitudes" not in self._recording.column_names:
+            return None
+        return self._square("example_magnitudes")
+
+    def _square(self, name: str) -> np.ndarray:
         n = self._recording.seq_length
         out = np.zeros((n, n), dtype=np.float32)
-        out[np.tril_indices(n)] = self._value("magnitudes")
+        out[np.tril_indices(n)] = self._value(name)
         out.flags.writeable = False
         return out
 

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from rnnbow_widget import npzfile
-from rnnbow_widget.columns import COLUMN_NAMES
 from rnnbow_widget.record import Record
 from rnnbow_widget.recording import Recording
 
@@ -218,7 +217,8 @@ class RunWriter:
         if stop == start:
             return
         header = {"format": SHARD_FORMAT, "version": 1, "count": stop - start}
-        arrays = {name: self._pending.column(name, start, stop) for name in COLUMN_NAMES}
+        names = self._pending.column_names
+        arrays = {name: self._pending.column(name, start, stop) for name in names}
         npzfile.write(self.path / _shard_name(self._next_shard), header, arrays)
         self._next_shard += 1
         if self._source is None:

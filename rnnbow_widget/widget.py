@@ -429,7 +429,8 @@ def _on_browser_message(widget: RNNbow, content: object, buffers: list[bytes]) -
         widget.send(*payload.units_message(widget.recording, content.get("index")))
     elif isinstance(content, dict) and content.get("type") == "request_magnitudes":
         # One record's whole triangle (its records carry only the band), one binary message.
-        widget.send(*payload.magnitudes_message(widget.recording, content.get("index")))
+        index, column = content.get("index"), content.get("column", "magnitudes")
+        widget.send(*payload.magnitudes_message(widget.recording, index, column))
 
 
 def _call_all(callbacks: list[Callable[[], object]]) -> None:

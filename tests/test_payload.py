@@ -265,4 +265,5 @@ def test_meta_of_fills_the_contract_keys():
         "cell": "rnn",
         "record_every": 1,
         "corpus_length": 0,
+        "per_example": False,
     }
