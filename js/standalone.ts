@@ -2,6 +2,8 @@
 // window.RNNbowStandalone.mount(element, state, blocks, units, magnitudes). `state` holds every synced
 // trait (data/model.ts TRAITS; the kernel side passes the widget's values, its defaults
 // included). The page needs this one script: the stylesheet is injected from the bundle.
+
+import { EXAMPLE_COLUMN } from "./data/chunk";
 import { type Bytes, base64ToBytes, type ColumnSpec } from "./data/decode";
 import { completeState } from "./data/model";
 import { PageModel } from "./data/page-model";
@@ -67,8 +69,10 @@ export function mount(
   for (const block of blocks) deliver(model, block);
   // No kernel on a static page: the per-unit data embedded here is all there is.
   unitsFor(model).isStatic = true;
-  // Likewise the whole triangles of long chunks (the page embeds the selected record's).
+  // Likewise the whole triangles of long chunks (the page embeds the selected record's), the
+  // batch's and the shown sequence's own.
   trianglesFor(model).listen().isStatic = true;
+  trianglesFor(model, EXAMPLE_COLUMN).listen().isStatic = true;
   for (const { data, data_b64, ...message } of [...units, ...magnitudes]) {
     const buffers = data ? [data] : data_b64 ? [base64ToBytes(data_b64)] : [];
     model.emit("msg:custom", message, buffers);

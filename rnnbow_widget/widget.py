@@ -31,7 +31,16 @@ METRICS = ("max", "mean", "horizon", "reach")
 PUSH_INTERVAL = 0.4
 """Seconds between two live pushes while a trainer runs."""
 
-OPTIONS = ("horizon", "metric", "log_scale", "global_scale", "show_help", "show_others", "height")
+OPTIONS = (
+    "horizon",
+    "metric",
+    "log_scale",
+    "global_scale",
+    "show_help",
+    "show_others",
+    "per_example",
+    "height",
+)
 """The view options ``RNNbow(...)`` takes as keyword arguments."""
 
 VIEW_TRAITS = (
@@ -70,6 +79,10 @@ class RNNbow(anywidget.AnyWidget):
     show_others : bool, optional
         Stack the sources beyond the k nearest as one grey "others" segment on top of each
         bar, so that a bar's height is the whole gradient of its step (default True).
+    per_example : bool, optional
+        For a recording with per-example magnitudes (a PyTorch ``Recorder``'s): the stacked
+        bars and the gradient horizon show the gradient of the shown sequence's own losses
+        instead of the whole batch's (default False). No effect on other recordings.
     height : int, optional
         Bound the widget to this many pixels (0, the default, lets it take the height its
         views need); for output areas that cut tall outputs off, such as marimo's editor.
@@ -100,6 +113,7 @@ class RNNbow(anywidget.AnyWidget):
     global_scale = traitlets.Bool(False).tag(sync=True)
     show_help = traitlets.Bool(False).tag(sync=True)
     show_others = traitlets.Bool(True).tag(sync=True)
+    per_example = traitlets.Bool(False).tag(sync=True)
     height = traitlets.Int(0).tag(sync=True)
     _meta = traitlets.Dict().tag(sync=True)
     _record_count = traitlets.Int(0).tag(sync=True)
@@ -121,6 +135,7 @@ class RNNbow(anywidget.AnyWidget):
         global_scale: bool = False,
         show_help: bool = False,
         show_others: bool = True,
+        per_example: bool = False,
         height: int = 0,
         **unknown: Any,
     ) -> None:
@@ -144,6 +159,7 @@ class RNNbow(anywidget.AnyWidget):
             global_scale=global_scale,
             show_help=show_help,
             show_others=show_others,
+            per_example=per_example,
             height=height,
         )
         self.on_msg(_on_browser_message)
@@ -475,6 +491,7 @@ _BROWSER_CHECKS: dict[str, Callable[[object], object]] = {
     "global_scale": _browser_bool,
     "show_help": _browser_bool,
     "show_others": _browser_bool,
+    "per_example": _browser_bool,
     "height": _browser_height,
     "linked_scale": _browser_bool,
 }

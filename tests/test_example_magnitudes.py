@@ -195,3 +195,21 @@ def test_a_page_of_long_chunks_holds_the_selected_records_own_triangle_too():
         ("example_magnitudes", 1, True),
     ]
     assert len(export.exported_magnitudes({"selected_batch": 1}, recording(3, 70, False))) == 1
+
+
+# ------------------------------------------------------------------ the widget's trait
+
+
+def test_per_example_is_a_view_option_off_by_default_and_checked_from_the_browser(monkeypatch):
+    assert RNNbow.default_view_state()["per_example"] is False
+    w = RNNbow(recording(3), per_example=True)
+    assert w.view_state()["per_example"] is True and w.view_state()["_meta"]["per_example"]
+    resent = []
+    monkeypatch.setattr(w, "send_state", lambda key=None: resent.append(key))
+    w.set_state({"per_example": "yes"})
+    assert w.per_example is True and resent == [["per_example"]]
+    w.set_state({"per_example": False})
+    assert w.per_example is False
+    w.close()
+    with pytest.raises(TypeError, match=r"accepted: .*per_example"):
+        RNNbow(recording(1), per_exmple=True)

@@ -105,9 +105,11 @@ def test_the_widget_follows_a_recorder_and_a_run_dir_gets_its_records(tmp_path):
         model.rnn, model.decoder, vocab=VOCAB, seq_length=N, every=2, run_dir=tmp_path / "run"
     )
     w = RNNbow(recorder)
+    assert w.view_state()["_meta"]["per_example"] is False  # nothing recorded yet
     train(model, recorder, 6)
     assert w.view_state()["_record_count"] == 3  # pushed as they came, none left waiting
     assert w.view_state()["_meta"]["vocab"] == VOCAB
+    assert w.view_state()["_meta"]["per_example"] is True  # the toolbar can offer them
     recorder.close()
     reader = RunReader(tmp_path / "run")
     assert reader.poll() == 3 and reader.finished

@@ -25,6 +25,8 @@ export interface Meta {
   diverged?: Diverged;
   /** Shards of a followed run directory that could not be read (rundir.RunReader.problems). */
   problems?: string[];
+  /** The records have per-example magnitudes (the shown sequence's own: example_magnitudes). */
+  per_example?: boolean;
 }
 
 export interface Model {
@@ -38,6 +40,8 @@ export interface Model {
   show_help: boolean;
   /** Stack the sources beyond the k nearest as one grey "others" segment on each bar. */
   show_others: boolean;
+  /** Views 3 and 4 show the shown sequence's own gradient, not the batch's (when recorded). */
+  per_example: boolean;
   /** Bound the widget to this many pixels; 0 = the views' natural height. */
   height: number;
   /** With compared runs: one magnitude scale over all of them. */
@@ -72,6 +76,7 @@ const SYNCED: Record<keyof Model, true> = {
   global_scale: true,
   show_help: true,
   show_others: true,
+  per_example: true,
   height: true,
   linked_scale: true,
   _link_group: true,

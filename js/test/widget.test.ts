@@ -262,8 +262,9 @@ describe("safety and isolation", () => {
 
   it("cleanup removes every listener it added to the model", () => {
     const { model, cleanup, stopInit, el } = setup(5);
-    // initialize's msg:custom (records, units, whole triangles) and change:_record_count
-    const afterInit = 4;
+    // initialize's msg:custom (records, units, whole triangles of the batch and of the shown
+    // sequence) and change:_record_count
+    const afterInit = 5;
     expect(model.listenerCount()).toBeGreaterThan(afterInit);
     cleanup();
     expect(model.listenerCount()).toBe(afterInit);
