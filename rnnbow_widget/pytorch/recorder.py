@@ -179,21 +179,22 @@ class Recorder:
         if step % self.every or not self.records_here():
             return None
         shown = {"inputs": self._row(tokens, "tokens"), "targets": self._row(targets, "targets")}
-        norm = _scalar("grad_norm", grad_norm)
+        norm, batch_loss = _scalar("grad_norm", grad_norm), _scalar("loss", loss)
         if clipped is None and self.max_norm is not None and norm is None:
             raise ValueError(
-                f"Recorder(max_norm={self.max_norm:g}) tells clipping from the gradient norm: "
-                "pass grad_norm=norm with norm = torch.nn.utils.clip_grad_norm_(params, max_norm)"
+                f"Recorder(max_norm={self.max_norm:g}) tells clipping from the gradient norm, and "
+                "observe() got no grad_norm: pass grad_norm=norm with "
+                "norm = torch.nn.utils.clip_grad_norm_(params, max_norm)"
             )
         if clipped is None:
             clipped = self.max_norm is not None and norm is not None and norm > self.max_norm
+        clipped = _flag("clipped", clipped)
         batched = isinstance(inputs, Tensor) and inputs.dim() == 3
         b = self.example if batched else 0
         result = itemize_chunk(
             self.rnn, self.head, inputs, targets, state0, example=b, **self._itemize
         )
         counted = result.losses[result.counted]  # none when every target is padding
-        batch_loss = _scalar("loss", loss) if loss is not None else None
         if batch_loss is None and counted.size:
             batch_loss = float(counted.mean())
         if batch_loss is not None:
@@ -206,7 +207,7 @@ class Recorder:
             magnitudes=result.magnitudes,
             example_magnitudes=result.example,
             grad_norm=norm if norm is None or math.isfinite(norm) else None,
-            clipped=_flag("clipped", clipped),
+            clipped=clipped,
             smooth_loss=self.smooth_loss,
         )
         if self.run is not None:
