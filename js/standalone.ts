@@ -4,6 +4,7 @@
 // included). The page needs this one script: the stylesheet is injected from the bundle.
 
 import { keepPlan } from "./data/budget";
+import { EXAMPLE_COLUMN } from "./data/chunk";
 import { type Bytes, base64ToBytes, type ColumnSpec } from "./data/decode";
 import { completeState } from "./data/model";
 import { PageModel } from "./data/page-model";
@@ -74,8 +75,10 @@ export function mount(
   // the per-unit data.
   attachMessages(model).details.isStatic = true;
   unitsFor(model).isStatic = true;
-  // Likewise the whole triangles of long chunks (the page embeds the selected record's).
+  // Likewise the whole triangles of long chunks (the page embeds the selected record's), the
+  // batch's and the shown sequence's own.
   trianglesFor(model).listen().isStatic = true;
+  trianglesFor(model, EXAMPLE_COLUMN).listen().isStatic = true;
   for (const { data, data_b64, ...message } of [...units, ...magnitudes]) {
     const buffers = data ? [data] : data_b64 ? [base64ToBytes(data_b64)] : [];
     model.emit("msg:custom", message, buffers);

@@ -2,6 +2,7 @@
 // (render).
 import type { AnyWidget, InitializeProps, RenderProps } from "@anywidget/types";
 import { RnnbowApp } from "./app/app";
+import { EXAMPLE_COLUMN } from "./data/chunk";
 import type { Model } from "./data/model";
 import { attachMessages } from "./data/sync";
 import { trianglesFor } from "./data/triangles";
@@ -12,12 +13,13 @@ function initialize({ model }: Pick<InitializeProps<Model>, "model">) {
   const records = attachMessages(model);
   // Per-unit answers are cached per model, like records (rnnbow_widget.units).
   const units = attachUnits(model);
-  // So are whole magnitude triangles of long chunks (rnnbow_widget.payload.magnitudes_message).
-  const triangles = trianglesFor(model).listen();
+  // So are whole magnitude triangles of long chunks (rnnbow_widget.payload.magnitudes_message),
+  // the batch's and the shown sequence's own.
+  const triangles = [trianglesFor(model).listen(), trianglesFor(model, EXAMPLE_COLUMN).listen()];
   return () => {
     records.detach?.();
     units.detach?.();
-    triangles.detach();
+    for (const column of triangles) column.detach();
   };
 }
 

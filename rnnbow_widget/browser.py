@@ -65,8 +65,10 @@ def answer(widget: RNNbow, content: object, buffers: list[bytes]) -> None:
         # Per-unit drilldown data of one record, one binary message.
         widget.send(*payload.units_message(widget.recording, content.get("index")))
     elif kind == "request_magnitudes":
-        # One record's whole triangle (its records carry only the band), one binary message.
-        widget.send(*payload.magnitudes_message(widget.recording, content.get("index")))
+        # One record's whole triangle (its records carry only the band), or the shown
+        # sequence's own (column "example_magnitudes"), one binary message.
+        index, column = content.get("index"), content.get("column", "magnitudes")
+        widget.send(*payload.magnitudes_message(widget.recording, index, column))
 
 
 def repair_state(sync_data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -122,6 +124,7 @@ _CHECKS: dict[str, Callable[[object], object]] = {
     "global_scale": _browser_bool,
     "show_help": _browser_bool,
     "show_others": _browser_bool,
+    "per_example": _browser_bool,
     "height": _browser_height,
     "details_budget_mb": _browser_budget,
     "linked_scale": _browser_bool,

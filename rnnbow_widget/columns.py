@@ -8,6 +8,7 @@ header (name, dtype, shape), so there is no other copy.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,8 +20,10 @@ __all__ = [
     "DERIVED_COLUMNS",
     "INDEX_COLUMNS",
     "K_BAND",
+    "OPTIONAL_COLUMNS",
     "WIRE_COLUMNS",
     "Column",
+    "allocate",
     "check_columns",
     "column_dtype",
     "column_shape",
@@ -76,6 +79,16 @@ COLUMNS: tuple[Column, ...] = (
     Column("magnitudes", "float32", "triangle", wire="bfloat16"),
 )
 """Every column, in the order the browser receives them (``docs/data-contract.md``)."""
+
+OPTIONAL_COLUMNS: tuple[Column, ...] = (
+    Column("example_magnitudes", "float32", "triangle", wire="bfloat16"),
+)
+"""Columns a recording holds for every record or for none (the first record decides).
+
+``example_magnitudes``: for a batch, the packed magnitudes of the one sequence the label row
+shows, the gradients of its own losses (``magnitudes`` are the batch's); a PyTorch
+``Recorder`` records them. Short chunks send them with the records; for long chunks
+(:func:`sends_band`) the browser asks for one record's at a time."""
 
 COLUMN_NAMES = tuple(column.name for column in COLUMNS)
 WIRE_COLUMNS = tuple(column.name for column in COLUMNS if column.wire)
@@ -141,16 +154,32 @@ def column_dtype(column: Column, vocab_size: int) -> np.dtype:
     return index_dtype(vocab_size) if column.dtype == "index" else np.dtype(column.dtype)
 
 
+def allocate(
+    columns: Sequence[Column], capacity: int, seq_length: int, vocab_size: int
+) -> dict[str, np.ndarray]:
+    """Zeroed storage for ``capacity`` records of each of ``columns``, keyed by name."""
+    return {
+        column.name: np.zeros(
+            (capacity, *column_shape(column, seq_length)), column_dtype(column, vocab_size)
+        )
+        for column in columns
+    }
+
+
 def check_columns(
     columns: dict[str, np.ndarray], count: int, seq_length: int, vocab_size: int
 ) -> None:
     """Raise ValueError unless ``columns`` are ``count`` stored records (every name of
-    :data:`COLUMN_NAMES`, the storage dtypes and shapes, ids within the vocabulary)."""
-    if set(columns) != set(COLUMN_NAMES):
+    :data:`COLUMN_NAMES` and any of :data:`OPTIONAL_COLUMNS`, the storage dtypes and shapes,
+    ids within the vocabulary)."""
+    optional = {column.name for column in OPTIONAL_COLUMNS}
+    if not set(COLUMN_NAMES) <= set(columns) <= set(COLUMN_NAMES) | optional:
         missing = sorted(set(COLUMN_NAMES) - set(columns))
-        extra = sorted(set(columns) - set(COLUMN_NAMES))
+        extra = sorted(set(columns) - set(COLUMN_NAMES) - optional)
         raise ValueError(f"columns do not match: missing {missing}, unexpected {extra}")
-    for column in COLUMNS:
+    for column in (*COLUMNS, *OPTIONAL_COLUMNS):
+        if column.name not in columns:
+            continue
         array = columns[column.name]
         shape = (count, *column_shape(column, seq_length))
         dtype = column_dtype(column, vocab_size)

@@ -167,12 +167,15 @@ def exported_units(state: dict[str, Any], recording: Recording) -> list[dict[str
 def exported_magnitudes(state: dict[str, Any], recording: Recording) -> list[dict[str, Any]]:
     """The whole magnitude triangles a page carries: none for short chunks (their records hold
     them), the selected record's only (the latest if none) for long chunks, whose records carry
-    the band of the nearest sources (256 KB of bfloat16 at n = 512, as base64); for the other
-    chunks the page shows the band and says so."""
+    the band of the nearest sources (256 KB of bfloat16 at n = 512, as base64), and that
+    record's per-example triangle when the recording has them; for the other chunks the page
+    shows the band and says so."""
     if len(recording) == 0 or not sends_band(recording.seq_length):
         return []
     index = _exported_index(state, recording)
-    return [payload.answer_to_json(*payload.magnitudes_message(recording, index))]
+    columns = [name for name in payload.TRIANGLE_COLUMNS if name in recording.column_names]
+    answers = (payload.magnitudes_message(recording, index, name) for name in columns)
+    return [payload.answer_to_json(*answer) for answer in answers]
 
 
 def json_for_script(value: Any) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["HEADER_KEY", "FileProblem", "read", "write", "write_atomically"]
+__all__ = ["HEADER_KEY", "FileProblem", "check_format", "read", "write", "write_atomically"]
 
 HEADER_KEY = "header"
 
@@ -104,6 +104,24 @@ def read(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.nda
             f"the file is truncated, corrupt or not an .npz archive ({reason})"
         ) from None
     return _header(arrays.pop(HEADER_KEY, None), sorted(arrays)), arrays
+
+
+def check_format(header: dict[str, Any], marker: str, newest: int, keys: set[str]) -> int:
+    """The header's version, after checking its format ``marker``, that its version is an int
+    in ``[1, newest]``, and that its keys are exactly ``keys``; raises :class:`FileProblem`."""
+    if header.get("format") != marker:
+        raise FileProblem(f"header has no format marker {marker!r}; not a recording")
+    version = header.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise FileProblem(f"header has an invalid version {version!r}")
+    if version > newest:
+        raise FileProblem(
+            f"it was written by format version {version}, newer than this package reads "
+            f"({newest}); upgrade rnnbow_widget"
+        )
+    if set(header) != keys:
+        raise FileProblem(f"header keys are {sorted(header)}, expected {sorted(keys)}")
+    return version
 
 
 def _header(raw: np.ndarray | None, names: list[str]) -> dict[str, Any]:

@@ -17,20 +17,28 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 import numpy as np
 
 from rnnbow_widget.bfloat16 import BFLOAT16, bfloat16_to_float32, float32_to_bfloat16
 from rnnbow_widget.checks import check_int
-from rnnbow_widget.columns import BAND_COLUMNS, COLUMNS, K_BAND, Column, sends_band
+from rnnbow_widget.columns import (
+    BAND_COLUMNS,
+    COLUMNS,
+    K_BAND,
+    OPTIONAL_COLUMNS,
+    Column,
+    sends_band,
+)
 from rnnbow_widget.recording import Recording
 
 __all__ = [
     "MAX_BLOCK_BYTES",
     "MAX_BLOCK_RECORDS",
     "MAX_SUMMARY_RECORDS",
+    "TRIANGLE_COLUMNS",
     "answer_to_json",
     "band_of",
     "block_to_json",
@@ -66,17 +74,27 @@ def _wire_dtype(column_wire: str, stored: np.dtype) -> str:
     return stored.name if column_wire == "index" else column_wire
 
 
-def _wire_columns(seq_length: int) -> tuple[Column, ...]:
-    """The columns a ``records`` message carries for chunks of ``seq_length`` steps: the band
-    columns instead of ``magnitudes`` for long chunks."""
+def _wire_columns(seq_length: int, held: Collection[str] = ()) -> tuple[Column, ...]:
+    """The columns a ``records`` message carries for chunks of ``seq_length`` steps of a
+    recording holding the columns ``held``: the band columns instead of ``magnitudes`` for
+    long chunks; the optional columns held only for short ones (long chunks: on request)."""
     if not sends_band(seq_length):
-        return tuple(column for column in COLUMNS if column.wire)
+        optional = tuple(column for column in OPTIONAL_COLUMNS if column.name in held)
+        return tuple(column for column in COLUMNS if column.wire) + optional
     wire = tuple(column for column in COLUMNS if column.wire and column.name != "magnitudes")
     return wire + BAND_COLUMNS
 
 
-def bytes_per_record(seq_length: int, vocab_size: int = 256, *, details: bool | None = None) -> int:
-    """Bytes of column data one record adds to a ``records`` message (headers not counted).
+def bytes_per_record(
+    seq_length: int,
+    vocab_size: int = 256,
+    held: Collection[str] = (),
+    *,
+    details: bool | None = None,
+) -> int:
+    """Bytes of column data one record adds to a ``records`` message (headers not counted), for
+    a recording holding the columns ``held`` (its ``column_names``; only the optional ones
+    matter).
 
     ``details=False`` counts only the summary columns (one value per record), ``details=True``
     only the detail columns (labels, per-step losses, magnitudes or band): what a browser keeps
@@ -88,13 +106,15 @@ def bytes_per_record(seq_length: int, vocab_size: int = 256, *, details: bool | 
     (837, 37925)
     >>> bytes_per_record(25, details=False), bytes_per_record(25, details=True)
     (37, 800)
+    >>> bytes_per_record(25, held=["example_magnitudes"])  # their triangle too, 325 x 2 bytes
+    1487
     """
     n = check_int("seq_length", seq_length, minimum=1)
     vocab_size = check_int("vocab_size", vocab_size, minimum=1)
     sizes = {"int32": 4, "float32": 4, "uint8": 1, BFLOAT16: 2}
     widths = {"": 1, "n": n, "triangle": n * (n + 1) // 2, "band": n * K_BAND}
     total = 0
-    for column in _wire_columns(n):
+    for column in _wire_columns(n, held):
         if details is not None and details != (column.width != ""):
             continue
         itemsize = (
@@ -195,7 +215,7 @@ def encode_block(
         raise ValueError(f"stop must be >= start ({start}), got {stop}")
     n = recording.seq_length
     parts = []
-    for column in _wire_columns(n):
+    for column in _wire_columns(n, recording.column_names):
         if column.name in ("band", "beyond") or (summary_only and column.width):
             continue
         values = recording.column(column.name, start, stop)[::stride]
@@ -233,7 +253,9 @@ def iter_blocks(
     block_size = check_int(
         "block_size", MAX_BLOCK_RECORDS if block_size is None else block_size, minimum=1
     )
-    per_record = bytes_per_record(recording.seq_length, len(recording.vocab))
+    per_record = bytes_per_record(
+        recording.seq_length, len(recording.vocab), recording.column_names
+    )
     block_size = max(1, min(block_size, MAX_BLOCK_BYTES // per_record))
     stop = len(recording) if stop is None else min(stop, len(recording))
     split = start if detail_from is None else max(start, min(detail_from, stop))
@@ -303,7 +325,10 @@ def meta_of(recording: Recording) -> dict[str, Any]:
         "record_every": _int_or(meta.get("record_every"), 1),
         "corpus_length": _int_or(meta.get("corpus_length"), 0),
         # What one record's details take in the browser, for its keep plan before any block.
-        "detail_bytes": bytes_per_record(recording.seq_length, len(recording.vocab), details=True),
+        "detail_bytes": bytes_per_record(
+            recording.seq_length, len(recording.vocab), recording.column_names, details=True
+        ),
+        "per_example": "example_magnitudes" in recording.column_names,
     }
     diverged = meta.get("diverged")
     if isinstance(diverged, dict) and _int_or(diverged.get("step"), -1) >= 0:
@@ -388,31 +413,47 @@ units_to_json = answer_to_json
 # ---------------------------------------------------------------- one record's whole triangle
 
 
-def magnitudes_message(recording: Recording, index: object) -> tuple[dict[str, Any], list[bytes]]:
-    """The ``magnitudes`` answer to a browser's ``{"type": "request_magnitudes", "index": i}``:
-    record i's whole packed triangle, for chunks whose ``records`` carry only the band.
+TRIANGLE_COLUMNS = ("magnitudes", "example_magnitudes")
+"""The columns whose one record's whole triangle the browser can ask for."""
 
-    Never raises: a bad index is answered with ``available: false`` and the error text.
+
+def magnitudes_message(
+    recording: Recording, index: object, column: object = "magnitudes"
+) -> tuple[dict[str, Any], list[bytes]]:
+    """The ``magnitudes`` answer to a browser's ``{"type": "request_magnitudes", "index": i}``:
+    record i's whole packed triangle, for chunks whose ``records`` carry only the band; with
+    ``"column": "example_magnitudes"``, the shown sequence's own.
+
+    Never raises: a bad index, or a column the recording does not hold, is answered with
+    ``available: false`` and the error text.
 
     Returns
     -------
     content : dict
-        ``{"type": "magnitudes", "index", "available", "seq_length", "dtype": "bfloat16",
-        "shape": [n(n+1)/2]}``; ``{"type": "magnitudes", "index", "available": false,
-        "error"}`` for a bad request.
+        ``{"type": "magnitudes", "column", "index", "available", "seq_length",
+        "dtype": "bfloat16", "shape": [n(n+1)/2]}``; ``{"type": "magnitudes", "column",
+        "index", "available": false, "error"}`` for a bad request.
     buffers : list of bytes
         The packed triangle as bfloat16 bits, little-endian (same order as ``magnitudes``).
     """
+    name = column if column in TRIANGLE_COLUMNS else "magnitudes"
+    reply: dict[str, Any] = {"type": "magnitudes", "column": name, "available": False}
     try:
         index = check_int("index", index, minimum=0, maximum=len(recording) - 1)
     except (TypeError, ValueError) as error:
         shown = index if isinstance(index, int) and not isinstance(index, bool) else -1
-        return {"type": "magnitudes", "index": shown, "available": False, "error": str(error)}, []
-    header, data = _wire(
-        "magnitudes", BFLOAT16, recording.column("magnitudes", index, index + 1)[0]
-    )
+        return {**reply, "index": shown, "error": str(error)}, []
+    if column not in TRIANGLE_COLUMNS or name not in recording.column_names:
+        error = (
+            f"column must be one of {TRIANGLE_COLUMNS}, got {column!r}"
+            if column not in TRIANGLE_COLUMNS
+            else "this recording has no per-example magnitudes"
+        )
+        return {**reply, "index": index, "error": error}, []
+    header, data = _wire(name, BFLOAT16, recording.column(name, index, index + 1)[0])
     content = {
         "type": "magnitudes",
+        "column": name,
         "index": index,
         "available": True,
         "seq_length": int(recording.seq_length),

@@ -36,6 +36,9 @@ class Record:
     magnitudes : numpy.ndarray
         ``(n, n)`` float32 ``[t, j]``, the itemized gradient size of loss t at step j; zero for
         ``j > t`` (read-only).
+    example_magnitudes : numpy.ndarray or None
+        The same for the one sequence of a batch that ``inputs`` shows, its own losses'
+        gradients (``magnitudes`` are then the batch's); None when not recorded.
     loss, smooth_loss : float
         Mean of ``losses``; the trainer's smoothed loss (the chunk's own loss when the
         recording was not given one).
@@ -151,11 +154,14 @@ class Record:
     @cached_property
     def magnitudes(self) -> np.ndarray:
         """(n, n) float32 ``[t, j]``, zero for ``j > t`` (read-only)."""
-        n = self._recording.seq_length
-        out = np.zeros((n, n), dtype=np.float32)
-        out[np.tril_indices(n)] = self._value("magnitudes")
-        out.flags.writeable = False
-        return out
+        return _unpacked(self._value("magnitudes"), self._recording.seq_length)
+
+    @cached_property
+    def example_magnitudes(self) -> np.ndarray | None:
+        """(n, n) float32, the shown sequence's own magnitudes, or None when not recorded."""
+        if "example_magnitudes" not in self._recording.column_names:
+            return None
+        return _unpacked(self._value("example_magnitudes"), self._recording.seq_length)
 
     def __repr__(self) -> str:
         text = self.inputs if len(self.inputs) <= 40 else self.inputs[:39] + "…"
@@ -199,6 +205,14 @@ class Record:
             + row.format("target", "".join(targets))
             + "</table></div>"
         )
+
+
+def _unpacked(packed: np.ndarray, n: int) -> np.ndarray:
+    """(n, n) float32 from a packed lower triangle, zero above the diagonal (read-only)."""
+    out = np.zeros((n, n), dtype=np.float32)
+    out[np.tril_indices(n)] = packed
+    out.flags.writeable = False
+    return out
 
 
 _BAR_PIXELS = 32

@@ -33,11 +33,11 @@ from rnnbow_widget.columns import (
     COLUMN_NAMES,
     COLUMNS,
     DERIVED_COLUMNS,
+    OPTIONAL_COLUMNS,
     WIRE_COLUMNS,
     Column,
+    allocate,
     check_columns,
-    column_dtype,
-    column_shape,
 )
 from rnnbow_widget.record import Record
 from rnnbow_widget.units import ARRAY_KEYS as UNIT_KEYS
@@ -56,9 +56,10 @@ __all__ = [
 ]
 
 FORMAT_MARKER = "rnnbow_widget.recording"
-FORMAT_VERSION = 2
-"""Version 2 adds the optional per-unit arrays (``units_*``); files without them are written
-as version 1, which older readers still open."""
+FORMAT_VERSION = 3
+"""Version 2 adds the optional per-unit arrays (``units_*``), version 3 the optional
+``example_magnitudes`` column; a file is written with the lowest version that holds it, which
+older readers still open."""
 
 INT32_MAX = int(np.iinfo(np.int32).max)
 
@@ -115,16 +116,7 @@ class Recording:
         self._lock = threading.RLock()
         self._summarized = 0  # records whose derived columns are worked out
         self._lower = np.tril_indices(self.seq_length)  # (t, j) of the packed triangle
-        self._data = self._allocate(64)
-
-    def _allocate(self, capacity: int) -> dict[str, np.ndarray]:
-        return {
-            column.name: np.zeros(
-                (capacity, *column_shape(column, self.seq_length)),
-                dtype=column_dtype(column, len(self.vocab)),
-            )
-            for column in COLUMNS
-        }
+        self._data = allocate(COLUMNS, 64, self.seq_length, len(self.vocab))
 
     # ----------------------------------------------------------------- writing
     def append(
@@ -140,6 +132,7 @@ class Recording:
         grad_norm: float | None = None,
         clipped: bool = False,
         smooth_loss: float | None = None,
+        example_magnitudes: Any = None,
     ) -> Record:
         """Store one chunk; nothing is stored if any field is invalid.
 
@@ -168,6 +161,9 @@ class Recording:
         smooth_loss : float, optional
             A running average of the loss (the overview's loss line; the chunk's own loss
             when not given).
+        example_magnitudes : array_like of float, shape (n, n), optional
+            For a batch: the magnitudes of the sequence ``inputs`` come from, its own losses'
+            gradients (``magnitudes`` are the batch's). Given for every record or for none.
 
         Returns
         -------
@@ -198,22 +194,46 @@ class Recording:
         }
         if smooth_loss is None:
             row["smooth_loss"] = float(np.mean(row["losses"], dtype=np.float64))
+        if example_magnitudes is not None:
+            row["example_magnitudes"] = self._check_magnitudes(example_magnitudes, "example_")
         with self._lock:
+            self._adopt(row.keys() - set(COLUMN_NAMES), "append")
             self._reserve(self._count + 1)
             for name, value in row.items():
                 self._data[name][self._count] = value
             self._count += 1
             return Record(self, self._count - 1)
 
-    def _check_magnitudes(self, value: Any) -> np.ndarray:
+    def _check_magnitudes(self, value: Any, prefix: str = "") -> np.ndarray:
         """The packed lower triangle of ``value``, after checking it is (n, n), real, >= 0."""
-        n = self.seq_length
-        lower = check_real_array("magnitudes", value, (n, n))[self._lower]
+        n, name = self.seq_length, f"{prefix}magnitudes"
+        lower = check_real_array(name, value, (n, n))[self._lower]
         if lower.min() < 0:
             raise ValueError(
-                f"magnitudes must be >= 0 (they are norms), got a minimum of {lower.min():g}"
+                f"{name} must be >= 0 (they are norms), got a minimum of {lower.min():g}"
             )
         return lower
+
+    def _adopt(self, optional: set[str], way: str) -> None:
+        """Hold the optional columns ``optional`` (names of :data:`OPTIONAL_COLUMNS`): the
+        first records decide, later ones must bring the same (call with the lock held)."""
+        held = set(self._data) - set(COLUMN_NAMES)
+        if self._count and optional != held:
+            raise ValueError(
+                f"{way}: this recording's records have {sorted(held) or 'no optional columns'}"
+                f", these have {sorted(optional) or 'none'}: give them for every record or none"
+            )
+        for name in held - optional:
+            del self._data[name]
+        new = [column for column in OPTIONAL_COLUMNS if column.name in optional - held]
+        capacity = len(self._data["step"])
+        self._data.update(allocate(new, capacity, self.seq_length, len(self.vocab)))
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """The columns this recording holds: :data:`COLUMN_NAMES`, then the optional ones its
+        records have (``"example_magnitudes"``)."""
+        return (*COLUMN_NAMES, *(c.name for c in OPTIONAL_COLUMNS if c.name in self._data))
 
     def _summarize(self) -> None:
         """Work out the derived columns of the records appended since the last call, in
@@ -296,7 +316,7 @@ class Recording:
     @property
     def nbytes(self) -> int:
         """Bytes of the filled part of all columns (what ``save`` writes uncompressed)."""
-        return sum(self.column(name).nbytes for name in COLUMN_NAMES)
+        return sum(self.column(name).nbytes for name in self.column_names)
 
     def column(self, name: str, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Records ``start`` to ``stop`` of one column, as a read-only view.
@@ -304,7 +324,7 @@ class Recording:
         Parameters
         ----------
         name : str
-            One of :data:`COLUMN_NAMES`.
+            One of :attr:`column_names`.
         start, stop : int
             The records, ``0 <= start <= stop <= len(self)``; ``stop=None`` means the end.
 
@@ -313,7 +333,7 @@ class Recording:
         numpy.ndarray
             ``(records,)`` for per-record numbers, ``(records, n)`` for ``inputs``, ``targets``,
             ``predictions`` and ``losses``, ``(records, n(n+1)/2)`` for the packed
-            ``magnitudes``.
+            ``magnitudes`` (and ``example_magnitudes``).
 
         Examples
         --------
@@ -334,13 +354,15 @@ class Recording:
         return view
 
     def columns(self, start: int = 0, stop: int | None = None) -> dict[str, np.ndarray]:
-        """The columns the browser receives (:data:`WIRE_COLUMNS`) of records ``start`` to
-        ``stop``, as read-only views keyed by name (losses and magnitudes still float32)."""
-        return {name: self.column(name, start, stop) for name in WIRE_COLUMNS}
+        """The columns the browser receives (:data:`WIRE_COLUMNS`, and the optional ones held)
+        of records ``start`` to ``stop``, as read-only views keyed by name (float32)."""
+        names = (*WIRE_COLUMNS, *self.column_names[len(COLUMN_NAMES) :])
+        return {name: self.column(name, start, stop) for name in names}
 
     def extend(self, columns: dict[str, np.ndarray]) -> int:
         """Append many records at once, given as columns in the form :meth:`save` writes
-        (every name of :data:`COLUMN_NAMES`, one row per record); returns the new length.
+        (every name of :data:`COLUMN_NAMES` and the optional columns the recording's records
+        have, one row per record); returns the new length.
 
         Everything is checked first (names, dtypes, shapes, vocabulary ids); on an error
         nothing is appended.
@@ -355,9 +377,10 @@ class Recording:
         if not count:
             return self._count
         with self._lock:
+            self._adopt(set(columns) - set(COLUMN_NAMES), "extend")
             self._summarize()
             self._reserve(self._count + count)
-            for name in COLUMN_NAMES:
+            for name in self.column_names:
                 self._data[name][self._count : self._count + count] = columns[name]
             self._count += count
             self._summarized = self._count
@@ -368,7 +391,10 @@ class Recording:
         capacity = len(self._data["step"])
         if records <= capacity:
             return
-        bigger = self._allocate(max(2 * capacity, records, 64))  # a loaded file may hold none
+        capacity = max(2 * capacity, records, 64)  # a loaded file may hold none
+        bigger = {
+            name: np.zeros((capacity, *c.shape[1:]), c.dtype) for name, c in self._data.items()
+        }
         for name, column in self._data.items():
             bigger[name][: self._count] = column[: self._count]
         self._data = bigger
@@ -403,10 +429,10 @@ class Recording:
         (1, ('a', 'b'), {'title': 't'}, 'bb')
         """
         with self._lock:  # one consistent count for the header and every column
-            arrays = {name: self.column(name) for name in COLUMN_NAMES}
+            arrays = {name: self.column(name) for name in self.column_names}
         header = {
             "format": FORMAT_MARKER,
-            "version": 1 if self.units is None else 2,
+            "version": 3 if len(arrays) > len(COLUMN_NAMES) else 1 if self.units is None else 2,
             "seq_length": self.seq_length,
             "count": len(arrays["step"]),
             "vocab": list(self.vocab),
@@ -438,21 +464,8 @@ class Recording:
 
     @classmethod
     def _from_file(cls, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Recording:
-        if header.get("format") != FORMAT_MARKER:
-            raise npzfile.FileProblem(
-                f"header has no format marker {FORMAT_MARKER!r}; not a recording"
-            )
-        version = header.get("version")
-        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            raise npzfile.FileProblem(f"header has an invalid version {version!r}")
-        if version > FORMAT_VERSION:
-            raise npzfile.FileProblem(
-                f"it was written by format version {version}, newer than this package reads "
-                f"({FORMAT_VERSION}); upgrade rnnbow_widget"
-            )
         keys = {"format", "version", "seq_length", "count", "vocab", "meta"}
-        if set(header) != keys:
-            raise npzfile.FileProblem(f"header keys are {sorted(header)}, expected {sorted(keys)}")
+        version = npzfile.check_format(header, FORMAT_MARKER, FORMAT_VERSION, keys)
         count = header["count"]
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise npzfile.FileProblem(f"header count must be an int >= 0, got {count!r}")
@@ -461,35 +474,22 @@ class Recording:
         except (TypeError, ValueError) as error:
             raise npzfile.FileProblem(f"header is inconsistent: {error}") from None
         has_units = version >= 2 and bool(set(arrays) & set(UNIT_KEYS))
-        expected = set(COLUMN_NAMES) | (set(UNIT_KEYS) if has_units else set())
-        if set(arrays) != expected:
-            missing, extra = sorted(expected - set(arrays)), sorted(set(arrays) - expected)
-            raise npzfile.FileProblem(
-                f"columns do not match: missing {missing}, unexpected {extra}"
-            )
-        columns = {name: arrays[name] for name in COLUMN_NAMES}
+        columns = {name: a for name, a in arrays.items() if not has_units or name not in UNIT_KEYS}
+        if has_units and not set(UNIT_KEYS) <= set(arrays):
+            missing = sorted(set(UNIT_KEYS) - set(arrays))
+            raise npzfile.FileProblem(f"columns do not match: missing {missing}, unexpected []")
         try:
             check_columns(columns, count, recording.seq_length, len(recording.vocab))
         except ValueError as error:
             raise npzfile.FileProblem(str(error)) from None
-        recording._data = {name: arrays[name] for name in COLUMN_NAMES}
+        recording._data = dict(columns)
         recording._count = recording._summarized = count
         if has_units:
             try:
+                units = {key: arrays[key] for key in UNIT_KEYS}
                 recording.units = UnitStore.from_arrays(
-                    {key: arrays[key] for key in UNIT_KEYS},
-                    recording.seq_length,
-                    count,
-                    _meta_horizon(recording.meta),
+                    units, recording.seq_length, count, recording.meta.get("horizon")
                 )
             except ValueError as error:
                 raise npzfile.FileProblem(f"per-unit data is inconsistent: {error}") from None
         return recording
-
-
-def _meta_horizon(meta: dict) -> int | None:
-    """``meta["horizon"]`` when it is a horizon (an int >= 1), else None (every pair)."""
-    horizon = meta.get("horizon")
-    if isinstance(horizon, int) and not isinstance(horizon, bool) and horizon >= 1:
-        return horizon
-    return None

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from rnnbow_widget import npzfile
-from rnnbow_widget.columns import COLUMN_NAMES
 from rnnbow_widget.record import Record
 from rnnbow_widget.recording import Recording
 from rnnbow_widget.units import ARRAY_KEYS as UNIT_KEYS
@@ -222,7 +221,8 @@ class RunWriter:
         if stop == start:
             return
         header = {"format": SHARD_FORMAT, "version": 1, "count": stop - start}
-        arrays = {name: self._pending.column(name, start, stop) for name in COLUMN_NAMES}
+        names = self._pending.column_names
+        arrays = {name: self._pending.column(name, start, stop) for name in names}
         units = self._pending.units
         if units is not None:  # a trainer's drilldown data, for the records it kept
             arrays.update(units.take(range(start, stop)).to_arrays())

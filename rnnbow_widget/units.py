@@ -281,13 +281,14 @@ class UnitStore:
 
     @classmethod
     def from_arrays(
-        cls, arrays: dict[str, np.ndarray], seq_length: int, count: int, horizon: int | None
+        cls, arrays: dict[str, np.ndarray], seq_length: int, count: int, horizon: object
     ) -> UnitStore:
         """Rebuild a store from :meth:`to_arrays`' output, checking every array.
 
         Files written before the config held the lags (4 entries) store packed triangles;
-        their store keeps the pairs within ``horizon`` (the recording's), unless a value beyond
-        it is not zero: then it keeps every pair, so nothing saved is lost.
+        their store keeps the pairs within ``horizon`` (the recording's ``meta["horizon"]``:
+        every pair when it is not an int >= 1), unless a value beyond it is not zero: then it
+        keeps every pair, so nothing saved is lost.
 
         Raises
         ------
@@ -334,9 +335,11 @@ class UnitStore:
         return store
 
 
-def _lags_holding_every_value(triangles: np.ndarray, n: int, horizon: int | None) -> int:
-    """``min(horizon, n)`` if every value beyond the horizon is +0.0, else n."""
-    lags = check_horizon(horizon, n) if horizon is not None else n
+def _lags_holding_every_value(triangles: np.ndarray, n: int, horizon: object) -> int:
+    """``min(horizon, n)`` if every value beyond the horizon is +0.0, else n (also when
+    ``horizon`` is not a horizon, an int >= 1)."""
+    is_horizon = isinstance(horizon, int) and not isinstance(horizon, bool) and horizon >= 1
+    lags = check_horizon(horizon, n) if is_horizon else n
     t, j = pair_indices(n, lags)
     within = np.count_nonzero(triangles[:, t * (t + 1) // 2 + j])
     return lags if within == np.count_nonzero(triangles) else n

@@ -36,6 +36,7 @@ OPTIONS = (
     "global_scale",
     "show_help",
     "show_others",
+    "per_example",
     "height",
     "details_budget_mb",
 )
@@ -77,6 +78,10 @@ class RNNbow(anywidget.AnyWidget):
     show_others : bool, optional
         Stack the sources beyond the k nearest as one grey "others" segment on top of each
         bar, so that a bar's height is the whole gradient of its step (default True).
+    per_example : bool, optional
+        For a recording with per-example magnitudes (a PyTorch ``Recorder``'s): the stacked
+        bars and the gradient horizon show the gradient of the shown sequence's own losses
+        instead of the whole batch's (default False). No effect on other recordings.
     height : int, optional
         Bound the widget to this many pixels (0, the default, lets it take the height its
         views need); for output areas that cut tall outputs off, such as marimo's editor.
@@ -112,6 +117,7 @@ class RNNbow(anywidget.AnyWidget):
     global_scale = traitlets.Bool(False).tag(sync=True)
     show_help = traitlets.Bool(False).tag(sync=True)
     show_others = traitlets.Bool(True).tag(sync=True)
+    per_example = traitlets.Bool(False).tag(sync=True)
     height = traitlets.Int(0).tag(sync=True)
     details_budget_mb = traitlets.Float(160.0).tag(sync=True)
     _meta = traitlets.Dict().tag(sync=True)
@@ -134,6 +140,7 @@ class RNNbow(anywidget.AnyWidget):
         global_scale: bool = False,
         show_help: bool = False,
         show_others: bool = True,
+        per_example: bool = False,
         height: int = 0,
         details_budget_mb: float = 160.0,
         **unknown: Any,
@@ -158,6 +165,7 @@ class RNNbow(anywidget.AnyWidget):
             global_scale=global_scale,
             show_help=show_help,
             show_others=show_others,
+            per_example=per_example,
             height=height,
             details_budget_mb=details_budget_mb,
         )

@@ -110,8 +110,9 @@ def test_request_magnitudes_is_answered_with_the_whole_packed_triangle(browser_s
     widget.send = lambda content, buffers=None: sent.append((content, buffers))
     browser_sends(widget, {"type": "request_magnitudes", "index": 1})
     ((content, buffers),) = sent
-    assert content == {"type": "magnitudes", "index": 1, "available": True, "seq_length": n,
-                       "dtype": "bfloat16", "shape": [n * (n + 1) // 2]}  # fmt: skip
+    assert content == {"type": "magnitudes", "column": "magnitudes", "index": 1,
+                       "available": True, "seq_length": n, "dtype": "bfloat16",
+                       "shape": [n * (n + 1) // 2]}  # fmt: skip
     values = bfloat16_to_float32(np.frombuffer(buffers[0], dtype="<u2"))
     np.testing.assert_array_equal(values, bf16(recording.column("magnitudes")[1]))
     widget.close()

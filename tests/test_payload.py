@@ -313,4 +313,5 @@ def test_meta_of_fills_the_contract_keys():
         "corpus_length": 0,
         # 6 targets and 6 predictions (uint16), 6 losses and 21 magnitudes (bfloat16)
         "detail_bytes": 78,
+        "per_example": False,
     }

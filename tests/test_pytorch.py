@@ -91,8 +91,9 @@ def oracle_step(rnn, x, state, w):
     return (step[rnn.mode](x, state[0], *args),)
 
 
-def oracle(rnn, head, x, y, state0, reduction="sum"):
-    """``G[(layer, wrt)]`` (n, n, *weight.shape) by unshared copies, one backward per loss."""
+def oracle(rnn, head, x, y, state0, reduction="sum", example=None):
+    """``G[(layer, wrt)]`` (n, n, *weight.shape) by unshared copies, one backward per loss:
+    the batch loss at each step, or with ``example=b`` sequence b's own loss at each step."""
     n, B = y.shape
     L = rnn.num_layers
     wrts = list(NAMES) if rnn.bias else ["W_ih", "W_hh"]
@@ -124,6 +125,8 @@ def oracle(rnn, head, x, y, state0, reduction="sum"):
         head(out).reshape(n * B, V), y.reshape(-1), reduction="none"
     )
     batch_losses = losses.reshape(n, B).sum(1) / (B if reduction == "mean" else 1)
+    if example is not None:
+        batch_losses = losses.reshape(n, B)[:, example]  # its own loss, whatever the reduction
     keys = list(copies)
     leaves = [leaf for key in keys for leaf in copies[key]]
     G = {key: np.zeros((n, n, *copies[key][0].shape)) for key in keys}
@@ -155,10 +158,12 @@ CASES = [
 
 
 @cache
-def case(cell: str, num_layers: int, B: int, batch_first: bool, reduction: str = "sum"):
+def case(
+    cell: str, num_layers: int, B: int, batch_first: bool, reduction: str = "sum", example=None
+):
     rnn, head = make_model(cell, num_layers, batch_first)
     x, y, state0 = make_chunk(rnn, n=6, B=B)
-    return rnn, head, x, y, state0, oracle(rnn, head, x, y, state0, reduction)
+    return rnn, head, x, y, state0, oracle(rnn, head, x, y, state0, reduction, example)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,6 +187,56 @@ def test_magnitudes_equal_the_brute_force_oracle(cell, num_layers, B, batch_firs
                         got, want, rtol=1e-8, atol=0, err_msg=f"{layer=} {wrt=} {norm=} {horizon=}"
                     )
                     assert np.count_nonzero(want) == (21 if horizon is None else 15)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_one_sequences_own_magnitudes_equal_the_oracle(cell, num_layers, batch_first) -> None:
+    """Sequence 1 of 4: the gradient of its own loss at step t on the copy used at step j."""
+    rnn, head, x, y, state0, own = case(cell, num_layers, 4, batch_first, example=1)
+    batch = case(cell, num_layers, 4, batch_first)[-1]
+    inputs, targets = as_layout(rnn, x, y)
+    for layer in range(num_layers):
+        for wrt in WRT_CHOICES:
+            for norm in ("fro", "mean_abs"):
+                for horizon in (None, 3):
+                    got, mine = itemized_magnitudes(
+                        rnn, head, inputs, targets, state0,
+                        layer=layer, wrt=wrt, norm=norm, horizon=horizon, example=1,
+                    )  # fmt: skip
+                    message = f"{layer=} {wrt=} {norm=} {horizon=}"
+                    want = norms(own[layer, wrt], norm, horizon)
+                    np.testing.assert_allclose(mine, want, rtol=1e-8, atol=0, err_msg=message)
+                    assert np.count_nonzero(want) == (21 if horizon is None else 15)
+                    batch_want = norms(batch[layer, wrt], norm, horizon)
+                    np.testing.assert_allclose(got, batch_want, rtol=1e-8, err_msg=message)
+                    assert not np.allclose(mine, got)  # one sequence is not the batch
+
+
+def test_a_sequences_own_magnitudes_do_not_depend_on_the_reduction() -> None:
+    """With reduction="mean" the batch's are divided by the batch size; the sequence's own
+    loss is its own loss, unscaled."""
+    rnn, head, x, y, state0, own = case("lstm", 2, 4, False, example=3)
+    summed, mine = itemized_magnitudes(rnn, head, x, y, state0, layer=0, example=3)
+    mean, mine_mean = itemized_magnitudes(
+        rnn, head, x, y, state0, layer=0, example=3, reduction="mean"
+    )
+    np.testing.assert_allclose(mine, norms(own[0, "W_hh"], "fro", None), rtol=1e-8)
+    np.testing.assert_array_equal(mine_mean, mine)
+    np.testing.assert_allclose(mean * 4, summed, rtol=1e-12)
+
+
+def test_a_batch_of_one_is_its_own_example() -> None:
+    rnn, head, x, y, state0, _ = case("gru", 2, 1, True)
+    inputs, targets = as_layout(rnn, x, y)
+    for norm in ("fro", "mean_abs"):
+        got, mine = itemized_magnitudes(rnn, head, inputs, targets, state0, norm=norm, example=0)
+        np.testing.assert_allclose(mine, got, rtol=1e-12)
+        got, mine = itemized_magnitudes(
+            rnn, head, x[:, 0], y[:, 0], state0[:, 0], norm=norm, example=0
+        )
+        np.testing.assert_allclose(mine, got, rtol=1e-12)  # unbatched: the one sequence
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -419,6 +474,9 @@ def small():
         (dict(horizon=0), ValueError, "horizon must be >= 1"),
         (dict(loss="mse"), ValueError, "loss must be 'cross_entropy' or a callable"),
         (dict(dtype=torch.int64), TypeError, "dtype must be a torch floating dtype"),
+        (dict(example=4), ValueError, r"example=4 is out of range for a batch of 4 sequences"),
+        (dict(example=-1), ValueError, r"example must be an int >= 0, got -1"),
+        (dict(example=1.5), TypeError, r"example must be an int >= 0, got 1.5"),
         (dict(head="linear"), TypeError, "head must map the RNN's output to logits"),
         (dict(head=lambda out: out.sum(0)), ValueError, r"head must map .* \(n, B, V\)"),
         (dict(inputs=torch.zeros(6, 4, 7, dtype=torch.float64)), ValueError, "input_size = 3"),

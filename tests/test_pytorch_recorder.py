@@ -68,10 +68,13 @@ def test_the_recorder_records_every_nth_step_of_a_training_loop(batch_first):
     assert last.input_ids.tolist() == row(x).tolist()
     assert last.target_ids.tolist() == row(y).tolist()
     assert last.grad_norm is not None and last.grad_norm > 0
-    # the magnitudes are the batch's, as itemized_magnitudes gives them for the same weights
+    # the magnitudes are the batch's, as itemized_magnitudes gives them for the same weights,
+    # and the example's own are those of sequence 1
     emb = model.embed(x).detach()
-    expected = itemized_magnitudes(model.rnn, model.decoder, emb, y)
+    expected, own = itemized_magnitudes(model.rnn, model.decoder, emb, y, example=1)
     assert np.allclose(last.magnitudes, expected, rtol=1e-5)  # stored as float32
+    assert np.allclose(last.example_magnitudes, own, rtol=1e-5)
+    assert not np.allclose(last.example_magnitudes, last.magnitudes, rtol=0.1)
     # predictions and per-step losses of the example sequence
     with torch.no_grad():
         out, _ = model.rnn(emb)
@@ -102,13 +105,18 @@ def test_the_widget_follows_a_recorder_and_a_run_dir_gets_its_records(tmp_path):
         model.rnn, model.decoder, vocab=VOCAB, seq_length=N, every=2, run_dir=tmp_path / "run"
     )
     w = RNNbow(recorder)
+    assert w.view_state()["_meta"]["per_example"] is False  # nothing recorded yet
     train(model, recorder, 6)
     assert w.view_state()["_record_count"] == 3  # pushed as they came, none left waiting
     assert w.view_state()["_meta"]["vocab"] == VOCAB
+    assert w.view_state()["_meta"]["per_example"] is True  # the toolbar can offer them
     recorder.close()
     reader = RunReader(tmp_path / "run")
     assert reader.poll() == 3 and reader.finished
     np.testing.assert_array_equal(reader.recording[2].magnitudes, recorder.recording[2].magnitudes)
+    np.testing.assert_array_equal(
+        reader.recording[2].example_magnitudes, recorder.recording[2].example_magnitudes
+    )
 
 
 def test_only_the_chosen_rank_records(monkeypatch):
@@ -127,6 +135,7 @@ def test_only_the_chosen_rank_records(monkeypatch):
         ({"every": 0}, ValueError, r"every must be an int >= 1, got 0"),
         ({"colour": "red"}, TypeError, r"unexpected keyword argument\(s\) colour; itemizing"),
         ({"vocab": ["a", "a"]}, ValueError, "vocab must not repeat symbols"),
+        ({"max_norm": 0}, ValueError, r"max_norm must be a finite number > 0, got 0"),
     ],
 )
 def test_bad_recorder_arguments_are_named(kwargs, error, message):
@@ -147,6 +156,62 @@ def test_bad_observations_are_named():
             0, model.embed(x).detach(), y, tokens=[1, 2]
         )
     assert len(recorder.recording) == 0
+
+
+def observe_fixed(recorder: Recorder, model: TinyModel, steps, **given):
+    """Observe ``steps`` with the weights fixed; returns each batch's mean loss per token."""
+    losses = []
+    for step, (x, y) in zip(steps, batches(False, len(steps)), strict=True):
+        emb = model.embed(x).detach()
+        with torch.no_grad():
+            logits = model.decoder(model.rnn(emb)[0])
+        losses.append(nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten()).item())
+        recorder.observe(step, emb, y, tokens=x, **given)
+    return losses
+
+
+def test_without_a_loss_the_overview_line_is_the_batchs_own_loss_smoothed_per_step():
+    model = TinyModel()
+    recorder = Recorder(model.rnn, model.decoder, vocab=VOCAB, seq_length=N, every=5)
+    first, second = observe_fixed(recorder, model, [0, 5])
+    records = list(recorder.recording)
+    assert records[0].smooth_loss == pytest.approx(first, rel=1e-6)
+    keep = 0.999**5  # as the numpy trainer, 0.999 per training step
+    assert records[1].smooth_loss == pytest.approx(keep * first + (1 - keep) * second, rel=1e-6)
+    assert records[1].grad_norm is None and not records[1].clipped  # nothing made up
+
+
+def test_a_loss_given_as_a_tensor_is_read_on_recorded_steps_only():
+    model = TinyModel()
+    recorder = Recorder(model.rnn, model.decoder, vocab=VOCAB, seq_length=N, every=5)
+    x, y = next(batches(False, 1))
+    emb = model.embed(x).detach()
+    three = torch.tensor([1.0, 2.0, 3.0])  # not a batch loss: an error, if it were read
+    for step in range(1, 5):
+        assert recorder.observe(step, emb, y, tokens=x, loss=three, grad_norm=three) is None
+    with pytest.raises(ValueError, match=r"loss must be a number or a 0-dim tensor, got a ten"):
+        recorder.observe(5, emb, y, tokens=x, loss=three)
+    record = recorder.observe(10, emb, y, tokens=x, loss=torch.tensor(2.5), grad_norm=3.0)
+    assert (record.smooth_loss, record.grad_norm) == (2.5, 3.0)
+    with pytest.raises(TypeError, match="grad_norm must be a number or a 0-dim tensor, got str"):
+        recorder.observe(15, emb, y, tokens=x, grad_norm="3")
+    assert len(recorder.recording) == 1
+
+
+def test_max_norm_marks_the_records_whose_gradient_was_clipped():
+    model = TinyModel()
+    recorder = Recorder(model.rnn, model.decoder, vocab=VOCAB, seq_length=N, every=1, max_norm=1.0)
+    x, y = next(batches(False, 1))
+    emb = model.embed(x).detach()
+    norms = [torch.tensor(2.0), 0.5, torch.tensor(1.0)]
+    records = [recorder.observe(i, emb, y, tokens=x, grad_norm=g) for i, g in enumerate(norms)]
+    assert [r.clipped for r in records] == [True, False, False]
+    assert recorder.observe(3, emb, y, tokens=x, grad_norm=0.5, clipped=True).clipped
+    with pytest.raises(ValueError, match=r"Recorder\(max_norm=1\) tells clipping from the grad"):
+        recorder.observe(4, emb, y, tokens=x)
+    with pytest.raises(TypeError, match="clipped must be a bool or a 0-dim tensor, got str"):
+        recorder.observe(4, emb, y, tokens=x, grad_norm=0.5, clipped="no")
+    assert len(recorder.recording) == 4
 
 
 def test_the_recorder_example_runs():

@@ -542,7 +542,7 @@ TAMPERINGS = {
     ),
     "newer version": (
         lambda a: with_header(a, {**header_of(a), "version": 99}),
-        r"it was written by format version 99, newer than this package reads \(2\)",
+        r"it was written by format version 99, newer than this package reads \(3\)",
     ),
     "count mismatch": (
         lambda a: with_header(a, {**header_of(a), "count": 5}),

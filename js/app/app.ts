@@ -1,5 +1,14 @@
 // The widget's layout and wiring: toolbar, info line, the four views, keyboard, live updates.
-import { clampHorizon, StackMaxCache, seqLength, stackDepth, stackedMax } from "../data/chunk";
+import {
+  BATCH_COLUMN,
+  clampHorizon,
+  EXAMPLE_COLUMN,
+  type MagnitudeColumn,
+  StackMaxCache,
+  seqLength,
+  stackDepth,
+  stackedMax,
+} from "../data/chunk";
 import { divergedOf, divergedText, JUMP_FACTOR, JumpCache } from "../data/explode";
 import { type Meta, type Model, previousValue, type WidgetModel } from "../data/model";
 import { type ModelRecords, requestMissing } from "../data/sync";
@@ -9,6 +18,7 @@ import { readTheme, type Theme } from "../lib/theme";
 import { measureSince } from "../lib/timing";
 import { OverviewView } from "../views/overview";
 import { ChunkDetail, type DetailSettings } from "./chunk-detail";
+import { hasExample, type PerExample } from "./example-gradient";
 import type { HelpTopic } from "./help";
 import { infoText, type ShownBecause } from "./info";
 import { applyLayout, viewFrame, viewLayout } from "./layout";
@@ -25,6 +35,7 @@ const REDRAW_ON = [
   "log_scale",
   "global_scale",
   "show_others",
+  "per_example",
   "show_help",
   "_meta",
   "linked_scale",
@@ -70,6 +81,7 @@ export class RnnbowApp {
       setLogScale: (on) => this.save("log_scale", on),
       setGlobalScale: (on) => this.save("global_scale", on),
       setShowOthers: (on) => this.save("show_others", on),
+      setPerExample: (on) => this.save("per_example", on),
       setShowHelp: (on) => this.save("show_help", on),
       setLinkedScale: (on) => {
         this.save("linked_scale", on);
@@ -138,6 +150,7 @@ export class RnnbowApp {
       },
       redraw: () => this.redraw.request(),
       horizonK: () => stackDepth(this.horizonK(), this.seqLength(), this.model.get("show_others")),
+      barColumn: () => this.barColumn(),
     });
     this.linked.join();
     const onGroup = () => this.linked.join();
@@ -205,6 +218,22 @@ export class RnnbowApp {
   /** The horizon k, at most the chunk length (at most K when the records carry a band). */
   private horizonK(): number {
     return clampHorizon(this.store, this.seqLength(), this.model.get("horizon"));
+  }
+
+  /** Whether the records have the shown sequence's own magnitudes, and the views ask for them. */
+  private perExample(): PerExample {
+    const has = hasExample(this.meta(), this.store);
+    return { has, wanted: has && this.model.get("per_example") };
+  }
+
+  /**
+   * The column whose magnitudes every record's bars stack, for scales over records and runs:
+   * the sequence's own when shown and the records carry them (short chunks), else the batch's;
+   * null when they are shown but only the shown record's are here (long chunks).
+   */
+  private barColumn(): MagnitudeColumn | null {
+    if (!this.perExample().wanted) return BATCH_COLUMN;
+    return this.store.width(EXAMPLE_COLUMN) > 0 ? EXAMPLE_COLUMN : null;
   }
 
   /**
@@ -318,6 +347,7 @@ export class RnnbowApp {
       logScale: this.model.get("log_scale"),
       globalScale: this.model.get("global_scale"),
       showOthers: this.model.get("show_others"),
+      perExample: this.perExample().has ? this.model.get("per_example") : null,
       showHelp,
       title: meta.title ? `RNNbow · ${meta.title}` : "RNNbow",
       linkedScale: this.linked.hasOthers() ? this.model.get("linked_scale") : null,
@@ -360,8 +390,9 @@ export class RnnbowApp {
       jumpFactor: JUMP_FACTOR,
       linkNote: this.linked.textNote(index),
       diverged: diverged ? divergedText(diverged) : "",
-      stacked: this.model.get("show_others") ? null : stackedMax(store, index, this.horizonK()),
+      stacked: this.model.get("show_others") ? null : this.stackedMax(index),
       meta: this.meta(),
+      exampleShown: this.perExample().wanted,
     };
     this.info.textContent =
       index >= 0
@@ -371,24 +402,38 @@ export class RnnbowApp {
     this.detail.show(store, index, this.meta().vocab);
   }
 
+  /** The tallest bar of record `index` stacking the k nearest sources, as the bars show it. */
+  private stackedMax(index: number): { k: number; max: number } | null {
+    const column = this.barColumn();
+    return column ? stackedMax(this.store, index, this.horizonK(), column) : null;
+  }
+
   private detailSettings(): DetailSettings {
     return {
       width: this.viewWidth - 2,
       k: this.horizonK(),
       logScale: this.model.get("log_scale"),
-      globalScale: this.model.get("global_scale"),
+      // Over all chunks only where the browser holds every chunk's magnitudes shown.
+      globalScale: this.model.get("global_scale") && this.barColumn() !== null,
       showOthers: this.model.get("show_others"),
+      perExample: this.perExample(),
       linked: this.linked.scaleOn(),
       hoveredSource: this.hoveredSource,
     };
   }
 
-  /** Top of the bars' scale: the largest over all chunks and/or all linked runs, or 0. */
+  /**
+   * Top of the bars' scale: the largest over all chunks and/or all linked runs, or 0 (the
+   * chunk's own tallest bar; also when the bars show a sequence's own magnitudes that only the
+   * shown record has here).
+   */
   private barScale(index: number): number {
+    const column = this.barColumn();
+    if (column === null) return 0;
     const k = stackDepth(this.horizonK(), this.seqLength(), this.model.get("show_others"));
     const globalScale = this.model.get("global_scale");
     if (this.linked.scaleOn()) return this.linked.barMaxOverRuns(globalScale ? null : index, k);
-    return globalScale ? this.stackMax.get(this.store, k) : 0;
+    return globalScale ? this.stackMax.get(this.store, k, column) : 0;
   }
 
   /** A view's frame (layout.ts); its help block follows "?" and its listeners the app. */

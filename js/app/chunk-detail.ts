@@ -23,6 +23,7 @@ import {
 } from "../views/columns";
 import { type BandOnly, HorizonView } from "../views/horizon";
 import { LabelsView } from "../views/labels";
+import { ExampleGradient, type PerExample } from "./example-gradient";
 import type { HelpTopic } from "./help";
 import { tokenUnit } from "./info";
 import { UnitsPanel } from "./units-panel";
@@ -40,6 +41,8 @@ export interface DetailSettings {
   globalScale: boolean;
   /** The bars stack the sources beyond k as one grey segment. */
   showOthers: boolean;
+  /** The records have the shown sequence's own magnitudes, and whether they are asked for. */
+  perExample: PerExample;
   /** The scales are the largest over the linked runs. */
   linked: boolean;
   /** The source loss the reader points at (null: none, the default source is inspected). */
@@ -75,6 +78,9 @@ export class ChunkDetail {
   private readonly unitsPanel: UnitsPanel;
   private readonly triangles: WholeTriangles;
   private readonly stopTriangles: () => void;
+  /** The shown sequence's own magnitudes (example-gradient.ts), and its arrivals' listener. */
+  private readonly example: ExampleGradient;
+  private readonly stopExample: () => void;
   /** Each view's left gutter, kept in sight while the views scroll sideways. */
   private readonly pinned = new Map<SVGSVGElement, SVGSVGElement>();
   private shownChunk: Chunk | null = null;
@@ -132,6 +138,8 @@ export class ChunkDetail {
       this.pinned.set(view, svg("svg"));
     this.triangles = trianglesFor(model).listen();
     this.stopTriangles = this.triangles.onArrival((index) => this.wholeArrived(index));
+    this.example = new ExampleGradient(model);
+    this.stopExample = this.example.onArrival((index) => this.exampleArrived(index));
     this.element = html("div", { class: "rnnbow-detail" });
     this.element.append(labelsSection, barsSection, horizonSection);
     this.stopScroll = listen(this.element, "scroll", () => this.scrolled());
@@ -163,6 +171,7 @@ export class ChunkDetail {
 
   destroy(): void {
     this.stopTriangles();
+    this.stopExample();
     this.stopScroll();
     this.redrawScrolled.cancel();
     this.applyScroll.cancel();
@@ -189,10 +198,10 @@ export class ChunkDetail {
     this.lastShown = { store, vocab };
     const whole = this.wholeTriangle(store, index);
     const partial = this.shownChunk?.magnitudes.beyond !== null;
-    if (!this.shownChunk || this.shownChunk.index !== index || (whole && partial))
-      this.shownChunk = readChunk(store, index, vocab, whole);
-    const chunk = this.shownChunk;
     const settings = this.host.settings();
+    if (!this.shownChunk || this.shownChunk.index !== index || (whole && partial))
+      this.shownChunk = this.example.apply(store, readChunk(store, index, vocab, whole), settings);
+    const chunk = this.shownChunk;
     const full = columnGeometry(settings.width, chunk.n);
     this.revealDefaultSource(chunk, full, settings);
     // Long chunks: only the columns in view and a margin (scrolling draws the others).
@@ -278,6 +287,14 @@ export class ChunkDetail {
     const chunk = this.shownChunk;
     if (!chunk || chunk.index !== index || chunk.magnitudes.beyond === null || !this.lastShown)
       return;
+    this.show(this.lastShown.store, index, this.lastShown.vocab);
+  }
+
+  /** The shown sequence's own triangle arrived: draw the chunk again if it waited for it. */
+  private exampleArrived(index: number): void {
+    if (this.shownChunk?.index !== index || !this.shownChunk.exampleMissing || !this.lastShown)
+      return;
+    this.shownChunk = null;
     this.show(this.lastShown.store, index, this.lastShown.vocab);
   }
 

@@ -31,7 +31,11 @@ export const HELP = {
     "(losses per bar). The grey segment on top ('+ others') sums every loss further away, so a " +
     "bar is all the gradient its step receives and the tallest bar is the overview's max " +
     "gradient; without it, the bars hold only the k nearest losses and are shorter. Mostly dark " +
-    "bars mean the network learns only from what is right in front of it.",
+    "bars mean the network learns only from what is right in front of it. A recording of a " +
+    "batch (a PyTorch Recorder's) shows one sequence of it in the labels: 'gradient of' chooses " +
+    "between the whole batch's gradient (what the optimizer applies; the overview's too) and " +
+    "that sequence's own (its own losses only), here and in the horizon below; the line above " +
+    "the legend says which.",
   horizon:
     "How the gradient of one loss travels back in time. Each blue bar is the push it gives at an " +
     "earlier step. If the bars shrink quickly to nothing, the network cannot learn dependencies " +

@@ -25,6 +25,8 @@ interface InfoExtras {
   /** The run's meta: its vocabulary names the unit (characters or tokens), and the shards a
    * followed run directory skipped are reported. */
   meta?: Meta;
+  /** The bars show the shown sequence's own gradient: the max gradient is the batch's. */
+  exampleShown?: boolean;
 }
 
 /** "characters" for a character vocabulary, else "tokens". */
@@ -36,10 +38,12 @@ export function tokenUnit(vocab: readonly string[] | undefined): string {
  * The overview's "max": the tallest bar of the chunk with every source loss stacked (the grey
  * "others" included); with the grey segment off, also the tallest of the k stacked.
  */
-function maxGradientText(max: number, stacked: InfoExtras["stacked"]): string {
-  const all = `max gradient ${formatGradient(max)} (tallest bar, all losses`;
+function maxGradientText(max: number, stacked: InfoExtras["stacked"], batch = false): string {
+  const bar = batch ? "the batch's tallest bar" : "tallest bar";
+  const all = `max gradient ${formatGradient(max)} (${bar}, all losses`;
   if (!stacked) return `${all})`;
-  return `${all}; with the ${stacked.k} nearest only: ${formatGradient(stacked.max)})`;
+  const nearest = batch ? `this sequence's tallest with the ${stacked.k}` : `with the ${stacked.k}`;
+  return `${all}; ${nearest} nearest only: ${formatGradient(stacked.max)})`;
 }
 
 export function infoText(
@@ -62,7 +66,7 @@ export function infoText(
   const unit = tokenUnit(extras.meta?.vocab);
   if (start >= 0) parts.push(`${unit} ${formatInteger(start)}..${formatInteger(start + n)}`);
   parts.push(
-    maxGradientText(value("max_gradient"), extras.stacked),
+    maxGradientText(value("max_gradient"), extras.stacked, extras.exampleShown),
     `loss ${formatLoss(value("loss"))} (mean over the chunk)`,
     `effective horizon ${formatSteps(value("effective_horizon"))} steps`,
     `reach ${formatSteps(value("reach"))} steps`,

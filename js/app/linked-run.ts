@@ -1,7 +1,14 @@
 // This run as a member of a compare group (RNNbow.compare, link.ts): it joins the group named by
 // `_link_group`, tells the other runs what its reader hovers and selects, follows theirs, and
 // answers their questions about its scale and corpus positions.
-import { magnitudesOf, StackMaxCache, seqLength, sourceMax, stackedMax } from "../data/chunk";
+import {
+  type MagnitudeColumn,
+  magnitudesOf,
+  StackMaxCache,
+  seqLength,
+  sourceMax,
+  stackedMax,
+} from "../data/chunk";
 import type { WidgetModel } from "../data/model";
 import type { RecordStore } from "../data/store";
 import type { SharedScale } from "../views/overview";
@@ -17,6 +24,11 @@ export interface LinkedRunHost {
   redraw(): void;
   /** The horizon k this run's bars stack. */
   horizonK(): number;
+  /**
+   * The column of every record's magnitudes this run's bars show (the batch's, or the shown
+   * sequence's own); null when only the shown record's are here: the run leaves the scales.
+   */
+  barColumn(): MagnitudeColumn | null;
 }
 
 export class LinkedRun implements LinkMember {
@@ -144,15 +156,21 @@ export class LinkedRun implements LinkMember {
 
   barMax(index: number | null, k: number): number {
     const store = this.store;
-    if (index === null)
-      return (k === this.host.horizonK() ? this.stackMax : this.otherStackMax).get(store, k);
-    return stackedMax(store, index, k)?.max ?? 0;
+    const column = this.host.barColumn();
+    if (column === null) return 0;
+    if (index === null) {
+      const cache = k === this.host.horizonK() ? this.stackMax : this.otherStackMax;
+      return cache.get(store, k, column);
+    }
+    return stackedMax(store, index, k, column)?.max ?? 0;
   }
 
   sourceMax(index: number, t: number): number {
     const store = this.store;
-    if (!store.hasDetails(index) || t < 0 || t >= seqLength(store)) return 0;
-    return sourceMax(magnitudesOf(store, index), t);
+    const column = this.host.barColumn();
+    if (column === null || !store.hasDetails(index) || t < 0 || t >= seqLength(store)) return 0;
+    const m = magnitudesOf(store, index, column);
+    return m ? sourceMax(m, t) : 0;
   }
 
   columnMax(column: string, lo: number, hi: number): number {

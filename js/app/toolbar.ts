@@ -1,5 +1,5 @@
-// The control bar: overview metric, horizon k, the bars' grey "others", log scale, global
-// scale, reading guidance.
+// The control bar: overview metric, horizon k, the bars' grey "others", whose gradient the bars
+// show (a batch's recordings), log scale, global scale, reading guidance.
 
 import { METRICS } from "../data/metrics";
 import type { Metric } from "../data/model";
@@ -12,6 +12,8 @@ interface ToolbarValues {
   logScale: boolean;
   globalScale: boolean;
   showOthers: boolean;
+  /** The bars show the shown sequence's own gradient; null: none recorded (control hidden). */
+  perExample: boolean | null;
   showHelp: boolean;
   title: string;
   /** null when the view is not linked to other runs (the checkbox is hidden). */
@@ -24,6 +26,7 @@ interface ToolbarActions {
   setLogScale: (on: boolean) => void;
   setGlobalScale: (on: boolean) => void;
   setShowOthers: (on: boolean) => void;
+  setPerExample: (on: boolean) => void;
   setShowHelp: (on: boolean) => void;
   setLinkedScale?: (on: boolean) => void;
 }
@@ -37,6 +40,8 @@ export class Toolbar {
   private readonly log: HTMLInputElement;
   private readonly global: HTMLInputElement;
   private readonly others: HTMLInputElement;
+  private readonly gradientOf: HTMLSelectElement;
+  private readonly gradientOfLabel: HTMLElement;
   private readonly help: HTMLButtonElement;
   private readonly linked: HTMLInputElement;
   private readonly linkedLabel: HTMLElement;
@@ -86,6 +91,27 @@ export class Toolbar {
     });
     othersLabel.append(this.others, document.createTextNode(" + others (grey)"));
 
+    this.gradientOf = html("select", {
+      class: "rnnbow-gradient-of",
+      "aria-label": "whose gradient the bars show",
+    });
+    this.gradientOf.append(
+      html("option", { value: "batch" }, "the whole batch"),
+      html("option", { value: "example" }, "this sequence"),
+    );
+    this.gradientOfLabel = html(
+      "label",
+      {
+        class: "rnnbow-control",
+        title:
+          "the bars and the horizon below: the gradient of the whole batch (what the optimizer " +
+          "applies), or of the shown sequence's own losses only",
+      },
+      "gradient of: ",
+    );
+    this.gradientOfLabel.appendChild(this.gradientOf);
+    this.gradientOfLabel.hidden = true;
+
     this.log = html("input", { type: "checkbox", class: "rnnbow-log" });
     const logLabel = html("label", {
       class: "rnnbow-control",
@@ -124,6 +150,7 @@ export class Toolbar {
       metricLabel,
       horizonLabel,
       othersLabel,
+      this.gradientOfLabel,
       logLabel,
       globalLabel,
       this.linkedLabel,
@@ -141,6 +168,9 @@ export class Toolbar {
       listen(this.log, "change", () => actions.setLogScale(this.log.checked)),
       listen(this.global, "change", () => actions.setGlobalScale(this.global.checked)),
       listen(this.others, "change", () => actions.setShowOthers(this.others.checked)),
+      listen(this.gradientOf, "change", () =>
+        actions.setPerExample(this.gradientOf.value === "example"),
+      ),
       listen(this.linked, "change", () => actions.setLinkedScale?.(this.linked.checked)),
       listen(this.help, "click", () =>
         actions.setShowHelp(this.help.getAttribute("aria-pressed") !== "true"),
@@ -159,6 +189,8 @@ export class Toolbar {
     this.log.checked = values.logScale;
     this.global.checked = values.globalScale;
     this.others.checked = values.showOthers;
+    this.gradientOfLabel.hidden = values.perExample === null;
+    this.gradientOf.value = values.perExample ? "example" : "batch";
     this.help.setAttribute("aria-pressed", values.showHelp ? "true" : "false");
     this.linkedLabel.hidden = values.linkedScale === null || values.linkedScale === undefined;
     this.linked.checked = Boolean(values.linkedScale);

@@ -1,9 +1,18 @@
 // One recorded chunk as the detail views need it (read from the store's columns "targets",
 // "predictions", "losses", and "magnitudes" or, for long chunks, "band" and "beyond"), plus the
 // pure arithmetic on its magnitudes: the whole packed triangle, or the band of the K nearest
-// sources of each step with the sum of the sources beyond it (docs/data-contract.md).
+// sources of each step with the sum of the sources beyond it (docs/data-contract.md). A batch's
+// recording may also hold the shown sequence's own magnitudes ("example_magnitudes", whole
+// triangles of short chunks only).
 import { decodeBf16, triangleIndex } from "./decode";
 import type { RecordStore } from "./store";
+
+/** The magnitudes of the batch (what the optimizer applies). */
+export const BATCH_COLUMN = "magnitudes";
+/** The shown sequence's own magnitudes, when recorded (data-contract: example_magnitudes). */
+export const EXAMPLE_COLUMN = "example_magnitudes";
+/** A column of whole packed triangles of magnitudes. */
+export type MagnitudeColumn = typeof BATCH_COLUMN | typeof EXAMPLE_COLUMN;
 
 /** Characters per chunk (n): the true next characters per record; 0 before the first record. */
 export function seqLength(store: RecordStore): number {
@@ -31,8 +40,13 @@ export function clampHorizon(store: RecordStore, n: number, k: number): number {
 }
 
 /** The decoded packed triangle |G[t, j]| (index t(t+1)/2 + j) of one record. */
-export function triangleOf(store: RecordStore, index: number, out?: Float32Array): Float32Array {
-  return store.floats("magnitudes", index, out);
+export function triangleOf(
+  store: RecordStore,
+  index: number,
+  out?: Float32Array,
+  column: MagnitudeColumn = BATCH_COLUMN,
+): Float32Array {
+  return store.floats(column, index, out);
 }
 
 /** One chunk's magnitudes |G[t, j]| as held: the whole triangle, or a band. */
@@ -51,9 +65,27 @@ export function wholeTriangle(triangle: Float32Array, n: number): Magnitudes {
   return { n, depth: n, values: triangle, beyond: null };
 }
 
-/** Record `index`'s magnitudes as the store holds them (a band for long chunks). */
-export function magnitudesOf(store: RecordStore, index: number): Magnitudes {
+/**
+ * Record `index`'s magnitudes as the store holds them (a band for long chunks); the shown
+ * sequence's own with EXAMPLE_COLUMN, which only the records of short chunks carry (null
+ * otherwise).
+ */
+export function magnitudesOf(store: RecordStore, index: number): Magnitudes;
+export function magnitudesOf(
+  store: RecordStore,
+  index: number,
+  column: MagnitudeColumn,
+): Magnitudes | null;
+export function magnitudesOf(
+  store: RecordStore,
+  index: number,
+  column: MagnitudeColumn = BATCH_COLUMN,
+): Magnitudes | null {
   const n = seqLength(store);
+  if (column === EXAMPLE_COLUMN)
+    return store.width(column) > 0
+      ? wholeTriangle(triangleOf(store, index, undefined, column), n)
+      : null;
   const depth = bandDepth(store);
   if (depth === 0) return wholeTriangle(triangleOf(store, index), n);
   const values = decodeBf16(store.row("band", index) as Uint16Array);
@@ -86,11 +118,24 @@ export function stackedTotals(m: Magnitudes, k: number): Float32Array {
   return totals;
 }
 
+/** Why the batch's magnitudes are shown although the sequence's own were asked for. */
+export type ExampleMissing =
+  | { state: "waiting" }
+  | { state: "static"; pageHolds: number[] }
+  | { state: "failed"; error: string };
+
 export interface Chunk {
   index: number;
   n: number;
   /** |G[t, j]|, decoded: the whole triangle, or (long chunks) the band until it arrived. */
   magnitudes: Magnitudes;
+  /**
+   * Whose gradient `magnitudes` is, when the recording has per-example magnitudes: the batch's
+   * or the shown sequence's own ("example"); null when it has none (nothing to tell apart).
+   */
+  gradientOf: "batch" | "example" | null;
+  /** With gradientOf "batch": why the sequence's own asked for are not shown (else null). */
+  exampleMissing: ExampleMissing | null;
   /** Per-step losses L_t. */
   losses: Float32Array;
   /** Vocabulary symbols of the true next characters and of the predictions. */
@@ -126,6 +171,8 @@ export function readChunk(
     index,
     n,
     magnitudes: whole ? wholeTriangle(whole, n) : magnitudesOf(store, index),
+    gradientOf: null,
+    exampleMissing: null,
     losses: store.floats("losses", index),
     targets,
     predictions,
@@ -148,14 +195,18 @@ export function othersAt(m: Magnitudes, k: number, j: number): number {
   return sum;
 }
 
-/** The tallest bar of record `index` stacking k sources, with k (null: the record is missing). */
+/**
+ * The tallest bar of record `index` stacking k sources of `column`, with k (null: the record,
+ * or that column of it, is missing).
+ */
 export function stackedMax(
   store: RecordStore,
   index: number,
   k: number,
+  column: MagnitudeColumn = BATCH_COLUMN,
 ): { k: number; max: number } | null {
-  if (!store.hasDetails(index)) return null;
-  return { k, max: Math.max(0, ...stackedTotals(magnitudesOf(store, index), k)) };
+  const m = store.hasDetails(index) ? magnitudesOf(store, index, column) : null;
+  return m ? { k, max: Math.max(0, ...stackedTotals(m, k)) } : null;
 }
 
 /** The largest |G[t, j]| of source t over the steps held. */
@@ -190,28 +241,38 @@ export function defaultSource(losses: Float32Array, k: number): number {
 }
 
 /**
- * The tallest stacked bar over every record whose details arrived, for one k; computed
- * incrementally (only records written since the last call are scanned). Records whose details
- * were dropped to keep the memory budget still count: the maximum is kept, not recomputed.
+ * The tallest stacked bar over every record whose details arrived, for one k and one column;
+ * computed incrementally (only records written since the last call are scanned). Records whose
+ * details were dropped to keep the memory budget still count: the maximum is kept, not
+ * recomputed. The shown sequence's own magnitudes count only where the records carry them
+ * (short chunks): else 0.
  */
 export class StackMaxCache {
   private k = -1;
+  private column: MagnitudeColumn = BATCH_COLUMN;
   private scanned = 0;
   private max = 0;
   private store: RecordStore | null = null;
 
-  get(store: RecordStore, k: number): number {
-    if (k !== this.k || store !== this.store || store.details.lastWrite < this.scanned) {
+  get(store: RecordStore, k: number, column: MagnitudeColumn = BATCH_COLUMN): number {
+    if (
+      k !== this.k ||
+      column !== this.column ||
+      store !== this.store ||
+      store.details.lastWrite < this.scanned
+    ) {
       this.k = k;
+      this.column = column;
       this.store = store;
       this.scanned = 0;
       this.max = 0;
     }
     const n = seqLength(store);
-    const depth = bandDepth(store) || n;
+    const depth = column === BATCH_COLUMN ? bandDepth(store) || n : n;
+    if (store.width(column) === 0 && column !== BATCH_COLUMN) return 0;
     const pool = store.details;
     // Packed bfloat16 (the kernel's dtype for magnitudes): decoded here, a sum at a time.
-    const bits = pool.slotValues(depth < n ? "band" : "magnitudes");
+    const bits = pool.slotValues(depth < n ? "band" : column);
     const beyond = depth < n && k > depth ? pool.slotValues("beyond") : null;
     if (!bits) return this.max;
     const word = new Uint32Array(1);

@@ -27,6 +27,8 @@ export interface Meta {
   problems?: string[];
   /** Bytes of one record's details on the wire (labels, losses, magnitudes or band). */
   detail_bytes?: number;
+  /** The records have per-example magnitudes (the shown sequence's own: example_magnitudes). */
+  per_example?: boolean;
 }
 
 export interface Model {
@@ -40,6 +42,8 @@ export interface Model {
   show_help: boolean;
   /** Stack the sources beyond the k nearest as one grey "others" segment on each bar. */
   show_others: boolean;
+  /** Views 3 and 4 show the shown sequence's own gradient, not the batch's (when recorded). */
+  per_example: boolean;
   /** Bound the widget to this many pixels; 0 = the views' natural height. */
   height: number;
   /** MiB of record details the browser keeps (data/budget.ts); summaries are always kept. */
@@ -76,6 +80,7 @@ const SYNCED: Record<keyof Model, true> = {
   global_scale: true,
   show_help: true,
   show_others: true,
+  per_example: true,
   height: true,
   details_budget_mb: true,
   linked_scale: true,

@@ -1,8 +1,10 @@
 // Whole magnitude triangles of long chunks, whose records carry only the band of the nearest
 // sources: asked for one record at a time (`request_magnitudes`), answered by one binary
-// `magnitudes` message, and kept per model (the last few). The kernel reads browser messages only
-// between cells, so while it trains the answer waits: one request is out at a time, and the
-// latest wish is sent when the pending answer arrives.
+// `magnitudes` message, and kept per model and column (the last few): the batch's `magnitudes`,
+// or the shown sequence's own `example_magnitudes`, which long chunks' records do not carry at
+// all. The kernel reads browser messages only between cells, so while it trains the answer
+// waits: one request is out at a time, and the latest wish is sent when the pending answer
+// arrives.
 import { type Bytes, decodeBf16, decodeColumn } from "./decode";
 import type { WidgetModel } from "./model";
 
@@ -15,9 +17,11 @@ export type TriangleStatus =
   | { state: "static" }
   | { state: "failed"; error: string };
 
-/** The kernel's answer: `{type: "magnitudes", index, available, shape, error?}` + 1 buffer. */
+/** The kernel's answer: `{type: "magnitudes", column, index, available, shape, error?}` + 1 buffer. */
 interface Answer {
   type: "magnitudes";
+  /** The column whose triangle it holds ("magnitudes" when absent). */
+  column?: string;
   index: number;
   available: boolean;
   shape?: number[];
@@ -35,7 +39,7 @@ function decodeAnswer(answer: Answer, buffers: Bytes[]): Float32Array | string {
   }
 }
 
-/** One model's whole triangles: the cache, the request out, and who waits for answers. */
+/** One model's whole triangles of one column: the cache, the request out, who waits. */
 export class WholeTriangles {
   /** No kernel behind the model (exported page): what was delivered is all there is. */
   isStatic = false;
@@ -46,14 +50,19 @@ export class WholeTriangles {
   private readonly arrivals = new Set<(index: number) => void>();
   private stopListening: (() => void) | null = null;
 
-  constructor(private readonly model: WidgetModel) {}
+  constructor(
+    private readonly model: WidgetModel,
+    /** The column asked for: "magnitudes" (the batch's) or "example_magnitudes". */
+    readonly column = "magnitudes",
+  ) {}
 
   /** Listen for the kernel's answers (once; the widget's initialize does it). */
   listen(): this {
     if (this.stopListening) return this;
     const onMessage = (message: unknown, buffers: Bytes[] = []) => {
-      if ((message as { type?: unknown } | null)?.type === "magnitudes")
-        this.receive(message as Answer, buffers);
+      const answer = message as Partial<Answer> | null;
+      if (answer?.type === "magnitudes" && (answer.column ?? "magnitudes") === this.column)
+        this.receive(answer as Answer, buffers);
     };
     this.model.on("msg:custom", onMessage);
     this.stopListening = () => this.model.off("msg:custom", onMessage);
@@ -123,18 +132,24 @@ export class WholeTriangles {
 
   private ask(index: number): void {
     this.pending = index;
-    this.model.send({ type: "request_magnitudes", index });
+    const column = this.column === "magnitudes" ? {} : { column: this.column };
+    this.model.send({ type: "request_magnitudes", index, ...column });
   }
 }
 
-const perModel = new WeakMap<object, WholeTriangles>();
+const perModel = new WeakMap<object, Map<string, WholeTriangles>>();
 
-/** The model's whole triangles (one per model, shared by its displays). */
-export function trianglesFor(model: WidgetModel): WholeTriangles {
-  let triangles = perModel.get(model);
+/** The model's whole triangles of `column` (one per model and column, shared by its displays). */
+export function trianglesFor(model: WidgetModel, column = "magnitudes"): WholeTriangles {
+  let columns = perModel.get(model);
+  if (!columns) {
+    columns = new Map();
+    perModel.set(model, columns);
+  }
+  let triangles = columns.get(column);
   if (!triangles) {
-    triangles = new WholeTriangles(model);
-    perModel.set(model, triangles);
+    triangles = new WholeTriangles(model, column);
+    columns.set(column, triangles);
   }
   return triangles;
 }

@@ -12,17 +12,15 @@ import {
   StackMaxCache,
   stackedTotals,
 } from "../data/chunk";
-import { triangleIndex, triangleSize } from "../data/decode";
 import type { Model } from "../data/model";
 import { RecordStore } from "../data/store";
 import { TRIANGLE_CACHE_SIZE, trianglesFor } from "../data/triangles";
 import { mount } from "../standalone";
 import { columnGeometry, stepLabels } from "../views/columns";
-import widget from "../widget";
 import * as fixture from "./helpers";
-import { MockModel, nextFrame, testMeta, testState } from "./helpers";
+import { MockModel, nextFrame, showWidget, testMeta, testState } from "./helpers";
 
-const { bf16ToFloat, fixtureMagnitude, floatToBf16, makeBlock, VOCAB } = fixture;
+const { bandBlock, bf16ToFloat, fixtureMagnitude, floatToBf16, VOCAB, wholeAnswer } = fixture;
 
 const N = 12;
 const K = 4;
@@ -33,49 +31,13 @@ const relative = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 const held = (record: number, t: number, j: number) =>
   bf16ToFloat(floatToBf16(fixtureMagnitude(record, t, j)));
 
-/** The fixture's records with `band` and `beyond` columns instead of `magnitudes`. */
-function bandBlock(start: number, count: number, n = N, k = K): fixture.WireBlock {
-  const block = makeBlock(start, count, n);
-  const at = block.columns.findIndex((column) => column.name === "magnitudes");
-  const band = new Uint16Array(count * n * k);
-  const beyond = new Float32Array(count * n);
-  for (let r = 0; r < count; r++)
-    for (let j = 0; j < n; j++) {
-      for (let d = 0; d < k && j + d < n; d++)
-        band[(r * n + j) * k + d] = floatToBf16(fixtureMagnitude(start + r, j + d, j));
-      for (let t = j + k; t < n; t++) beyond[r * n + j] += fixtureMagnitude(start + r, t, j);
-    }
-  const columns = [...block.columns];
-  const buffers = [...block.buffers];
-  columns.splice(at, 1, { name: "band", dtype: "bfloat16", shape: [count, n, k] });
-  columns.push({ name: "beyond", dtype: "float32", shape: [count, n] });
-  buffers.splice(at, 1, new Uint8Array(band.buffer));
-  buffers.push(new Uint8Array(beyond.buffer));
-  return { ...block, columns, buffers };
-}
-
-/** The kernel's answer to request_magnitudes: record `index`'s whole packed triangle. */
-function wholeAnswer(index: number, n = N) {
-  const bits = new Uint16Array(triangleSize(n));
-  for (let t = 0; t < n; t++)
-    for (let j = 0; j <= t; j++)
-      bits[triangleIndex(t, j)] = floatToBf16(fixtureMagnitude(index, t, j));
-  const content = { type: "magnitudes", index, available: true, seq_length: n };
-  return { content: { ...content, dtype: "bfloat16", shape: [bits.length] }, buffer: bits };
-}
-
 function setup(count: number, values: Partial<Model> = {}, n = N) {
   const model = new MockModel({
     _record_count: count,
     _meta: testMeta({ seq_length: n }),
     ...values,
   });
-  const el = document.createElement("div");
-  document.body.appendChild(el);
-  widget.initialize({ model });
-  model.sendRecords(bandBlock(0, count, n));
-  widget.render({ model, el });
-  return { model, el };
+  return { model, el: showWidget(model, bandBlock(0, count, n)).el };
 }
 
 function answer(model: MockModel, index: number, n = N): void {

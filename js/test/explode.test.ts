@@ -7,7 +7,15 @@ import { divergedOf, JUMP_FACTOR, jumpRatioAt } from "../data/explode";
 import type { Model } from "../data/model";
 import { binRecords } from "../views/overview-bins";
 import widget from "../widget";
-import { MockModel, makeBlock, nextFrame, stubCanvas, testMeta, type WireBlock } from "./helpers";
+import {
+  MockModel,
+  makeBlock,
+  nextFrame,
+  showWidget,
+  stubCanvas,
+  testMeta,
+  type WireBlock,
+} from "./helpers";
 
 const N = 6;
 
@@ -21,13 +29,8 @@ function withNorms(block: WireBlock, norms: number[]): WireBlock {
 
 function setup(count: number, values: Partial<Model> = {}, norms?: number[]) {
   const model = new MockModel({ _record_count: count, ...values });
-  const el = document.createElement("div");
-  document.body.appendChild(el);
-  widget.initialize({ model: model });
   const block = makeBlock(0, count, N);
-  model.sendRecords(norms ? withNorms(block, norms) : block);
-  const cleanup = widget.render({ model: model, el }) as () => void;
-  return { model, el, cleanup };
+  return { model, ...showWidget(model, norms ? withNorms(block, norms) : block) };
 }
 
 const info = (el: Element) => el.querySelector(".rnnbow-info")!.textContent ?? "";

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { COLUMN_GAP, viewLayout } from "../app/layout";
 import type { Model } from "../data/model";
-import widget from "../widget";
-import { MockModel, makeBlock, nextFrame, testMeta } from "./helpers";
+import { MockModel, makeBlock, nextFrame, showWidget, testMeta } from "./helpers";
 
 // jsdom lays nothing out: the app's width falls back to 860 px.
 const WIDTH = 860;
@@ -10,11 +9,7 @@ const HALF = (WIDTH - COLUMN_GAP) / 2;
 
 function setup(n: number, values: Partial<Model> = {}) {
   const model = new MockModel({ _record_count: 10, _meta: testMeta({ seq_length: n }), ...values });
-  const el = document.createElement("div");
-  document.body.appendChild(el);
-  widget.initialize({ model });
-  model.sendRecords(makeBlock(0, 10, n));
-  const cleanup = widget.render({ model, el }) as () => void;
+  const { el, cleanup } = showWidget(model, makeBlock(0, 10, n));
   const root = el.querySelector<HTMLElement>(".rnnbow-root")!;
   return { model, root, cleanup };
 }

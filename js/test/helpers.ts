@@ -2,6 +2,7 @@
 import { vi } from "vitest";
 import { triangleIndex, triangleSize } from "../data/decode";
 import type { Meta, Model, WidgetModel } from "../data/model";
+import widget from "../widget";
 
 const scratchBits = new Uint32Array(1);
 const scratchFloat = new Float32Array(scratchBits.buffer);
@@ -48,6 +49,7 @@ export function testState(overrides: Partial<Model> = {}): Model {
     global_scale: false,
     show_help: false,
     show_others: true,
+    per_example: false,
     height: 0,
     details_budget_mb: 160,
     linked_scale: true,
@@ -163,13 +165,41 @@ export function fixtureMagnitude(record: number, t: number, j: number): number {
   return ((t + 1) / 10) * 0.5 ** (t - j) * (1 + (record % 7));
 }
 
-/** A records block of `count` records from `start`, n steps each; targets spell `text` if given. */
+/**
+ * The shown sequence's own magnitude in the fixture (a batch's recording): unlike the batch's,
+ * it grows with the step j and decays by 0.8 per step back.
+ */
+export function exampleMagnitude(record: number, t: number, j: number): number {
+  return ((j + 1) / 10) * 0.8 ** (t - j) * (1 + (record % 5));
+}
+
+/** A packed triangle of `magnitude` for one record, as bfloat16 bits. */
+function packedBits(
+  record: number,
+  n: number,
+  magnitude: (record: number, t: number, j: number) => number,
+): Uint16Array {
+  const bits = new Uint16Array(triangleSize(n));
+  for (let t = 0; t < n; t++)
+    for (let j = 0; j <= t; j++) bits[triangleIndex(t, j)] = floatToBf16(magnitude(record, t, j));
+  return bits;
+}
+
+/**
+ * A records block of `count` records from `start`, n steps each; targets spell `text` if given;
+ * with `example`, the shown sequence's own magnitudes too (exampleMagnitude).
+ */
 export function makeBlock(
   start: number,
   count: number,
   n = 6,
   text?: string,
-  options: { clipped?: boolean; trainerFieldsMissing?: boolean; stride?: number } = {},
+  options: {
+    clipped?: boolean;
+    trainerFieldsMissing?: boolean;
+    example?: boolean;
+    stride?: number;
+  } = {},
 ): WireBlock {
   const tri = triangleSize(n);
   const f32 = (length: number) => new Float32Array(length);
@@ -226,6 +256,11 @@ export function makeBlock(
     ["losses", "bfloat16", [count, n], losses],
     ["magnitudes", "bfloat16", [count, tri], magnitudes],
   ];
+  if (options.example) {
+    const own = new Uint16Array(count * tri);
+    for (let r = 0; r < count; r++) own.set(packedBits(start + r, n, exampleMagnitude), r * tri);
+    columns.push(["example_magnitudes", "bfloat16", [count, tri], own]);
+  }
   return {
     type: "records",
     start,
@@ -235,6 +270,54 @@ export function makeBlock(
       ([, , , data]) => new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     ),
   };
+}
+
+/**
+ * The fixture's records with `band` and `beyond` columns instead of `magnitudes` (long chunks;
+ * the band tests use K = 4 at n = 12, a small K read from the band's shape as any other).
+ */
+export function bandBlock(start: number, count: number, n = 12, k = 4): WireBlock {
+  const block = makeBlock(start, count, n);
+  const at = block.columns.findIndex((column) => column.name === "magnitudes");
+  const band = new Uint16Array(count * n * k);
+  const beyond = new Float32Array(count * n);
+  for (let r = 0; r < count; r++)
+    for (let j = 0; j < n; j++) {
+      for (let d = 0; d < k && j + d < n; d++)
+        band[(r * n + j) * k + d] = floatToBf16(fixtureMagnitude(start + r, j + d, j));
+      for (let t = j + k; t < n; t++) beyond[r * n + j] += fixtureMagnitude(start + r, t, j);
+    }
+  const columns = [...block.columns];
+  const buffers = [...block.buffers];
+  columns.splice(at, 1, { name: "band", dtype: "bfloat16", shape: [count, n, k] });
+  columns.push({ name: "beyond", dtype: "float32", shape: [count, n] });
+  buffers.splice(at, 1, new Uint8Array(band.buffer));
+  buffers.push(new Uint8Array(beyond.buffer));
+  return { ...block, columns, buffers };
+}
+
+/**
+ * The kernel's answer to request_magnitudes: record `index`'s whole packed triangle, the batch's
+ * (fixtureMagnitude) or, with `column` "example_magnitudes", the shown sequence's own.
+ */
+export function wholeAnswer(index: number, n = 12, column = "magnitudes") {
+  const magnitude = column === "magnitudes" ? fixtureMagnitude : exampleMagnitude;
+  const bits = packedBits(index, n, magnitude);
+  const content = { type: "magnitudes", column, index, available: true, seq_length: n };
+  return { content: { ...content, dtype: "bfloat16", shape: [bits.length] }, buffer: bits };
+}
+
+/**
+ * The widget as a kernel shows it: initialized on `model`, sent `block`, then rendered in a new
+ * element of the document; `cleanup` is what render returned.
+ */
+export function showWidget(model: MockModel, block: WireBlock) {
+  const el = document.createElement("div");
+  document.body.appendChild(el);
+  widget.initialize({ model });
+  model.sendRecords(block);
+  const cleanup = widget.render({ model, el }) as () => void;
+  return { el, cleanup };
 }
 
 /** jsdom has no canvas: give it a 2d context whose drawing calls do nothing (but are counted). */

@@ -2,27 +2,16 @@
 // default source, against the mock model.
 import { describe, expect, it } from "vitest";
 import type { Model } from "../data/model";
-import widget from "../widget";
-import {
-  bf16ToFloat,
-  fixtureMagnitude,
-  floatToBf16,
-  MockModel,
-  makeBlock,
-  nextFrame,
-  type WireBlock,
-} from "./helpers";
+import * as fixture from "./helpers";
+import { MockModel, makeBlock, nextFrame, showWidget, type WireBlock } from "./helpers";
+
+const { bf16ToFloat, fixtureMagnitude, floatToBf16 } = fixture;
 
 const N = 6;
 
 function setup(count: number, values: Partial<Model> = {}, block = makeBlock(0, count, N)) {
   const model = new MockModel({ _record_count: count, ...values });
-  const el = document.createElement("div");
-  document.body.appendChild(el);
-  widget.initialize({ model });
-  model.sendRecords(block);
-  widget.render({ model, el });
-  return { model, el };
+  return { model, el: showWidget(model, block).el };
 }
 
 const bars = (el: Element) => el.querySelector("[data-rnnbow-view=bars]")!;

@@ -3,21 +3,14 @@
 import { describe, expect, it } from "vitest";
 import type { Model } from "../data/model";
 import { visibleGlyph } from "../lib/glyphs";
-import widget from "../widget";
-import { MockModel, makeBlock, testMeta, VOCAB } from "./helpers";
+import { MockModel, makeBlock, showWidget, testMeta, VOCAB } from "./helpers";
 
 const N = 6;
 const WORDS = VOCAB.map((_, i) => (i === 3 ? "internationalization" : `w${i}`));
 WORDS[0] = "  ";
 
 function setup(values: Partial<Model>, block = makeBlock(0, 2, N)) {
-  const model = new MockModel({ _record_count: 2, ...values });
-  const el = document.createElement("div");
-  document.body.appendChild(el);
-  widget.initialize({ model });
-  model.sendRecords(block);
-  widget.render({ model, el });
-  return el;
+  return showWidget(new MockModel({ _record_count: 2, ...values }), block).el;
 }
 
 const labels = (el: Element, row: "true" | "predicted") => [

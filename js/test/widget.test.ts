@@ -314,9 +314,10 @@ describe("safety and isolation", () => {
 
   it("cleanup removes every listener it added to the model", () => {
     const { model, cleanup, stopInit, el } = setup(5);
-    // initialize's msg:custom (records, units, whole triangles), change:_record_count,
-    // change:details_budget_mb and change:_meta (the store's budget)
-    const afterInit = 6;
+    // initialize's msg:custom (records, units, whole triangles of the batch and of the shown
+    // sequence), change:_record_count, change:details_budget_mb and change:_meta (the store's
+    // budget)
+    const afterInit = 7;
     expect(model.listenerCount()).toBeGreaterThan(afterInit);
     cleanup();
     expect(model.listenerCount()).toBe(afterInit);

@@ -2,8 +2,17 @@
 // t = j .. j+k-1; the step's own loss (t = j) sits at the bottom in the darkest colour. With
 // `showOthers`, one grey segment on top sums the sources beyond k (t = j+k .. n-1), so that a
 // bar's height is the step's whole gradient and the tallest bar the overview's "max gradient".
+// A batch's recording tells in the legend whose gradient the bars are: the batch's, or the
+// shown sequence's own (chunk.gradientOf).
 import { scaleLinear } from "d3-scale";
-import { type Chunk, magnitudeAt, othersAt, stackDepth, stackedTotals } from "../data/chunk";
+import {
+  type Chunk,
+  type ExampleMissing,
+  magnitudeAt,
+  othersAt,
+  stackDepth,
+  stackedTotals,
+} from "../data/chunk";
 import { drawAxis } from "../lib/axis";
 import { clear, html, resetSvg, svg } from "../lib/dom";
 import { axisGradientFormat } from "../lib/format";
@@ -71,6 +80,28 @@ function stackSegments(
   return segments;
 }
 
+/** The legend's first line, for a batch's recording: whose gradient the bars are. */
+export function gradientOfText(chunk: Chunk): string {
+  if (chunk.gradientOf === "example")
+    return (
+      "Gradient of this sequence's own losses (the one in the labels above), not the whole " +
+      "batch's."
+    );
+  const batch = "Gradient of the whole batch (what the optimizer applies)";
+  return chunk.exampleMissing
+    ? `${batch}: ${missingText(chunk.index, chunk.exampleMissing)}`
+    : `${batch}; 'gradient of' shows this sequence's own.`;
+}
+
+/** Why the shown sequence's own gradient, asked for, is not shown. */
+function missingText(index: number, why: ExampleMissing): string {
+  const own = `this sequence's own for chunk ${index}`;
+  if (why.state === "waiting") return `${own} loads when the kernel is idle (not loaded yet).`;
+  if (why.state === "failed") return `the kernel could not send ${own} (${why.error}).`;
+  const held = why.pageHolds.length ? `only for chunk ${why.pageHolds.join(", ")}` : "for none";
+  return `this page holds the sequence's own ${held}.`;
+}
+
 /** Hover text of the grey segment of step j, summing the losses at first .. last. */
 function othersTitle(j: number, first: number, last: number, value: number): string {
   const sources =
@@ -107,6 +138,7 @@ export class BarsView {
     this.bySource.clear();
 
     const { k, showOthers } = options;
+    root.setAttribute("data-gradient-of", chunk.gradientOf ?? "");
     const depth = stackDepth(k, chunk.n, showOthers);
     const scaleMax =
       options.scaleMax > 0
@@ -158,6 +190,11 @@ export class BarsView {
     }
     root.appendChild(bars);
     this.renderLegend(theme, k, showOthers, options.bandDepth ?? 0, options.unit ?? "characters");
+    if (chunk.gradientOf !== null) {
+      const line = html("div", { class: "rnnbow-legend-gradient-of" }, gradientOfText(chunk));
+      line.setAttribute("data-gradient-of", chunk.gradientOf);
+      this.legend.prepend(line);
+    }
     const previous = this.highlighted;
     this.highlighted = null;
     this.highlight(previous);

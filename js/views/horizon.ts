@@ -122,8 +122,14 @@ export class HorizonView {
           .range([TOP + PLOT, TOP]);
 
     const glyph = visibleGlyph(chunk.targets[t]);
+    const whose =
+      chunk.gradientOf === "example"
+        ? " · this sequence's own"
+        : chunk.gradientOf === "batch"
+          ? " · whole batch"
+          : "";
     const suffix =
-      (options.logScale ? " (log scale)" : "") + (options.linked ? " · shared scale" : "");
+      whose + (options.logScale ? " (log scale)" : "") + (options.linked ? " · shared scale" : "");
     const full = `${sourceName(t, options)} (true "${glyph}"): how its gradient flows back${suffix}`;
     // A narrow view (two columns, a small output area) keeps the title's facts, without its
     // explanation, and gives the whole title on hover.

@@ -10,12 +10,12 @@ of each layer's maps (:mod:`rnnbow_widget.pytorch.cells`) per lag and layer.
 With a batch, ``G[t, j] = sum_b outer(g_b, v_b)`` (g: the pre-activation gradient of example
 b, v: the vector the weight multiplies), so ``||G||_F^2 = sum_{b,c} (g_b . g_c)(v_b . v_c)``:
 two (B, B) Gram matrices per pair, and no per-pair ``G H x H`` matrix. Squares and sums are
-taken in float64, whatever the model's dtype.
+taken in float64, whatever the model's dtype. One example's own ``G_b[t, j] = outer(g_b, v_b)``
+comes out of the same walk: its Frobenius norm is ``||g_b|| ||v_b||``.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -23,13 +23,11 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rnnbow_widget.checks import check_choice, check_horizon
+from rnnbow_widget.checks import check_choice, check_horizon, check_int
 from rnnbow_widget.engine import NORM_CHOICES, pair_indices, pair_matrix
-from rnnbow_widget.pytorch import arguments, cells
-from rnnbow_widget.pytorch.arguments import IGNORE_INDEX
+from rnnbow_widget.pytorch import arguments, cells, losses
 from rnnbow_widget.pytorch.cells import Layer
 
 WRT_CHOICES = ("W_hh", "W_ih", "b_ih", "b_hh")
@@ -41,7 +39,14 @@ REDUCTIONS = ("sum", "mean")
 
 _MAX_PAIR_ENTRIES = 1 << 22  # float64 entries of per-pair matrices formed at once (32 MiB)
 
-__all__ = ["WRT_CHOICES", "full_gradients", "itemized_magnitudes", "magnitudes_and_units"]
+__all__ = [
+    "WRT_CHOICES",
+    "Itemized",
+    "full_gradients",
+    "itemize_chunk",
+    "itemized_magnitudes",
+    "magnitudes_and_units",
+]
 
 
 def itemized_magnitudes(
@@ -58,7 +63,8 @@ def itemized_magnitudes(
     reduction: str = "sum",
     loss: str | Callable[[Tensor, Tensor], Tensor] = "cross_entropy",
     dtype: torch.dtype | None = None,
-) -> np.ndarray:
+    example: int | None = None,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """The (n, n) magnitudes of the itemized gradients of one chunk of your PyTorch model.
 
     ``magnitudes[t, j]`` is the norm of ``G[t, j]``, the gradient of the batch loss at step t
@@ -110,11 +116,21 @@ def itemized_magnitudes(
         Compute in this dtype (``torch.float64`` for the last digits; a module ``head`` is
         copied to it); None: the model's. Squares are summed in float64 in any case, so tails
         far below float32's smallest square still count.
+    example : int or None
+        Also size one sequence's own gradients, from the same walk at almost no cost: ``b``
+        in ``[0, B)`` (0 for unbatched inputs). ``G_b[t, j]`` is the gradient of that
+        sequence's own loss at step t (its per-example loss as it is: not divided by the
+        batch size, even with ``reduction="mean"``) with respect to the copy of the weight
+        used at step j. With ``reduction="sum"`` the batch's ``G[t, j]`` is the sum over the
+        sequences of their ``G_b[t, j]`` (their norms do not add up).
 
     Returns
     -------
-    np.ndarray
+    magnitudes : np.ndarray
         (n, n) float64; zero above the diagonal and beyond the horizon.
+    example_magnitudes : np.ndarray
+        Only when ``example`` is given (then the two come as a tuple): (n, n) float64, the
+        norms of ``G_b[t, j]`` in the same ``norm``, zero where ``magnitudes`` is.
 
     Raises
     ------
@@ -131,10 +147,17 @@ def itemized_magnitudes(
     >>> m = itemized_magnitudes(lstm, decoder, x, y, horizon=5)
     >>> m.shape, bool(m[11, 7] > 0), bool(m[11, 6] == 0)   # 11 - 6 = 5 is beyond the horizon
     ((12, 12), True, True)
+    >>> m, mine = itemized_magnitudes(lstm, decoder, x, y, horizon=5, example=2)
+    >>> mine.shape, bool(mine[11, 7] > 0)   # sequence 2's own loss at step 11, via step 7
+    ((12, 12), True)
     """
-    return _itemize(
-        rnn, head, inputs, targets, state0, layer, wrt, norm, horizon, reduction, loss, dtype
-    ).magnitudes
+    result = itemize_chunk(
+        rnn, head, inputs, targets, state0, layer, wrt, norm, horizon, reduction, loss, dtype,
+        example=example,
+    )  # fmt: skip
+    if result.example is None:
+        return result.magnitudes
+    return result.magnitudes, result.example
 
 
 def magnitudes_and_units(
@@ -176,7 +199,7 @@ def magnitudes_and_units(
     >>> units.shape, bool(np.allclose((units**2).sum(axis=2), m**2))
     ((5, 5, 6), True)
     """
-    result = _itemize(
+    result = itemize_chunk(
         rnn, head, inputs, targets, state0, layer, wrt, norm, horizon, reduction, loss, dtype,
         units=True,
     )  # fmt: skip
@@ -218,7 +241,7 @@ def full_gradients(
     >>> G.shape, bool(np.allclose(G.sum(axis=(0, 1)), autograd.numpy(), atol=1e-6))
     ((6, 6, 4, 4), True)
     """
-    result = _itemize(
+    result = itemize_chunk(
         rnn, head, inputs, targets, state0, layer, wrt, "fro", horizon, reduction, loss, dtype,
         full=True,
     )  # fmt: skip
@@ -230,29 +253,56 @@ def full_gradients(
 
 
 @dataclass(frozen=True)
-class _Result:
+class Itemized:
+    """Everything one itemization of a chunk gives (:func:`itemize_chunk`).
+
+    Attributes
+    ----------
+    magnitudes : np.ndarray
+        (n, n) float64, as :func:`itemized_magnitudes` gives them.
+    example : np.ndarray or None
+        (n, n) float64, the example's own magnitudes when one was asked for.
+    units, full : np.ndarray or None
+        As :func:`magnitudes_and_units` and :func:`full_gradients` give them, when asked for.
+    losses : np.ndarray
+        (n, B) float64: each example's own loss at each step, from the walk's forward pass
+        (0 where the target is ignored).
+    counted : np.ndarray
+        (n, B) bool: the losses whose target is not ignored.
+    predictions : np.ndarray
+        (n, B) int64: the argmax of the head's logits.
+    """
+
     magnitudes: np.ndarray
+    example: np.ndarray | None
     units: np.ndarray | None
     full: np.ndarray | None
+    losses: np.ndarray
+    counted: np.ndarray
+    predictions: np.ndarray
 
 
-def _itemize(
+def itemize_chunk(
     rnn: object,
     head: object,
     inputs: object,
     targets: object,
-    state0: object,
-    layer: object,
-    wrt: str,
-    norm: str,
-    horizon: int | None,
-    reduction: str,
-    loss: object,
-    dtype: object,
+    state0: object = None,
+    layer: object = -1,
+    wrt: str = "W_hh",
+    norm: str = "fro",
+    horizon: int | None = None,
+    reduction: str = "sum",
+    loss: object = "cross_entropy",
+    dtype: object = None,
     *,
+    example: object = None,
     units: bool = False,
     full: bool = False,
-) -> _Result:
+) -> Itemized:
+    """The one computation behind :func:`itemized_magnitudes`, :func:`magnitudes_and_units`
+    and :func:`full_gradients` (the arguments are theirs), with what its forward pass gives
+    besides: the per-example losses and predictions that a :class:`Recorder` records."""
     rnn = arguments.check_rnn(rnn)
     if not callable(head):
         raise TypeError(f"head must map the RNN's output to logits (a callable), got {head!r}")
@@ -266,10 +316,29 @@ def _itemize(
     dtype = arguments.check_dtype(dtype, weight.dtype)
     chunk = arguments.check_chunk(rnn, inputs, targets, state0, layer)
     lags = check_horizon(horizon, len(chunk.x))
+    B = chunk.x.shape[1]
+    example = None if example is None else check_int("example", example, minimum=0)
+    if example is not None and example >= B:
+        raise ValueError(
+            f"example={example} is out of range for a batch of {B} sequences: choose one of "
+            f"0 .. {B - 1}"
+        )
     with _undisturbed(weight.device):
         layers = _forward(rnn, chunk, weight.device, dtype)
-        d_top = _local_messages(_head_in(head, dtype), layers[-1].h[1:], chunk.y, reduction, loss)
-        return _walk(layers, d_top, lags, wrt, norm, rnn.hidden_size, units=units, full=full)
+        top = losses.local_messages(head, dtype, layers[-1].h[1:], chunk.y, loss)
+        walk = _walk(layers, top.d, lags, wrt, norm, rnn.hidden_size, example, units, full)
+    # The batch loss at step t weighs every example's own loss by w_t (1, or 1 / count_t),
+    # so the batch's G[t, j] is w_t times the sum of the examples' G_b[t, j].
+    w = np.ones(len(chunk.x)) if reduction == "sum" else 1.0 / np.maximum(top.counted.sum(1), 1)
+    return Itemized(
+        magnitudes=walk.magnitudes * w[:, None],
+        example=walk.example,
+        units=None if walk.units is None else walk.units * w[:, None, None],
+        full=None if walk.full is None else walk.full * w.reshape(-1, *[1] * (walk.full.ndim - 1)),
+        losses=top.losses,
+        counted=top.counted,
+        predictions=top.predictions,
+    )
 
 
 @contextmanager
@@ -302,65 +371,14 @@ def _forward(
     return kept
 
 
-def _head_in(head: Any, dtype: torch.dtype) -> Any:
-    """``head``, or a copy of it in ``dtype`` when it is a module of another dtype."""
-    if not isinstance(head, nn.Module):
-        return head
-    dtypes = {p.dtype for p in head.parameters() if p.is_floating_point()}
-    return head if dtypes <= {dtype} else copy.deepcopy(head).to(dtype)
+@dataclass(frozen=True)
+class _Walked:
+    """The walk's sizes, each example's loss counted whole (see :func:`itemize_chunk`)."""
 
-
-def _local_messages(head: Any, out: Tensor, y: Tensor, reduction: str, loss: Any) -> Tensor:
-    """(n, B, H_out) ``d_{t,t} = d loss_t / d h_t``: where each loss's walk starts.
-
-    The head acts position by position, so one backward of ``sum_t loss_t`` gives every
-    loss's own message.
-    """
-    out = out.detach().requires_grad_()
-    y = y.to(out.device).clone()  # a normal tensor, even from inference mode (autograd keeps it)
-    n, B = out.shape[:2]
-    with torch.enable_grad():
-        logits = head(out)
-        if not isinstance(logits, Tensor) or tuple(logits.shape[:2]) != (n, B):
-            got = tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__
-            raise ValueError(
-                f"head must map the RNN's output (n, B, H_out) = {tuple(out.shape)} to logits "
-                f"(n, B, V), position by position; got {got}"
-            )
-        if loss == "cross_entropy":
-            losses, counts = _cross_entropy(logits, y)
-        else:
-            losses, counts = loss(logits, y), torch.full((n,), B, device=out.device)
-            if not isinstance(losses, Tensor) or tuple(losses.shape) != (n, B):
-                got = tuple(losses.shape) if isinstance(losses, Tensor) else type(losses).__name__
-                raise ValueError(
-                    f"loss must return per-example losses (n, B) = {(n, B)}, got {got}"
-                )
-        weights = torch.ones(n) if reduction == "sum" else 1.0 / counts.clamp(min=1)
-        total = (losses * weights.to(losses)[:, None]).sum()  # sum_t loss_t
-        (d,) = torch.autograd.grad(total, out)
-    return d
-
-
-def _cross_entropy(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-    """(n, B) per-example cross-entropy, and (n,) the number of targets not ignored per step."""
-    V = logits.shape[-1]
-    if y.ndim != 2 or y.is_floating_point() or y.dtype == torch.bool or y.is_complex():
-        raise TypeError(
-            f"targets must hold integer class indices, (n, B) or (B, n); got a {y.dtype} "
-            f"tensor of {y.ndim} dimensions (soft targets need a callable loss)"
-        )
-    kept = y != IGNORE_INDEX
-    bad = kept & ((y < 0) | (y >= V))
-    if bool(bad.any()):
-        raise ValueError(
-            f"targets must hold class indices in [0, {V}) (V from the head's logits) or "
-            f"{IGNORE_INDEX} (ignored), got {int(y[bad][0])}"
-        )
-    losses = F.cross_entropy(
-        logits.reshape(-1, V), y.reshape(-1).long(), reduction="none", ignore_index=IGNORE_INDEX
-    )
-    return losses.reshape(y.shape), kept.sum(dim=1)
+    magnitudes: np.ndarray
+    example: np.ndarray | None
+    units: np.ndarray | None
+    full: np.ndarray | None
 
 
 def _walk(
@@ -370,18 +388,19 @@ def _walk(
     wrt: str,
     norm: str,
     H: int,
-    *,
+    example: int | None,
     units: bool,
     full: bool,
-) -> _Result:
+) -> _Walked:
     """Walk ``lags`` lags back from every loss through ``layers`` (the chosen one first, the
-    top one last) and size the chosen layer's itemized gradients."""
+    top one last) and size the chosen layer's itemized gradients (and example ``example``'s
+    own)."""
     chosen = layers[0]
     n, B = d_top.shape[:2]
     v = {"W_hh": chosen.h_prev, "W_ih": chosen.x}.get(wrt, d_top.new_ones(n, B, 1))
     v = v.to(torch.float64)  # (n, B, K): what the weight multiplies at step j
     v_gram = v @ v.transpose(1, 2)  # (n, B, B): v_{j,b} . v_{j,c}
-    sizes, shares, gradients = [], [], []
+    sizes, own, shares, gradients = [], [], [], []
     messages: list[Any] = [None] * len(layers)
     for lag in range(lags):
         from_above: Tensor | None = d_top if lag == 0 else None  # loss t enters the top at t
@@ -397,17 +416,15 @@ def _walk(
         # the chosen layer's rows j = 0 .. m-1, sources t = j + lag
         g = (g_hh if wrt in ("W_hh", "b_hh") else g_ih).to(torch.float64)  # (m, B, G H)
         m = len(g)
-        if norm == "fro":
-            squares = ((g @ g.transpose(1, 2)) * v_gram[:m]).sum(dim=(1, 2))
-            sizes.append(squares.sqrt())
-        else:
-            sizes.append(_mean_abs(g, v[:m]))
+        sizes.append(_sizes(g, v[:m], v_gram[:m], norm))
+        if example is not None:  # G_b = outer(g_b, v_b): the same sizes with B = 1
+            b = slice(example, example + 1)
+            own.append(_sizes(g[:, b], v[:m, b], v_gram[:m, b, b], norm))
         if units:  # unit i: rows i of every gate block; ||row r||^2 = g_r^T Gram(v) g_r
             rows = (g * (v_gram[:m] @ g)).sum(dim=1)  # (m, G H)
             shares.append(rows.reshape(m, -1, H).sum(dim=1).sqrt())
         if full:
             gradients.append(torch.einsum("mbk,mbi->mki", g, v[:m]))
-    magnitudes = pair_matrix(torch.cat(sizes).cpu().numpy(), n, lags)
     t, j = pair_indices(n, lags)
     unit_shares = full_tensor = None
     if units:
@@ -419,7 +436,20 @@ def _walk(
         full_tensor[t, j] = pairs
         if wrt in ("b_ih", "b_hh"):
             full_tensor = full_tensor[..., 0]
-    return _Result(magnitudes, unit_shares, full_tensor)
+    return _Walked(
+        magnitudes=pair_matrix(torch.cat(sizes).cpu().numpy(), n, lags),
+        example=None if example is None else pair_matrix(torch.cat(own).cpu().numpy(), n, lags),
+        units=unit_shares,
+        full=full_tensor,
+    )
+
+
+def _sizes(g: Tensor, v: Tensor, v_gram: Tensor, norm: str) -> Tensor:
+    """(m,) the norm of ``sum_b outer(g[r, b], v[r, b])`` for every row r: from the two Gram
+    matrices (Frobenius), or formed in chunks (mean absolute entry)."""
+    if norm == "fro":
+        return ((g @ g.transpose(1, 2)) * v_gram).sum(dim=(1, 2)).sqrt()
+    return _mean_abs(g, v)
 
 
 def _mean_abs(g: Tensor, v: Tensor) -> Tensor:

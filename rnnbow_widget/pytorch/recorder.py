@@ -2,11 +2,13 @@
 
 One call per training step, ``recorder.observe(step, inputs, targets, state0, tokens=ids)``,
 after the optimizer's step or before it; every ``every`` steps it itemizes the chunk
-(:func:`rnnbow_widget.pytorch.itemized_magnitudes`), runs the model once more without
-gradients for the predictions and per-step losses of one example sequence, and appends a
-record to ``recorder.recording`` (and to a run directory when given). ``RNNbow(recorder)``
-follows it live. In a distributed run it records on one rank only (rank 0 by default) and
-adds no collective operation.
+(:func:`rnnbow_widget.pytorch.itemized_magnitudes`, with one example sequence's own
+magnitudes), takes that sequence's predictions and per-step losses and the batch's loss from
+the same forward pass, and appends a record to ``recorder.recording`` (and to a run directory
+when given). ``RNNbow(recorder)`` follows it live. What it is given (loss, gradient norm,
+clipping) is read on recorded steps only, so passing tensors costs nothing on the others. In a
+distributed run it records on one rank only (rank 0 by default) and adds no collective
+operation.
 """
 
 from __future__ import annotations
@@ -14,23 +16,25 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Sequence
+from numbers import Real
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from rnnbow_widget.checks import check_int
+from rnnbow_widget.checks import check_int, check_positive
 from rnnbow_widget.events import Listeners
-from rnnbow_widget.pytorch.itemize import itemized_magnitudes
+from rnnbow_widget.pytorch.itemize import itemize_chunk
 from rnnbow_widget.record import Record
 from rnnbow_widget.recording import Recording
 from rnnbow_widget.rundir import RunWriter
 
 __all__ = ["Recorder"]
 
-SMOOTHING = 0.99
-"""Weight of the previous value in the smoothed loss the overview draws."""
+SMOOTHING = 0.999
+"""Weight per training step of the previous value in the smoothed loss the overview draws, as
+the numpy trainer's: over the ``s`` steps from one record to the next, ``SMOOTHING ** s``."""
 
 
 class Recorder:
@@ -54,7 +58,12 @@ class Recorder:
         (``RNNbow(run_dir)``). ``close()`` marks the run finished.
     example : int, default 0
         Which sequence of the batch the label row shows (its inputs, targets, predictions and
-        per-step losses); the magnitudes are the whole batch's.
+        per-step losses). The magnitudes are the whole batch's (what the optimizer applies);
+        the sequence's own are recorded too (``Record.example_magnitudes``: the gradients of
+        its own losses, not divided by the batch size), and the stacked bars can show either.
+    max_norm : float, optional
+        Your ``clip_grad_norm_`` bound: a record is marked clipped when the ``grad_norm`` you
+        pass exceeds it (then pass ``grad_norm`` at every observe).
     rank : int, default 0
         In a ``torch.distributed`` run, the rank that records (the others do nothing).
     title : str, optional
@@ -88,6 +97,7 @@ class Recorder:
         example: int = 0,
         rank: int = 0,
         title: str | None = None,
+        max_norm: float | None = None,
         **itemize: Any,
     ) -> None:
         allowed = {"layer", "wrt", "norm", "horizon", "reduction", "loss", "dtype"}
@@ -103,6 +113,7 @@ class Recorder:
         self.every = check_int("every", every, minimum=1)
         self.example = check_int("example", example, minimum=0)
         self.rank = check_int("rank", rank, minimum=0)
+        self.max_norm = check_positive("max_norm", max_norm, allow_none=True)
         cell = {"RNN": "rnn", "LSTM": "lstm", "GRU": "gru"}.get(type(rnn).__name__, "rnn")
         meta = {
             "title": title or f"PyTorch {type(rnn).__name__}, H={rnn.hidden_size}",
@@ -116,6 +127,7 @@ class Recorder:
         self.recording = Recording(seq_length, vocab, meta)
         self.run = None if run_dir is None else RunWriter(run_dir, source=self.recording)
         self.smooth_loss: float | None = None
+        self._smoothed_at = 0  # the step of the last loss in smooth_loss
         self._record_listeners, self._end_listeners = Listeners(), Listeners()
 
     def records_here(self) -> bool:
@@ -133,7 +145,7 @@ class Recorder:
         tokens: Tensor,
         loss: float | Tensor | None = None,
         grad_norm: float | Tensor | None = None,
-        clipped: bool = False,
+        clipped: bool | Tensor | None = None,
     ) -> Record | None:
         """Record this step if it is due (``step % every == 0``); returns the record or None.
 
@@ -150,36 +162,52 @@ class Recorder:
             The RNN's initial state for this chunk, in PyTorch's format (zeros by default).
         tokens : Tensor
             The input token ids, shaped like ``targets`` (the label row and ``Record.inputs``).
-        loss, grad_norm : float or Tensor, optional
-            Your batch loss (the overview's loss line is its running average) and gradient
-            norm before clipping, when you have them.
-        clipped : bool, default False
-            Whether your clipping changed the gradient.
+        loss : float or 0-dim Tensor, optional
+            Your batch loss, as the optimizer saw it; the overview's loss line is its running
+            average. Without it, the batch's mean loss per token from the itemization's own
+            forward pass (``F.cross_entropy``'s default mean, padding left out; with a callable
+            ``loss=`` itemizing option, the mean of its values), at the weights of this call.
+        grad_norm : float or 0-dim Tensor, optional
+            The gradient norm before clipping, as ``torch.nn.utils.clip_grad_norm_`` returns
+            it. The recorder never works one out: it sees only ``rnn`` and ``head``, and a norm
+            of part of the parameters would mislead.
+        clipped : bool or 0-dim Tensor, optional
+            Whether your clipping changed the gradient; by default ``grad_norm > max_norm``
+            when the recorder has a ``max_norm``, else False.
         """
         step = check_int("step", step, minimum=0)
         if step % self.every or not self.records_here():
             return None
         shown = {"inputs": self._row(tokens, "tokens"), "targets": self._row(targets, "targets")}
-        magnitudes = itemized_magnitudes(
-            self.rnn, self.head, inputs, targets, state0, **self._itemize
-        )
-        predictions, losses = self._example(inputs, targets, state0)
-        if loss is not None:
-            value = float(loss)
-            self.smooth_loss = (
-                value
-                if self.smooth_loss is None
-                else SMOOTHING * self.smooth_loss + (1 - SMOOTHING) * value
+        norm, batch_loss = _scalar("grad_norm", grad_norm), _scalar("loss", loss)
+        if clipped is None and self.max_norm is not None and norm is None:
+            raise ValueError(
+                f"Recorder(max_norm={self.max_norm:g}) tells clipping from the gradient norm, and "
+                "observe() got no grad_norm: pass grad_norm=norm with "
+                "norm = torch.nn.utils.clip_grad_norm_(params, max_norm)"
             )
-        norm = None if grad_norm is None else float(grad_norm)
+        if clipped is None:
+            clipped = self.max_norm is not None and norm is not None and norm > self.max_norm
+        clipped = _flag("clipped", clipped)
+        batched = isinstance(inputs, Tensor) and inputs.dim() == 3
+        b = self.example if batched else 0
+        result = itemize_chunk(
+            self.rnn, self.head, inputs, targets, state0, example=b, **self._itemize
+        )
+        counted = result.losses[result.counted]  # none when every target is padding
+        if batch_loss is None and counted.size:
+            batch_loss = float(counted.mean())
+        if batch_loss is not None:
+            self._smooth(step, batch_loss)
         record = self.recording.append(
             step=step,
             **shown,
-            predictions=predictions,
-            losses=losses,
-            magnitudes=magnitudes,
+            predictions=result.predictions[:, b],
+            losses=result.losses[:, b],
+            magnitudes=result.magnitudes,
+            example_magnitudes=result.example,
             grad_norm=norm if norm is None or math.isfinite(norm) else None,
-            clipped=bool(clipped),
+            clipped=clipped,
             smooth_loss=self.smooth_loss,
         )
         if self.run is not None:
@@ -203,19 +231,15 @@ class Recorder:
             row = ids[self.example] if self.rnn.batch_first else ids[:, self.example]
         return row.detach().to("cpu", torch.int64).numpy()
 
-    def _example(self, inputs: Tensor, targets: Tensor, state0: Any) -> tuple[Any, Any]:
-        """The predictions (argmax) and per-step losses of the example sequence, from one
-        forward without gradients (random states restored: dropout draws nothing for good)."""
-        devices = [inputs.device] if inputs.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices), torch.no_grad():
-            out, _ = self.rnn(inputs, state0)
-            logits = self.head(out)  # (n, B, V), (B, n, V) or, unbatched, (n, V)
-        if logits.dim() == 3:
-            logits = logits[self.example] if self.rnn.batch_first else logits[:, self.example]
-        target = torch.as_tensor(self._row(targets, "targets"), device=logits.device)
-        losses = nn.functional.cross_entropy(logits.float(), target, reduction="none")
-        predictions = logits.argmax(dim=-1).cpu().numpy()
-        return predictions, losses.cpu().double().numpy()
+    def _smooth(self, step: int, loss: float) -> None:
+        """Fold this step's loss into the running average, weighing the previous value by
+        :data:`SMOOTHING` per training step since it (the first loss starts it)."""
+        if self.smooth_loss is None or not math.isfinite(self.smooth_loss):
+            self.smooth_loss = loss
+        else:
+            keep = SMOOTHING ** max(step - self._smoothed_at, 0)
+            self.smooth_loss = keep * self.smooth_loss + (1 - keep) * loss
+        self._smoothed_at = step
 
     # ------------------------------------------------------------------ for the widget
     def on_record(
@@ -241,3 +265,29 @@ class Recorder:
             f"Recorder({type(self.rnn).__name__}, every={self.every}, "
             f"records={len(self.recording)})"
         )
+
+
+def _scalar(name: str, value: object) -> float | None:
+    """``value`` as a float (None stays None): a real number or a one-element tensor, read
+    here, on a recorded step (for a tensor on a GPU, the one synchronization)."""
+    if value is None:
+        return None
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise ValueError(
+                f"{name} must be a number or a 0-dim tensor, got a tensor of shape "
+                f"{tuple(value.shape)}: pass the batch's value (e.g. loss, not the losses)"
+            )
+        return float(value.detach().reshape(()).to("cpu", torch.float64))
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a number or a 0-dim tensor, got {type(value).__name__}")
+    return float(value)
+
+
+def _flag(name: str, value: object) -> bool:
+    """``value`` as a bool: a bool or a one-element tensor (``norm > max_norm``)."""
+    if isinstance(value, Tensor) and value.numel() == 1:
+        return bool(value.detach().reshape(()).cpu())
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise TypeError(f"{name} must be a bool or a 0-dim tensor, got {type(value).__name__}")

@@ -266,6 +266,29 @@ class NotebookPage:
         )
 
 
+@pytest.fixture
+def open_exported(browser, tmp_path):
+    """``open_exported(widget)``: the widget's exported page (``save_html``) open in Chromium,
+    once its stacked bars are drawn; an error on any page opened fails the test."""
+    pages = []
+
+    def opener(widget, wait_for: str = "[data-rnnbow-view=bars] rect.rnnbow-segment"):
+        path = tmp_path / f"page-{len(pages)}.html"
+        widget.save_html(path)
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(path.as_uri())
+        page.wait_for_selector(wait_for, state="attached")
+        pages.append((page, errors))
+        return page
+
+    yield opener
+    for page, errors in pages:
+        page.close()
+        assert errors == []
+
+
 @pytest.fixture(scope="session")
 def setup_cell() -> str:
     """First cell of the test notebooks: a small model trained a little, and its widget."""

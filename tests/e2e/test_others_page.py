@@ -48,28 +48,17 @@ def run():
 
 
 @pytest.fixture
-def open_page(run, browser, tmp_path):
+def open_page(run, open_exported):
     """Export the run with some traits set, open the page and wait for its bars."""
-    pages = []
 
     def open_(selected_batch: int, **options):
         widget = RNNbow(run, **options)
         widget.selected_batch = selected_batch
-        path = tmp_path / f"run-{len(pages)}.html"
-        widget.save_html(path)
+        page = open_exported(widget)
         widget.close()
-        page = browser.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(path.as_uri())
-        page.wait_for_selector("[data-rnnbow-view=bars] rect.rnnbow-segment", state="attached")
-        pages.append((page, errors))
         return page
 
-    yield open_
-    for page, errors in pages:
-        page.close()
-        assert errors == []
+    return open_
 
 
 def k_stacked_max(magnitudes: np.ndarray, k: int) -> float:
