@@ -80,16 +80,16 @@ NEXT_FRAME = """() => new Promise((done) => requestAnimationFrame(() =>
 
 
 def kernel_answer(columns: dict, plan: dict) -> list[tuple[dict, int, int]]:
-    """What the kernel sends a browser with this keep plan (payload.iter_blocks): every
-    summary, the newest records whole, the older ones every ``stride``-th; as (columns, first
-    record, stride)."""
+    """What the kernel sends a browser with this keep plan (payload.iter_blocks): the newest
+    records whole, every other summary, the older records every ``stride``-th; as (columns,
+    first record, stride)."""
     split = plan["from"]
     if split <= 0:
         return [(columns, 0, 1)]
     summaries = {name: array[:split] for name, array in columns.items() if array.ndim == 1}
     newest = {name: array[split:] for name, array in columns.items()}
     thinned = {name: array[: split : plan["stride"]] for name, array in columns.items()}
-    return [(summaries, 0, 1), (newest, split, 1), (thinned, 0, plan["stride"])]
+    return [(newest, split, 1), (summaries, 0, 1), (thinned, 0, plan["stride"])]
 
 
 def blocks_of(columns: dict, first: int, stride: int):

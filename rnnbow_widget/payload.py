@@ -247,8 +247,8 @@ def iter_blocks(
     With ``detail_from``, the browser's keep plan (``js/data/budget.ts``): every record's
     summary numbers, but the details (labels, losses, magnitudes) only of the records from
     ``detail_from`` on and of those below it whose index is a multiple of ``detail_stride``.
-    The summaries go first (the overview draws from them), then the newest records, then the
-    thinned older ones.
+    The newest records go first, the latest block first (the views show the latest record),
+    then the other records' summary numbers (the overview), then the thinned older records.
     """
     block_size = check_int(
         "block_size", MAX_BLOCK_RECORDS if block_size is None else block_size, minimum=1
@@ -259,19 +259,19 @@ def iter_blocks(
     block_size = max(1, min(block_size, MAX_BLOCK_BYTES // per_record))
     stop = len(recording) if stop is None else min(stop, len(recording))
     split = start if detail_from is None else max(start, min(detail_from, stop))
-    if split > start:
-        stride = check_int("detail_stride", detail_stride, minimum=1)
-        summaries = MAX_SUMMARY_RECORDS
-        for first in range(start, split, summaries):
-            yield encode_block(recording, first, min(first + summaries, split), summary_only=True)
-    for first in range(split, stop, block_size):
+    if split == start:
+        for first in range(start, stop, block_size):
+            yield encode_block(recording, first, min(first + block_size, stop))
+        return
+    stride = check_int("detail_stride", detail_stride, minimum=1)
+    for first in reversed(range(split, stop, block_size)):
         yield encode_block(recording, first, min(first + block_size, stop))
-    if split > start:
-        kept = -(-start // stride) * stride  # the first multiple of the stride from start
-        for first in range(kept, split, block_size * stride):
-            yield encode_block(
-                recording, first, min(first + block_size * stride, split), stride=stride
-            )
+    for first in range(start, split, MAX_SUMMARY_RECORDS):
+        last = min(first + MAX_SUMMARY_RECORDS, split)
+        yield encode_block(recording, first, last, summary_only=True)
+    kept = -(-start // stride) * stride  # the first multiple of the stride from start
+    for first in range(kept, split, block_size * stride):
+        yield encode_block(recording, first, min(first + block_size * stride, split), stride=stride)
 
 
 def decode_block(content: dict[str, Any], buffers: list[bytes]) -> dict[str, np.ndarray]:

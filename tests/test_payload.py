@@ -292,8 +292,9 @@ def test_iter_blocks_sends_every_summary_and_the_details_of_the_browsers_plan(mo
     summaries, details = _thinned(recording, start=3, detail_from=70, detail_stride=8, block_size=5)
     assert sorted(set(summaries)) == list(range(3, 100))
     assert sorted(details) == [8, 16, 24, 32, 40, 48, 56, 64, *range(70, 100)]
-    # the newest come before the thinned older ones (the views show the latest first)
-    assert details.index(70) < details.index(8)
+    # the newest come first, the latest block first (the views show the latest record), then
+    # the summaries, then the thinned older records
+    assert details[:5] == [95, 96, 97, 98, 99] and details.index(70) < details.index(8)
 
 
 def test_iter_blocks_without_a_plan_sends_every_record_whole():
