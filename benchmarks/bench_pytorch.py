@@ -6,7 +6,10 @@ within every repeat (so that load from other processes hits all of them alike):
 
 - ``train``: one training step (forward, backward, ``opt.step()``, ``opt.zero_grad()``);
 - ``k5``: ``itemized_magnitudes(model.rnn, model.decoder, emb, y, horizon=5)`` on that batch;
-- ``full``: the same with every pair (no horizon).
+- ``full``: the same with every pair (no horizon);
+- ``rec_k5``, ``rec_full``: a ``Recorder`` recording that step (every step due, horizon 5 or
+  every pair): the itemization with the shown sequence's own magnitudes, and the record
+  appended to its recording, as in a user's loop.
 
 From each repeat's times come the ratios a user sees, training step with itemization over
 training step alone: itemizing every 100 steps (full horizon), ``1 + full / (100 train)``;
@@ -39,7 +42,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rnnbow_widget.pytorch import itemized_magnitudes
+from rnnbow_widget.pytorch import Recorder, itemized_magnitudes
 
 SIZES = ((256, 64, 32), (512, 128, 16))  # (H, n, B)
 VOCAB_SIZE = 96
@@ -98,19 +101,35 @@ def interleaved(
     return {name: np.array(values) for name, values in timings.items()}
 
 
+def recording_step(model: CharModel, x: torch.Tensor, y: torch.Tensor, emb, **itemize):
+    """One recorded step of a ``Recorder`` (every step due): itemization, the shown sequence's
+    own magnitudes, and the record appended, as in a user's loop."""
+    vocab = [f"t{i}" for i in range(VOCAB_SIZE)]
+    recorder = Recorder(
+        model.rnn, model.decoder, vocab=vocab, seq_length=len(x), every=1, **itemize
+    )
+    steps = iter(range(1 << 62))
+    return lambda: recorder.observe(next(steps), emb, y, tokens=x, loss=1.0, grad_norm=1.0)
+
+
 def measure(H: int, n: int, B: int, device: str, repeats: int) -> dict[str, float]:
-    model, _, y, train_step = setup(H, n, B, device)
+    model, x, y, train_step = setup(H, n, B, device)
     emb = train_step().detach()
     calls = {
         "train": train_step,
         "k5": lambda: itemized_magnitudes(model.rnn, model.decoder, emb, y, horizon=5),
         "full": lambda: itemized_magnitudes(model.rnn, model.decoder, emb, y),
+        "rec_k5": recording_step(model, x, y, emb, horizon=5),
+        "rec_full": recording_step(model, x, y, emb),
     }
-    t = interleaved(calls, repeats, {"train": 10, "k5": 3, "full": 1}, device)
+    inner = {"train": 10, "k5": 3, "full": 1, "rec_k5": 3, "rec_full": 1}
+    t = interleaved(calls, repeats, inner, device)
     result = {name: float(np.median(values)) for name, values in t.items()}
     result["every_100_full"] = float(np.median(1 + t["full"] / (100 * t["train"])))
     result["every_step_k5"] = float(np.median(1 + t["k5"] / t["train"]))
     result["every_step_full"] = float(np.median(1 + t["full"] / t["train"]))
+    result["rec_every_100_full"] = float(np.median(1 + t["rec_full"] / (100 * t["train"])))
+    result["rec_every_step_k5"] = float(np.median(1 + t["rec_k5"] / t["train"]))
     return result
 
 
@@ -168,17 +187,20 @@ def main() -> None:
     )
     header = (
         "| (H, n, B) | train step | itemize k=5 | itemize full | every 100 (full) "
-        "| every step k=5 | every step full | memory: alone / after a step |"
+        "| every step k=5 | every step full | Recorder: every 100 (full) / every step k=5 "
+        "| memory: alone / after a step |"
     )
     print(header)
-    print("|" + "---|" * 8)
+    print("|" + "---|" * 9)
     for H, n, B in SIZES:
         r = measure(H, n, B, args.device, args.repeats)
         alone, after = (memory(H, n, B, args.device, first) for first in (False, True))
         print(
             f"| ({H}, {n}, {B}) | {r['train'] * 1e3:.1f} ms | {r['k5'] * 1e3:.1f} ms "
             f"| {r['full'] * 1e3:.0f} ms | x{r['every_100_full']:.3f} | x{r['every_step_k5']:.2f} "
-            f"| x{r['every_step_full']:.1f} | {alone:.0f} / {after:.0f} MiB |",
+            f"| x{r['every_step_full']:.1f} "
+            f"| x{r['rec_every_100_full']:.3f} / x{r['rec_every_step_k5']:.2f} "
+            f"| {alone:.0f} / {after:.0f} MiB |",
             flush=True,
         )
 
