@@ -9,7 +9,7 @@ import type { WidgetModel } from "../data/model";
 import type { RecordStore } from "../data/store";
 import { trianglesFor, type WholeTriangles } from "../data/triangles";
 import { html, listen, svg } from "../lib/dom";
-import { formatInteger } from "../lib/format";
+import { formatInteger, formatOrdinal } from "../lib/format";
 import { frameScheduler } from "../lib/schedule";
 import type { Theme } from "../lib/theme";
 import { BarsView } from "../views/bars";
@@ -376,7 +376,7 @@ function detailsMissing(store: RecordStore, index: number, isStatic: boolean): s
   const { from, stride } = store.plan();
   const kept =
     `the newest ${formatInteger(store.length - from)} chunks` +
-    (stride > 1 ? ` and every ${ordinal(stride)} older one` : "");
+    (stride > 1 ? ` and every ${formatOrdinal(stride)} older one` : "");
   if (isStatic)
     return (
       `This page holds the labels and gradients of ${kept}; chunk ${formatInteger(index)} is ` +
@@ -387,13 +387,4 @@ function detailsMissing(store: RecordStore, index: number, isStatic: boolean): s
     `its memory budget (details_budget_mb) the browser holds them for ${kept}. ` +
     "Asked the kernel for them; it answers when it is not busy training…"
   );
-}
-
-function ordinal(k: number): string {
-  const tens = k % 100;
-  const suffix =
-    tens >= 11 && tens <= 13
-      ? "th"
-      : (({ 1: "st", 2: "nd", 3: "rd" } as Record<number, string>)[k % 10] ?? "th");
-  return `${formatInteger(k)}${suffix}`;
 }

@@ -3,6 +3,7 @@
 import type { WidgetModel } from "../data/model";
 import { attachUnits, type UnitsCache, type UnitsEntry, unitsStatus } from "../data/units-data";
 import { html, listen } from "../lib/dom";
+import { formatOrdinal } from "../lib/format";
 import type { Theme } from "../lib/theme";
 import type { ColumnGeometry } from "../views/columns";
 import { type UnitsOptions, UnitsView } from "../views/units";
@@ -33,23 +34,15 @@ function statusText(
       : "";
     return (
       `The per-unit data of chunk ${index} was not kept: to stay within its memory budget the ` +
-      `recording keeps every ${ordinal(entry.stride)} chunk's (plus the newest).${near}`
+      `recording keeps every ${formatOrdinal(entry.stride)} chunk's (plus the newest).${near}`
     );
   }
   if (entry.reason === "bad_request")
     return `Per-unit data of chunk ${index} could not be read: ${entry.error ?? "bad request"}.`;
   return (
     "This recording holds no per-unit data (trained with units_budget_mb=0, saved without " +
-    "it, read from a run directory, or recorded by other code)."
+    "it, or recorded by your own code or the PyTorch Recorder)."
   );
-}
-
-function ordinal(k: number): string {
-  const teen = k % 100 >= 11 && k % 100 <= 13;
-  const suffix = teen
-    ? "th"
-    : (({ 1: "st", 2: "nd", 3: "rd" } as Record<number, string>)[k % 10] ?? "th");
-  return `${k}${suffix}`;
 }
 
 /**

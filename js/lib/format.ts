@@ -23,6 +23,15 @@ export function formatInteger(value: number): string {
   return format(",")(value);
 }
 
+/** "1st", "2nd", "3rd", "4th", "11th", "1,024th": every k-th chunk. */
+export function formatOrdinal(k: number): string {
+  const teen = k % 100 >= 11 && k % 100 <= 13;
+  const suffix = teen
+    ? "th"
+    : (({ 1: "st", 2: "nd", 3: "rd" } as Record<number, string>)[k % 10] ?? "th");
+  return `${formatInteger(k)}${suffix}`;
+}
+
 const plain = format(",.3~r");
 const shortExponent = format(".2~e");
 /** Large tick values are written in these units ("1.5M"), up to 1e15. */
