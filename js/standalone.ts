@@ -70,6 +70,9 @@ export function mount(
   const model = new PageModel(completeState(state));
   injectStyle(element.ownerDocument);
   const stopMessages = widget.initialize({ model });
+  // The page carries the selected record's details even when the keep plan thins it out.
+  const selected = model.get("selected_batch");
+  if (selected >= 0) attachMessages(model).store.details.want(selected);
   for (const block of blocks) deliver(model, block);
   // No kernel on a static page: the record details embedded here are all there is, and so are
   // the per-unit data.

@@ -135,13 +135,32 @@ def render_page(runs: Sequence[tuple[dict[str, Any], Recording]], title: str) ->
 
 
 def _run_data(state: dict[str, Any], recording: Recording) -> dict[str, Any]:
-    blocks = [payload.block_to_json(*block) for block in payload.iter_blocks(recording)]
     return {
         "state": state,
-        "blocks": blocks,
+        "blocks": exported_blocks(state, recording),
         "units": exported_units(state, recording),
         "magnitudes": exported_magnitudes(state, recording),
     }
+
+
+def exported_blocks(state: dict[str, Any], recording: Recording) -> list[dict[str, Any]]:
+    """The records a page carries: every record's summary numbers, and the details of those a
+    browser keeps within the view's ``details_budget_mb`` (:func:`payload.keep_plan`: the newest,
+    and evenly thinned older ones) plus the selected record's; the page says so for the others.
+    """
+    n, held = recording.seq_length, recording.column_names
+    detail_bytes = payload.bytes_per_record(n, len(recording.vocab), held, details=True)
+    budget = state.get("details_budget_mb")  # None (a partial state): every record whole
+    detail_from, stride = (
+        (0, 1) if budget is None else payload.keep_plan(len(recording), detail_bytes, budget)
+    )
+    blocks = payload.iter_blocks(recording, detail_from=detail_from, detail_stride=stride)
+    out = [payload.block_to_json(*block) for block in blocks]
+    if len(recording) and detail_from > 0:
+        index = _exported_index(state, recording)
+        if index < detail_from and index % stride:
+            out.append(payload.block_to_json(*payload.encode_block(recording, index, index + 1)))
+    return out
 
 
 def _exported_index(state: dict[str, Any], recording: Recording) -> int:

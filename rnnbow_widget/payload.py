@@ -38,6 +38,7 @@ __all__ = [
     "MAX_BLOCK_BYTES",
     "MAX_BLOCK_RECORDS",
     "MAX_SUMMARY_RECORDS",
+    "MIN_DETAIL_RECORDS",
     "TRIANGLE_COLUMNS",
     "answer_to_json",
     "band_of",
@@ -46,6 +47,7 @@ __all__ = [
     "decode_block",
     "encode_block",
     "iter_blocks",
+    "keep_plan",
     "magnitudes_message",
     "message_size",
     "meta_of",
@@ -230,6 +232,34 @@ def encode_block(
     if stride != 1:
         content["stride"] = stride
     return content, buffers
+
+
+MIN_DETAIL_RECORDS = 64
+"""Records whose details a browser keeps at any budget (``js/data/budget.ts``)."""
+
+
+def keep_plan(count: int, detail_bytes: int, budget_mb: float) -> tuple[int, int]:
+    """Which of ``count`` records' details a browser keeps within ``budget_mb`` MiB: every record
+    from ``detail_from`` on, and below it the multiples of ``detail_stride``, as
+    ``(detail_from, detail_stride)``.
+
+    The browser makes this plan itself (``js/data/budget.ts``, ``keepPlan``) and sends it with
+    its requests; a page written without a browser (:mod:`rnnbow_widget.export`) uses this
+    copy. Both are checked against ``tests/fixtures/keep_plans.json``.
+
+    Examples
+    --------
+    >>> keep_plan(1_000_000, 800, 160)  # the newest 104,857, every 16th older one
+    (895143, 16)
+    """
+    budget = max(0.0, float(budget_mb)) * 2**20
+    capacity = max(MIN_DETAIL_RECORDS, int(budget // max(1, detail_bytes)))
+    newest = capacity // 2
+    detail_from = max(0, count - newest)
+    stride = 1
+    while -(-detail_from // stride) > capacity - newest:
+        stride *= 2
+    return detail_from, stride
 
 
 def iter_blocks(

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -184,3 +185,32 @@ def test_exported_page_gets_the_mode_a_plain_open_would(tmp_path, umask, mode):
     finally:
         os.umask(previous)
     assert stat.S_IMODE(path.stat().st_mode) == mode
+
+
+def test_keep_plans_match_the_browsers():
+    # The same table checks js/data/budget.ts (js/test/budget.test.ts).
+    plans = json.loads((Path(__file__).parent / "fixtures" / "keep_plans.json").read_text())
+    assert len(plans) >= 10
+    for plan in plans:
+        got = payload.keep_plan(plan["count"], plan["detail_bytes"], plan["budget_mb"])
+        assert got == (plan["from"], plan["stride"]), plan
+
+
+def test_a_page_carries_every_summary_and_the_details_a_browser_would_keep():
+    trainer = CharRNNTrainer("int main(void) { return 0; }\n" * 200, hidden_size=8,
+                             seq_length=6, record_every=1, seed=0)  # fmt: skip
+    trainer.train(1000, progress=False)
+    # room for 64 records' details at n = 6 (78 bytes each): the newest 32, every 32nd older
+    w = RNNbow(trainer.recording, details_budget_mb=64 * 78 / 2**20)
+    w.selected_batch = 101
+    summaries, details = set(), set()
+    for block in export.exported_blocks(w.view_state(), w.recording):
+        indices = range(block["start"], block["start"] + block["count"] * block.get("stride", 1),
+                        block.get("stride", 1))  # fmt: skip
+        summaries.update(indices)
+        if any(column["name"] == "targets" for column in block["columns"]):
+            details.update(indices)
+    assert summaries == set(range(1000))
+    detail_from, stride = payload.keep_plan(1000, 78, 64 * 78 / 2**20)
+    kept = {i for i in range(1000) if i >= detail_from or i % stride == 0}
+    assert details == kept | {101} and len(details) <= 65

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import plans from "../../tests/fixtures/keep_plans.json";
 import { keepPlan, MIN_DETAIL_RECORDS, planKeeps } from "../data/budget";
 import { readChunk, StackMaxCache } from "../data/chunk";
 import { RecordStore } from "../data/store";
@@ -48,6 +49,12 @@ describe("keepPlan", () => {
       for (let i = 0; i < count; i++)
         if (planKeeps(after, i)) expect(planKeeps(before, i), `record ${i}`).toBe(true);
     }
+  });
+
+  it("matches the plans the kernel's exports use (tests/fixtures/keep_plans.json)", () => {
+    // payload.keep_plan in Python is checked against the same table
+    for (const { count, detail_bytes, budget_mb, capacity, from, stride } of plans)
+      expect(keepPlan(count, detail_bytes, budget_mb)).toMatchObject({ capacity, from, stride });
   });
 
   it("keeps at least MIN_DETAIL_RECORDS records at any budget", () => {
