@@ -108,7 +108,7 @@ def test_the_widget_follows_a_recorder_and_a_run_dir_gets_its_records(tmp_path):
     assert w.view_state()["_meta"]["per_example"] is False  # nothing recorded yet
     train(model, recorder, 6)
     assert w.view_state()["_record_count"] == 3  # pushed as they came, none left waiting
-    assert w.view_state()["_meta"]["vocab"] == VOCAB
+    assert w.view_state()["_meta"]["vocab"] == [*VOCAB, "∅"]  # and the label of ignored targets
     assert w.view_state()["_meta"]["per_example"] is True  # the toolbar can offer them
     recorder.close()
     reader = RunReader(tmp_path / "run")
@@ -216,3 +216,24 @@ def test_max_norm_marks_the_records_whose_gradient_was_clipped():
 
 def test_the_recorder_example_runs():
     assert doctest.testmod(recorder_module).failed == 0
+
+
+def test_targets_the_loss_ignores_are_labelled_not_refused():
+    # Padding: the shown sequence's last three targets are -100 (cross-entropy ignores them).
+    torch.manual_seed(0)
+    rnn, head = nn.GRU(E, H), nn.Linear(H, len(VOCAB))
+    recorder = Recorder(rnn, head, vocab=VOCAB, seq_length=N, every=1)
+    x, y = torch.randn(N, B, E), torch.randint(0, len(VOCAB), (N, B))
+    y[-3:, 0] = -100
+    record = recorder.observe(0, x, y, tokens=y.clamp_min(0))
+    assert record.target_tokens[-3:] == ["∅", "∅", "∅"]
+    assert record.target_tokens[:-3] == [VOCAB[i] for i in y[:-3, 0].tolist()]
+    np.testing.assert_array_equal(record.losses[-3:], 0)  # no loss there, no gradient from it
+    assert np.all(record.example_magnitudes[-3:] == 0)  # its own losses there: none
+    assert recorder.recording.vocab[-1] == "∅" and len(recorder.recording.vocab) == len(VOCAB) + 1
+
+
+def test_the_ignored_label_does_not_clash_with_a_vocabulary_token():
+    rnn, head = nn.RNN(E, H), nn.Linear(H, 3)
+    recorder = Recorder(rnn, head, vocab=["a", "∅", "b"], seq_length=N)
+    assert recorder.recording.vocab[-1] == "␀"

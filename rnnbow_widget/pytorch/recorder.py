@@ -32,6 +32,9 @@ from rnnbow_widget.rundir import RunWriter
 
 __all__ = ["Recorder"]
 
+IGNORED_TOKENS = ("∅", "␀", "<ignored target>")
+"""The label of targets the loss ignores (-100): the first of these not in your vocabulary."""
+
 SMOOTHING = 0.999
 """Weight per training step of the previous value in the smoothed loss the overview draws, as
 the numpy trainer's: over the ``s`` steps from one record to the next, ``SMOOTHING ** s``."""
@@ -48,7 +51,9 @@ class Recorder:
         Maps the RNN's output, ``(..., hidden)``, to logits, ``(..., V)``: usually the model's
         ``nn.Linear`` decoder.
     vocab : sequence of str
-        The token of each id (``V`` entries), for the label row.
+        The token of each id (``V`` entries), for the label row. The recording's vocabulary
+        is this plus one token, ``"∅"`` (or ``"␀"`` if yours has it), the label of targets
+        your loss ignores (negative ids such as -100, e.g. padding).
     seq_length : int
         ``n``, the steps of every chunk you observe.
     every : int, default 100
@@ -124,6 +129,9 @@ class Recorder:
             "backend": "pytorch",
             **{key: value for key, value in itemize.items() if key != "dtype" and key != "loss"},
         }
+        vocab = list(vocab)
+        self._ignored = len(vocab)  # the id of the label of ignored targets
+        vocab.append(next(token for token in IGNORED_TOKENS if token not in vocab))
         self.recording = Recording(seq_length, vocab, meta)
         self.run = None if run_dir is None else RunWriter(run_dir, source=self.recording)
         self.smooth_loss: float | None = None
@@ -178,7 +186,9 @@ class Recorder:
         step = check_int("step", step, minimum=0)
         if step % self.every or not self.records_here():
             return None
-        shown = {"inputs": self._row(tokens, "tokens"), "targets": self._row(targets, "targets")}
+        shown_targets = self._row(targets, "targets")
+        shown_targets = np.where(shown_targets < 0, self._ignored, shown_targets)  # -100
+        shown = {"inputs": self._row(tokens, "tokens"), "targets": shown_targets}
         norm, batch_loss = _scalar("grad_norm", grad_norm), _scalar("loss", loss)
         if clipped is None and self.max_norm is not None and norm is None:
             raise ValueError(
