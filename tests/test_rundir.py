@@ -160,14 +160,14 @@ def test_runs_that_do_not_exist_or_do_not_match_get_clear_errors(tmp_path):
         RunWriter(tmp_path / "fresh")
 
 
+def small_trainer(run_dir: Path, **options) -> CharRNNTrainer:
+    """A tiny character model writing to ``run_dir`` (H = 8, n = 6)."""
+    text = "int main(void) { return 0; }\n" * 40
+    return CharRNNTrainer(text, hidden_size=8, seq_length=6, run_dir=run_dir, **options)
+
+
 def test_a_trainer_writes_its_records_to_its_run_dir(tmp_path):
-    trainer = CharRNNTrainer(
-        "int main(void) { return 0; }\n" * 40,
-        hidden_size=8,
-        seq_length=6,
-        record_every=5,
-        run_dir=tmp_path / "run",
-    )
+    trainer = small_trainer(tmp_path / "run", record_every=5)
     trainer.train(40, progress=False)  # the end of train() writes what is pending
     reader = RunReader(tmp_path / "run")
     assert reader.poll() == len(trainer.recording) == 8
@@ -180,13 +180,9 @@ def test_a_trainer_writes_its_records_to_its_run_dir(tmp_path):
 
 
 def test_a_trainers_per_unit_data_reach_the_reader_for_the_drilldown(tmp_path):
-    trainer = CharRNNTrainer(
-        "int main(void) { return 0; }\n" * 40,
-        hidden_size=8,
-        seq_length=6,
-        record_every=1,
-        units_budget_mb=12 * 21 * 8 * 2 / 2**20,  # room for 12 records' units
-        run_dir=tmp_path / "run",
+    # room for 12 records' units
+    trainer = small_trainer(
+        tmp_path / "run", record_every=1, units_budget_mb=12 * 21 * 8 * 2 / 2**20
     )
     trainer.run.flush_seconds = 0  # a shard per record: the units of each are still held
     trainer.train(40, progress=False)
